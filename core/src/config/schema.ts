@@ -1,0 +1,94 @@
+/**
+ * The runtime configuration schema, as data (after fastify's initial-config-validation): one
+ * table of leaves, each with its type, bounds, default and a sentence for the README. The
+ * loader, the env-variable names and the docs are all derived from this table, so they
+ * cannot drift apart.
+ */
+
+interface LeafBase {
+  /** One sentence for the README's config table. */
+  readonly doc: string;
+}
+export interface IntLeaf extends LeafBase {
+  readonly kind: 'int';
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+export interface NumberLeaf extends LeafBase {
+  readonly kind: 'number';
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+export interface StringLeaf extends LeafBase {
+  readonly kind: 'string';
+  readonly default: string;
+  /** Checked when the value is non-empty. */
+  readonly pattern?: RegExp;
+  readonly patternDoc?: string;
+}
+export interface EnumLeaf<T extends string = string> extends LeafBase {
+  readonly kind: 'enum';
+  readonly default: T;
+  readonly values: readonly T[];
+}
+export type Leaf = IntLeaf | NumberLeaf | StringLeaf | EnumLeaf;
+
+const MS_DAY = 86_400_000;
+const MIB = 1024 * 1024;
+
+/** Every configurable key, by dotted path. Order is the README's order. */
+export const CONFIG_SCHEMA = {
+  'log.format': { kind: 'enum', values: ['text', 'json'], default: 'text', doc: 'Log line format: readable text, or one JSON object per line (LOG_FORMAT=json also works).' },
+  'log.level': { kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', doc: 'Lowest level that is printed.' },
+  'http.port': { kind: 'int', min: 1, max: 65535, default: 8080, doc: 'Port of the HTTP server (/trigger on the initiator, /healthz, /readyz, /metrics on both).' },
+  'http.host': { kind: 'string', default: '0.0.0.0', doc: 'Address the HTTP server binds to.' },
+  'http.bodyLimitBytes': { kind: 'int', min: 1024, max: 64 * MIB, default: MIB, doc: 'Largest POST /trigger body accepted (413 above it).' },
+  'session.url': { kind: 'string', default: 'wss://terminator.fast-ferry-terminator-ns.svc:8443', pattern: /^wss:\/\/[^/\s]+(\/\S*)?$/, patternDoc: 'a wss:// URL such as wss://terminator.fast-ferry-terminator-ns.svc:8443', doc: 'Initiator: where the terminator listens.' },
+  'session.serverName': { kind: 'string', default: '', pattern: /^[A-Za-z0-9.-]+$/, patternDoc: 'a DNS name', doc: "Initiator: the name the terminator's certificate must carry; empty means the host of session.url." },
+  'session.listenHost': { kind: 'string', default: '0.0.0.0', doc: 'Terminator: address the wss listener binds to.' },
+  'session.listenPort': { kind: 'int', min: 1, max: 65535, default: 8443, doc: 'Terminator: port of the wss listener.' },
+  'session.pingIntervalMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Both: keepalive ping interval; a peer silent for two intervals is declared dead.' },
+  'session.dialTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 20_000, doc: 'Initiator: how long one wss dial (TCP + TLS + upgrade) may take.' },
+  'session.handshakeTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 10_000, doc: 'Both: how long the hello/welcome (and armor) exchange may take after the upgrade.' },
+  'session.ackTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Initiator: how long POST /trigger waits for the acknowledgement before answering 504.' },
+  'session.maxPayloadBytes': { kind: 'int', min: 1024, max: 256 * MIB, default: 4 * MIB, doc: 'Both: largest WebSocket message accepted; also bounds one payload.' },
+  'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503).' },
+  'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
+  'reconnect.intervalMs': { kind: 'int', min: 1, max: MS_DAY, default: 500, doc: 'Initiator: first reconnect delay (full jitter: a random delay up to this).' },
+  'reconnect.growth': { kind: 'number', min: 1, max: 10, default: 2, doc: 'Initiator: factor the delay cap grows by after each failed attempt.' },
+  'reconnect.maxDelayMs': { kind: 'int', min: 1, max: MS_DAY, default: 30_000, doc: 'Initiator: largest reconnect delay.' },
+  'reconnect.maxRetries': { kind: 'int', min: 0, max: 1_000_000_000, default: 0, doc: 'Initiator: failed attempts in a row before the circuit opens and /readyz fails; 0 retries forever.' },
+  'hooks.timeoutMs': { kind: 'int', min: 1, max: MS_DAY, default: 10_000, doc: 'Both: how long a hook may run before it counts as failed.' },
+  'autoTrigger.count': { kind: 'int', min: 0, max: 10_000_000, default: 5, doc: 'Initiator: messages sent through on_trigger once the first session is up; 0 turns it off.' },
+  'tls.caFile': { kind: 'string', default: '/etc/fast-ferry/tls/ca.crt', doc: "Both: the bundle's CA (PEM); the only trust anchor for the peer's certificate." },
+  'tls.certFile': { kind: 'string', default: '/etc/fast-ferry/tls/tls.crt', doc: "Both: this pod's certificate (PEM)." },
+  'tls.keyFile': { kind: 'string', default: '/etc/fast-ferry/tls/tls.key', doc: "Both: this pod's private key (PEM)." },
+  'armor.mode': { kind: 'enum', values: ['tunnel', 'tls'], default: 'tunnel', doc: "Both: 'tunnel' adds per-session keys (X25519, AEAD, rekey) inside TLS; 'tls' is TLS only. Both ends must agree." },
+  'armor.rekeyIntervalMs': { kind: 'int', min: 1000, max: MS_DAY, default: 30_000, doc: 'Both: rotate the session keys after this long.' },
+  'armor.rekeyMessages': { kind: 'int', min: 1, max: 2 ** 32, default: 1_000_000, doc: 'Both: rotate the session keys after this many sealed frames.' },
+} as const satisfies Record<string, Leaf>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+type LeafValue<L> = L extends EnumLeaf<infer T> ? T : L extends { kind: 'string' } ? string : number;
+type ValueOf<K extends ConfigKey> = (typeof CONFIG_SCHEMA)[K] extends { kind: 'enum'; values: readonly (infer V)[] }
+  ? V
+  : LeafValue<(typeof CONFIG_SCHEMA)[K]>;
+
+type Head<K> = K extends `${infer H}.${string}` ? H : never;
+type Tail<K, H extends string> = K extends `${H}.${infer T}` ? T : never;
+
+/** The validated, frozen configuration: `config.session.pingIntervalMs` and so on. */
+export type FerryConfig = {
+  readonly [H in Head<ConfigKey>]: { readonly [T in Tail<ConfigKey, H>]: ValueOf<`${H}.${T}` & ConfigKey> };
+};
+
+/** `session.pingIntervalMs` → `FERRY_SESSION_PING_INTERVAL_MS`. */
+export function envNameOf(key: string): string {
+  return `FERRY_${key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+/** The env variable that names a YAML file to read before env overrides are applied. */
+export const CONFIG_FILE_ENV = 'FERRY_CONFIG_FILE';

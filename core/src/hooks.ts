@@ -1,0 +1,51 @@
+/**
+ * Hooks are data (after fastify's lib/hooks.js): the allowed names sit in one list, a hook that
+ * is not a function is refused at start-up with a coded error, and one runner awaits sync or
+ * async hooks under a timeout whose error names the hook.
+ */
+import { HookError, messageOf } from './errors.js';
+
+export const HOOK_NAMES = ['on_trigger', 'on_receive_terminator', 'on_receive_initiator'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+/** Checks a hook given to a runtime; `optional` hooks may be undefined. */
+export function checkHook<F>(name: HookName, fn: F, optional = false): F {
+  if (fn === undefined && optional) return fn;
+  if (typeof fn !== 'function') {
+    throw new HookError('FERRY_ERR_HOOK_INVALID', name, `${name} must be a function (sync or async), got ${fn === null ? 'null' : typeof fn}: fix SECTION 1 of the app`);
+  }
+  return fn;
+}
+
+/**
+ * Runs a hook. Sync hooks run without allocating a timer (the hot path); a returned promise is
+ * raced against `timeoutMs`. Every failure becomes a HookError naming the hook.
+ */
+export function runHook<R>(name: HookName, timeoutMs: number, call: () => R | Promise<R>): R | Promise<R> {
+  let result: R | Promise<R>;
+  try {
+    result = call();
+  } catch (err) {
+    throw new HookError('FERRY_ERR_HOOK_FAILED', name, `${name} threw: ${messageOf(err)}`, { cause: err });
+  }
+  if (!isPromiseLike(result)) return result;
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new HookError('FERRY_ERR_HOOK_TIMEOUT', name, `${name} did not settle within ${timeoutMs} ms (hooks.timeoutMs)`));
+    }, timeoutMs);
+    (result as Promise<R>).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(new HookError('FERRY_ERR_HOOK_FAILED', name, `${name} rejected: ${messageOf(err)}`, { cause: err }));
+      },
+    );
+  });
+}
+
+function isPromiseLike<R>(value: R | Promise<R>): value is Promise<R> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}

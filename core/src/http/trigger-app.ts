@@ -1,0 +1,90 @@
+/**
+ * The initiator's HTTP API. POST /trigger runs on_trigger and answers only after the terminator
+ * acknowledged the message (its hook ran), so a 200 means delivered. Every refusal names its
+ * cause: 400 bad JSON or a non-object, 413 too large, 422 the hook refused, 502 the peer's hook
+ * failed, 503 + Retry-After no session / outbox full / draining, 504 no ack in time.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import { FerryError, HookError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
+import type { Delivery } from '../session/outbox.js';
+import { addNotFound, addProbeRoutes, type Readiness } from './probes.js';
+
+export interface TriggerBackend {
+  /** Runs on_trigger and sends its result; resolves when acknowledged. */
+  trigger(payload: Record<string, unknown>, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
+  readiness(): Readiness;
+  /** Seconds a refused caller should wait (Retry-After). */
+  retryAfterSeconds(): number;
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  FERRY_ERR_HOOK_FAILED: 422,
+  FERRY_ERR_HOOK_TIMEOUT: 422,
+  FERRY_ERR_HOOK_RESULT: 422,
+  FERRY_ERR_PAYLOAD_TOO_BIG: 413,
+  FERRY_ERR_REMOTE_HOOK: 502,
+  FERRY_ERR_NO_SESSION: 503,
+  FERRY_ERR_OUTBOX_FULL: 503,
+  FERRY_ERR_CIRCUIT_OPEN: 503,
+  FERRY_ERR_SHUTTING_DOWN: 503,
+  FERRY_ERR_SESSION_CLOSED: 503,
+  FERRY_ERR_ACK_TIMEOUT: 504,
+};
+
+export function createTriggerApp(backend: TriggerBackend, registry: Registry, bodyLimitBytes: number): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Any content type is read as JSON: `curl -d '{...}'` sends form encoding by default, and a
+  // caller should not need to know that. Non-objects are let through to be refused by name.
+  app.post('/trigger', express.json({ limit: bodyLimitBytes, strict: false, type: () => true }), async (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      res.status(400).json({ error: 'FERRY_ERR_BAD_REQUEST', message: `body must be a JSON object, got ${describe(body)}` });
+      return;
+    }
+    try {
+      const delivery = await backend.trigger(body as Record<string, unknown>, req.headers);
+      res.json({ status: 'delivered', ...delivery });
+    } catch (err) {
+      sendError(res, err, backend);
+    }
+  });
+  app.all('/trigger', (_req: Request, res: Response) => {
+    res.status(405).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body' });
+  });
+  addProbeRoutes(app, () => backend.readiness(), registry);
+  addNotFound(app);
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const type = (err as { type?: unknown }).type;
+    if (type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'FERRY_ERR_BAD_REQUEST', message: `invalid JSON: ${messageOf(err)}` });
+    } else if (type === 'entity.too.large') {
+      res.status(413).json({ error: 'FERRY_ERR_PAYLOAD_TOO_BIG', message: `body larger than http.bodyLimitBytes (${bodyLimitBytes} bytes)` });
+    } else if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      res.status(415).json({ error: 'FERRY_ERR_BAD_REQUEST', message: messageOf(err) });
+    } else {
+      res.status(500).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
+    }
+  });
+  return app;
+}
+
+function sendError(res: Response, err: unknown, backend: TriggerBackend): void {
+  if (!isFerryError(err)) {
+    res.status(500).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
+    return;
+  }
+  const status = STATUS[err.code] ?? 500;
+  if (status === 503) res.set('retry-after', String(backend.retryAfterSeconds()));
+  const extra = err instanceof HookError ? { hook: err.hook } : {};
+  const delivery = (err as FerryError & { delivery?: Delivery }).delivery;
+  res.status(status).json({ error: err.code, message: err.message, ...extra, ...(delivery ? { id: delivery.id, seq: delivery.seq } : {}) });
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,18 @@
+/** Fast Ferry's networking layer. Apps call startInitiator / startTerminator; the rest is for tools and tests. */
+export { startInitiator, InitiatorRuntime } from './initiator.js';
+export { startTerminator, TerminatorRuntime } from './terminator.js';
+export { runMain } from './runtime.js';
+export { loadConfig } from './config/load.js';
+export { CONFIG_SCHEMA, CONFIG_FILE_ENV, envNameOf } from './config/schema.js';
+export { FerryError, ConfigError, HookError, ArmorError, ErrorCodes, CloseCode } from './errors.js';
+export { createLogger, silentLogger } from './log.js';
+export { loadTlsMaterial } from './transport/tls-material.js';
+
+export type { InitiatorHooks, JsonObject, TriggerHeaders, InitiatorState } from './initiator.js';
+export type { TerminatorHooks, TerminatorMessage } from './terminator.js';
+export type { RuntimeOptions } from './runtime.js';
+export type { FerryConfig, ConfigKey } from './config/schema.js';
+export type { ErrorCode } from './errors.js';
+export type { Logger, LogFields, LogLevel } from './log.js';
+export type { ReceivedMessage } from './session/inbox.js';
+export type { Delivery } from './session/outbox.js';

@@ -1,0 +1,167 @@
+/**
+ * The receiving half of one stream: it drops duplicates, keeps order, and hands each message to
+ * the hook one at a time; the acknowledgement for a message goes out only after its hook
+ * settled. It outlives connections, so a message queued here while the connection dropped is
+ * still delivered, and its sequence number is what the next HELLO/WELCOME resumes from.
+ */
+import { FerryError, isFerryError, messageOf } from '../errors.js';
+import { FLAG_REDELIVERED } from '../wire/constants.js';
+
+/** What the hook is told about each message besides its payload. */
+export interface ReceivedMessage {
+  /** `${streamId}-${seq}`: the same id the sender was given. */
+  id: string;
+  seq: number;
+  /** The sender sent it before on an earlier connection; it may have reached this hook already. */
+  redelivered: boolean;
+}
+
+/** Where acknowledgements go: the currently open session of this stream, if any. */
+export interface AckSink {
+  /** Everything up to `seq` was handed to the hook: send a cumulative ACK. */
+  acknowledge(seq: number): void;
+  /** The hook failed for `seq`: tell the sender why (before the ACK that covers it). */
+  reportFailure(seq: number, reason: string): void;
+}
+
+export type Deliver = (payload: Buffer, message: ReceivedMessage) => unknown;
+
+interface Queued {
+  seq: number;
+  flags: number;
+  payload: Buffer;
+}
+
+export interface InboxEvents {
+  /** A hook failed; logged and counted by the runtime, never fatal. */
+  hookFailed(err: FerryError, message: ReceivedMessage): void;
+  /** A duplicate was dropped. */
+  duplicate(seq: number): void;
+  /** The queue grew past / fell under the high-water mark: pause / resume reading. */
+  pressure(high: boolean): void;
+}
+
+export class Inbox {
+  readonly streamId: string;
+  /** Highest sequence number whose hook has settled. */
+  lastDelivered = 0;
+  /** Highest sequence number accepted into the queue. */
+  #lastAccepted = 0;
+  #queue: Queued[] = [];
+  #queueHead = 0;
+  #running = false;
+  #sink: AckSink | null = null;
+  #highWater: number;
+  #pressured = false;
+  readonly #deliver: Deliver;
+  readonly #events: InboxEvents;
+
+  constructor(streamId: string, deliver: Deliver, events: InboxEvents, highWater: number) {
+    this.streamId = streamId;
+    this.#deliver = deliver;
+    this.#events = events;
+    this.#highWater = highWater;
+  }
+
+  /** A hook is running (or awaited) right now. */
+  get busy(): boolean {
+    return this.#running;
+  }
+
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Acks go to this sink from now on (null while no session is open). */
+  attach(sink: AckSink | null): void {
+    this.#sink = sink;
+    if (sink && this.lastDelivered > 0 && !this.#running) sink.acknowledge(this.lastDelivered);
+  }
+
+  /**
+   * Takes one DATA frame. A sequence number at or below the last accepted one is a duplicate
+   * (dropped, but acknowledged again so the sender can forget it); one that skips ahead means a
+   * message would be lost, which is a protocol error that ends the session.
+   */
+  accept(seq: number, flags: number, payload: Buffer): void {
+    if (seq <= this.#lastAccepted) {
+      this.#events.duplicate(seq);
+      if (!this.#running && this.queued === 0) this.#sink?.acknowledge(this.lastDelivered);
+      return;
+    }
+    // The first message of a stream this process has not seen may start anywhere: the sender
+    // keeps only unacknowledged messages, and earlier ones were acknowledged by a previous
+    // incarnation of this process.
+    if (this.#lastAccepted !== 0 && seq !== this.#lastAccepted + 1) {
+      throw new FerryError('FERRY_ERR_SEQUENCE', `stream ${this.streamId}: expected seq ${this.#lastAccepted + 1}, got ${seq}`);
+    }
+    this.#lastAccepted = seq;
+    this.#queue.push({ seq, flags, payload });
+    if (!this.#pressured && this.queued >= this.#highWater) {
+      this.#pressured = true;
+      this.#events.pressure(true);
+    }
+    if (!this.#running) this.#run();
+  }
+
+  /** Runs queued hooks in order; sync hooks run in one loop without a promise per message. */
+  #run(): void {
+    this.#running = true;
+    while (this.#queueHead < this.#queue.length) {
+      const item = this.#queue[this.#queueHead] as Queued;
+      this.#queue[this.#queueHead] = undefined as unknown as Queued;
+      this.#queueHead += 1;
+      const message: ReceivedMessage = {
+        id: `${this.streamId}-${item.seq}`,
+        seq: item.seq,
+        redelivered: (item.flags & FLAG_REDELIVERED) !== 0,
+      };
+      let result: unknown;
+      try {
+        result = this.#deliver(item.payload, message);
+      } catch (err) {
+        this.#failed(err, message);
+        this.#settled(item.seq);
+        continue;
+      }
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        (result as Promise<unknown>).then(
+          () => this.#resume(item.seq),
+          (err: unknown) => {
+            this.#failed(err, message);
+            this.#resume(item.seq);
+          },
+        );
+        return;
+      }
+      this.#settled(item.seq);
+    }
+    this.#running = false;
+    this.#compact();
+    if (this.lastDelivered > 0) this.#sink?.acknowledge(this.lastDelivered);
+  }
+
+  #resume(seq: number): void {
+    this.#settled(seq);
+    this.#run();
+  }
+
+  #settled(seq: number): void {
+    this.lastDelivered = seq;
+    if (this.#pressured && this.queued <= this.#highWater >> 1) {
+      this.#pressured = false;
+      this.#events.pressure(false);
+    }
+  }
+
+  #failed(err: unknown, message: ReceivedMessage): void {
+    const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_HOOK_FAILED', messageOf(err), { cause: err });
+    this.#sink?.reportFailure(message.seq, ferr.message);
+    this.#events.hookFailed(ferr, message);
+  }
+
+  #compact(): void {
+    this.#queue = [];
+    this.#queueHead = 0;
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * One session: one connection's life from HELLO/WELCOME to close, as a state machine whose
+ * states can be named in a log line: handshaking → open → closed. The streams it carries (an
+ * Outbox to send from, an Inbox to deliver into) outlive it, so the next session resumes where
+ * this one stopped: the WELCOME (and HELLO) say how far each side got, the sender forgets what
+ * was delivered and sends the rest again, flagged.
+ *
+ * Writes are coalesced: frames written during one turn of the event loop leave as one batch
+ * (one WebSocket message, one armor seal), flushed on the next tick or as soon as the batch
+ * passes FLUSH_BYTES.
+ */
+import { randomBytes } from 'node:crypto';
+import { FerryError, isFerryError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { FrameChannel } from '../transport/channel.js';
+import { FLAG_REDELIVERED, FrameType, PROTOCOL_VERSION } from '../wire/constants.js';
+import { decodeFrames, type FrameVisitor } from '../wire/decoder.js';
+import { FrameWriter } from '../wire/encoder.js';
+import { parseHello, parseWelcome, type Hello, type Welcome } from './handshake.js';
+import type { AckSink, Inbox } from './inbox.js';
+import type { Delivery, Outbox, OutboxEntry } from './outbox.js';
+
+export type SessionState = 'handshaking' | 'open' | 'closed';
+export type Role = 'initiator' | 'terminator';
+
+export interface Streams {
+  outbox: Outbox;
+  inbox: Inbox;
+}
+
+export interface SessionOptions {
+  role: Role;
+  channel: FrameChannel;
+  logger: Logger;
+  metrics: Metrics;
+  armor: 'tunnel' | 'tls';
+  handshakeTimeoutMs: number;
+  /**
+   * Initiator: its streams (fixed for the process). Terminator: looked up from the HELLO, so a
+   * reconnecting initiator finds its streams again.
+   */
+  streams: Streams | ((hello: Hello) => Streams);
+  /** Initiator: makes the Inbox for a terminator stream it has not received from before. */
+  newInbox?: (streamId: string) => Inbox;
+  /** Extra fields for the session-open log line (the armor identity). */
+  identity?: Readonly<Record<string, string>>;
+}
+
+export type CloseListener = (code: number, reason: string, err: FerryError | undefined) => void;
+
+/** Flush a batch early once it is this large, so one batch stays well under maxPayload. */
+const FLUSH_BYTES = 256 * 1024;
+
+export class Session implements AckSink {
+  state: SessionState = 'handshaking';
+  /** Assigned by the terminator in WELCOME; both ends log it. */
+  id = '';
+  readonly role: Role;
+  #streams: Streams | undefined;
+  readonly #options: SessionOptions;
+  readonly #channel: FrameChannel;
+  #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #writer = new FrameWriter();
+  readonly #visitor: FrameVisitor;
+  #flushScheduled = false;
+  #pendingAck = 0;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  readonly #openListeners: Array<() => void> = [];
+  readonly #closeListeners: CloseListener[] = [];
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.role = options.role;
+    this.#channel = options.channel;
+    this.#log = options.logger;
+    this.#metrics = options.metrics;
+    if (typeof options.streams !== 'function') this.#streams = options.streams;
+    this.#visitor = {
+      control: (type, body) => this.#onControl(type, body),
+      data: (seq, flags, payload) => this.#onData(seq, flags, payload),
+      ack: (seq) => this.#onAck(seq),
+      nack: (seq, reason) => this.#onNack(seq, reason),
+    };
+    this.#channel.onBatch = (batch) => this.#onBatch(batch);
+    this.#channel.onError = (err) => this.fail(err);
+    this.#channel.onClose = (code, reason) => this.#end(code, reason || 'closed by peer', undefined, false);
+    this.#handshakeTimer = setTimeout(() => {
+      const awaited = this.role === 'initiator' ? 'WELCOME' : 'HELLO';
+      this.#metrics.handshakeFailures.inc({ reason: 'FERRY_ERR_HANDSHAKE_TIMEOUT' });
+      this.fail(new FerryError('FERRY_ERR_HANDSHAKE_TIMEOUT', `no ${awaited} within ${options.handshakeTimeoutMs} ms (session.handshakeTimeoutMs)`));
+    }, options.handshakeTimeoutMs);
+    if (this.role === 'initiator') this.#sendHello();
+  }
+
+  onOpen(listener: () => void): void {
+    this.#openListeners.push(listener);
+  }
+
+  onClose(listener: CloseListener): void {
+    this.#closeListeners.push(listener);
+  }
+
+  get streams(): Streams | undefined {
+    return this.#streams;
+  }
+
+  get logger(): Logger {
+    return this.#log;
+  }
+
+  /** Receiver backpressure: stop reading while the hooks are behind. */
+  setPaused(paused: boolean): void {
+    if (paused) this.#channel.pause();
+    else this.#channel.resume();
+  }
+
+  /** Writes one outbox entry; one that an earlier connection carried goes out flagged. */
+  sendEntry(entry: OutboxEntry): void {
+    if (this.state !== 'open') return;
+    if (entry.sent) {
+      entry.redelivered = true;
+      this.#metrics.messagesRedelivered.inc();
+    }
+    entry.sent = true;
+    this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, entry.payload);
+    this.#metrics.messagesSent.inc();
+    this.#scheduleFlush();
+  }
+
+  acknowledge(seq: number): void {
+    if (this.state !== 'open') return;
+    if (seq > this.#pendingAck) this.#pendingAck = seq;
+    this.#scheduleFlush();
+  }
+
+  reportFailure(seq: number, reason: string): void {
+    if (this.state !== 'open') return;
+    this.#writer.nack(seq, reason);
+    this.#scheduleFlush();
+  }
+
+  /** Ends the session because of an error: logged with its code, counted, closed with its close code. */
+  fail(err: FerryError): void {
+    if (this.state === 'closed') return;
+    this.#metrics.framesRejected.inc({ reason: err.code });
+    this.#log.warn(`session ended: ${err.message}`, { code: err.code, state: this.state });
+    this.#end(err.closeCode, err.code, err, true);
+  }
+
+  /** Ends the session on purpose (drained, shutting down, replaced by a newer connection). */
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.flush();
+    this.#end(code, reason, undefined, true);
+  }
+
+  /** Writes whatever is batched now. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.state !== 'open') return;
+    if (this.#pendingAck > 0) {
+      this.#writer.ack(this.#pendingAck);
+      this.#pendingAck = 0;
+    }
+    if (this.#writer.length === 0) return;
+    const batch = this.#writer.take();
+    this.#metrics.bytesSent.inc(batch.length);
+    this.#channel.send(batch);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#writer.length >= FLUSH_BYTES) {
+      this.flush();
+      return;
+    }
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(flushSession, this);
+  }
+
+  #sendHello(): void {
+    const { outbox, inbox } = this.#streams as Streams;
+    const hello: Hello = {
+      v: PROTOCOL_VERSION,
+      role: 'initiator',
+      streamId: outbox.streamId,
+      peerStreamId: inbox.streamId,
+      resumeFrom: inbox.lastDelivered,
+      armor: this.#options.armor,
+    };
+    this.#writer.control(FrameType.HELLO, hello);
+    this.#channel.send(this.#writer.take());
+  }
+
+  #onBatch(batch: Buffer): void {
+    if (this.state === 'closed') return;
+    this.#metrics.bytesReceived.inc(batch.length);
+    try {
+      decodeFrames(batch, this.#visitor);
+    } catch (err) {
+      const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_BAD_FRAME', messageOf(err), { cause: err });
+      if (this.state === 'handshaking') this.#metrics.handshakeFailures.inc({ reason: ferr.code });
+      this.fail(ferr);
+    }
+  }
+
+  #onControl(type: typeof FrameType.HELLO | typeof FrameType.WELCOME, body: unknown): void {
+    const name = type === FrameType.HELLO ? 'HELLO' : 'WELCOME';
+    if (this.state !== 'handshaking') throw protocolError(`${name} after the handshake`);
+    if (this.role === 'terminator') {
+      if (type !== FrameType.HELLO) throw protocolError(`expected HELLO, got ${name}`);
+      this.#onHello(parseHello(body, this.#options.armor));
+    } else {
+      if (type !== FrameType.WELCOME) throw protocolError(`expected WELCOME, got ${name}`);
+      this.#onWelcome(parseWelcome(body));
+    }
+  }
+
+  #onHello(hello: Hello): void {
+    const resolve = this.#options.streams as (hello: Hello) => Streams;
+    this.#streams = resolve(hello);
+    const { outbox, inbox } = this.#streams;
+    this.id = randomBytes(8).toString('hex');
+    const welcome: Welcome = {
+      v: PROTOCOL_VERSION,
+      role: 'terminator',
+      sessionId: this.id,
+      streamId: outbox.streamId,
+      resumeFrom: inbox.lastDelivered,
+    };
+    this.#writer.control(FrameType.WELCOME, welcome);
+    this.#channel.send(this.#writer.take());
+    // The initiator's resume point only counts for the stream it names: after a terminator
+    // restart, our outbound stream is new and the initiator has nothing of it.
+    this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0);
+  }
+
+  #onWelcome(welcome: Welcome): void {
+    const streams = this.#streams as Streams;
+    if (welcome.streamId !== streams.inbox.streamId) {
+      const make = this.#options.newInbox;
+      if (!make) throw protocolError('no inbox factory for a new terminator stream');
+      streams.inbox = make(welcome.streamId);
+    }
+    this.id = welcome.sessionId;
+    this.#open(welcome.resumeFrom);
+  }
+
+  /** Both sides: forget what the peer already delivered, then (re)send everything else. */
+  #open(peerDelivered: number): void {
+    clearTimeout(this.#handshakeTimer);
+    const { outbox, inbox } = this.#streams as Streams;
+    if (peerDelivered > outbox.lastSeq) throw protocolError(`peer claims seq ${peerDelivered} delivered, only ${outbox.lastSeq} were sent`);
+    this.state = 'open';
+    this.#log = this.#log.child({ sessionId: this.id });
+    this.#metrics.sessionsTotal.inc();
+    this.#metrics.sessionsOpen.inc();
+    this.#log.info('session open', {
+      role: this.role,
+      armor: this.#options.armor,
+      stream: outbox.streamId,
+      resumeFrom: peerDelivered,
+      unacked: outbox.depth,
+      ...this.#options.identity,
+    });
+    if (peerDelivered > 0) outbox.ack(peerDelivered, (entry) => this.#settle(entry));
+    for (const entry of outbox.pending()) this.sendEntry(entry);
+    inbox.attach(this);
+    for (const listener of this.#openListeners) listener();
+  }
+
+  #onData(seq: number, flags: number, payload: Buffer): void {
+    if (this.state !== 'open') throw protocolError('DATA before the handshake');
+    (this.#streams as Streams).inbox.accept(seq, flags, payload);
+  }
+
+  #onAck(seq: number): void {
+    if (this.state !== 'open') throw protocolError('ACK before the handshake');
+    const outbox = (this.#streams as Streams).outbox;
+    if (seq > outbox.lastSeq) throw protocolError(`ACK for seq ${seq}, only ${outbox.lastSeq} were sent`);
+    outbox.ack(seq, (entry) => this.#settle(entry));
+  }
+
+  #onNack(seq: number, reason: string): void {
+    if (this.state !== 'open') throw protocolError('NACK before the handshake');
+    const entry = (this.#streams as Streams).outbox.find(seq);
+    if (entry) entry.failure = reason;
+  }
+
+  #settle(entry: OutboxEntry): void {
+    const outbox = (this.#streams as Streams).outbox;
+    this.#metrics.messagesAcked.inc();
+    this.#metrics.deliveryLatency.observe((performance.now() - entry.acceptedAt) / 1000);
+    const settle = entry.settle;
+    if (!settle) return;
+    entry.settle = undefined;
+    const delivery: Delivery = { id: outbox.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered };
+    settle(entry.failure === undefined ? null : new FerryError('FERRY_ERR_REMOTE_HOOK', `the peer's hook failed: ${entry.failure}`), delivery);
+  }
+
+  #end(code: number, reason: string, err: FerryError | undefined, local: boolean): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.#handshakeTimer);
+    if (wasOpen) this.#metrics.sessionsOpen.dec();
+    this.#metrics.sessionsClosed.inc({ reason: err?.code ?? String(code) });
+    this.#streams?.inbox.attach(null);
+    if (local) this.#channel.close(code, reason);
+    this.#log.info('session closed', { code, reason, by: local ? 'local' : 'peer' });
+    for (const listener of this.#closeListeners) listener(code, reason, err);
+  }
+}
+
+function flushSession(session: Session): void {
+  session.flush();
+}
+
+function protocolError(message: string): FerryError {
+  return new FerryError('FERRY_ERR_PROTOCOL', message);
+}

@@ -1,0 +1,86 @@
+/**
+ * Dials the terminator: wss with TLS 1.3 only, this pod's client certificate, the bundle's CA
+ * as the only trust anchor, the server name checked, permessage-deflate off (compression
+ * inside TLS leaks; and it costs CPU), and the whole dial under one timeout.
+ */
+import type { TLSSocket } from 'node:tls';
+import WebSocket from 'ws';
+import { FerryError, messageOf } from '../errors.js';
+import type { TlsMaterial } from './tls-material.js';
+
+export interface DialOptions {
+  url: string;
+  /** The name the server certificate must carry; empty means the URL's host. */
+  serverName: string;
+  tls: TlsMaterial;
+  timeoutMs: number;
+  maxPayloadBytes: number;
+}
+
+export interface Dialed {
+  ws: WebSocket;
+  tlsSocket: TLSSocket;
+}
+
+export function dial(options: DialOptions): Promise<Dialed> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(options.url, {
+      ca: options.tls.ca,
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ...(options.serverName ? { servername: options.serverName } : {}),
+      minVersion: 'TLSv1.3',
+      rejectUnauthorized: true,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayloadBytes,
+      handshakeTimeout: options.timeoutMs,
+      followRedirects: false,
+    });
+    let tlsSocket: TLSSocket | undefined;
+    let settled = false;
+    const timer = setTimeout(() => {
+      fail(new FerryError('FERRY_ERR_DIAL_TIMEOUT', `dial ${options.url} did not complete within ${options.timeoutMs} ms (session.dialTimeoutMs)`));
+    }, options.timeoutMs);
+    const fail = (err: FerryError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.terminate();
+      reject(err);
+    };
+    ws.once('upgrade', (res) => {
+      tlsSocket = res.socket as TLSSocket;
+    });
+    ws.once('open', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!tlsSocket) {
+        ws.terminate();
+        reject(new FerryError('FERRY_ERR_DIAL_FAILED', 'connected without a TLS socket'));
+        return;
+      }
+      resolve({ ws, tlsSocket });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      fail(new FerryError('FERRY_ERR_DIAL_FAILED', `${options.url} answered HTTP ${res.statusCode} instead of upgrading to WebSocket`));
+    });
+    ws.once('error', (err) => fail(classifyDialError(options.url, err)));
+  });
+}
+
+/** TLS and certificate problems get their own code: they will not fix themselves by retrying. */
+export function classifyDialError(url: string, err: Error): FerryError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const isTls = /CERT|SSL|TLS|SIGNATURE|ISSUER|ALTNAME|SELF_SIGNED/.test(code);
+  const text = `dial ${url} failed: ${code ? `${code}: ` : ''}${messageOf(err)}`;
+  return new FerryError(isTls ? 'FERRY_ERR_TLS' : 'FERRY_ERR_DIAL_FAILED', text, { cause: err });
+}
+
+/** A stable, low-cardinality metric label for a dial or handshake failure. */
+export function reasonLabel(err: unknown): string {
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof code === 'string' && code) return code;
+  const own = (err as { code?: unknown } | undefined)?.code;
+  return typeof own === 'string' && own ? own : 'unknown';
+}

@@ -1,0 +1,34 @@
+/** The few constants the wire format shares. Byte 0 of every frame is its type. */
+export const PROTOCOL_VERSION = 1;
+
+export const FrameType = {
+  /** initiator → terminator, first frame of every connection: JSON {v, role, streamId, resumeFrom, armor} */
+  HELLO: 0x01,
+  /** terminator → initiator, answer to HELLO: JSON {v, role, sessionId, streamId, resumeFrom} */
+  WELCOME: 0x02,
+  /** one message: flags, per-stream sequence number, payload (UTF-8 JSON) */
+  DATA: 0x10,
+  /** cumulative acknowledgement: every sequence number up to this one was handed to the hook */
+  ACK: 0x11,
+  /** the receiving hook failed for this sequence number (sent before the ACK that covers it) */
+  NACK: 0x12,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** DATA flag bit: this message was sent before, on an earlier connection. */
+export const FLAG_REDELIVERED = 0x01;
+
+/** type(1) + length(4) then a JSON body */
+export const CONTROL_HEADER_BYTES = 5;
+/** type(1) + flags(1) + seq(6) + length(4) */
+export const DATA_HEADER_BYTES = 12;
+/** type(1) + seq(6) */
+export const ACK_BYTES = 7;
+/** type(1) + seq(6) + reason length(2) */
+export const NACK_HEADER_BYTES = 9;
+/** Sequence numbers are 48-bit: exact in a JS number, and 2^48 messages outlast any session. */
+export const MAX_SEQ = 2 ** 48 - 1;
+/** A control frame body is a small JSON object; anything larger is an attack or a bug. */
+export const MAX_CONTROL_BYTES = 4096;
+/** A NACK reason is a hook's error message, cut to this many bytes. */
+export const MAX_REASON_BYTES = 1024;

@@ -1,0 +1,93 @@
+/**
+ * Writes frames into one growing buffer so that many messages leave in one WebSocket message
+ * (and, under the armor, one AEAD seal). `take()` hands the bytes over and starts afresh: the
+ * buffer given away is never written again, because ws may still hold it while the socket drains.
+ */
+import {
+  ACK_BYTES,
+  CONTROL_HEADER_BYTES,
+  DATA_HEADER_BYTES,
+  FrameType,
+  MAX_REASON_BYTES,
+  NACK_HEADER_BYTES,
+} from './constants.js';
+
+const INITIAL_BYTES = 16 * 1024;
+
+export class FrameWriter {
+  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  #len = 0;
+  #frames = 0;
+
+  /** Bytes written since the last take(). */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** Frames written since the last take(). */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  data(seq: number, flags: number, payload: Buffer): void {
+    const at = this.#reserve(DATA_HEADER_BYTES + payload.length);
+    const buf = this.#buf;
+    buf[at] = FrameType.DATA;
+    buf[at + 1] = flags;
+    buf.writeUIntBE(seq, at + 2, 6);
+    buf.writeUInt32BE(payload.length, at + 8);
+    payload.copy(buf, at + DATA_HEADER_BYTES);
+  }
+
+  ack(seq: number): void {
+    const at = this.#reserve(ACK_BYTES);
+    this.#buf[at] = FrameType.ACK;
+    this.#buf.writeUIntBE(seq, at + 1, 6);
+  }
+
+  nack(seq: number, reason: string): void {
+    const text = Buffer.from(reason, 'utf8').subarray(0, MAX_REASON_BYTES);
+    const at = this.#reserve(NACK_HEADER_BYTES + text.length);
+    const buf = this.#buf;
+    buf[at] = FrameType.NACK;
+    buf.writeUIntBE(seq, at + 1, 6);
+    buf.writeUInt16BE(text.length, at + 7);
+    text.copy(buf, at + NACK_HEADER_BYTES);
+  }
+
+  control(type: typeof FrameType.HELLO | typeof FrameType.WELCOME, body: object): void {
+    const json = Buffer.from(JSON.stringify(body), 'utf8');
+    const at = this.#reserve(CONTROL_HEADER_BYTES + json.length);
+    this.#buf[at] = type;
+    this.#buf.writeUInt32BE(json.length, at + 1);
+    json.copy(this.#buf, at + CONTROL_HEADER_BYTES);
+  }
+
+  /** The frames written so far, as one buffer; the writer starts empty again. */
+  take(): Buffer {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.min(this.#buf.length, 1024 * 1024)));
+    this.#len = 0;
+    this.#frames = 0;
+    return out;
+  }
+
+  #reserve(bytes: number): number {
+    const at = this.#len;
+    if (at + bytes > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + bytes));
+      this.#buf.copy(grown, 0, 0, at);
+      this.#buf = grown;
+    }
+    this.#len = at + bytes;
+    this.#frames += 1;
+    return at;
+  }
+}
+
+/** One frame on its own (tests, fixtures, handshakes). */
+export function encodeControl(type: typeof FrameType.HELLO | typeof FrameType.WELCOME, body: object): Buffer {
+  const w = new FrameWriter();
+  w.control(type, body);
+  return w.take();
+}

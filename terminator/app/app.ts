@@ -1,0 +1,19 @@
+/**
+ * ws-terminator. Edit SECTION 1 only: it decides what happens to each message received.
+ * Everything below it is one line that starts Fast Ferry's runtime (core/).
+ */
+import { runMain, startTerminator, type TerminatorMessage } from '@fast-ferry/core';
+
+// ───────────────────────────── SECTION 1: your hook ─────────────────────────────
+/**
+ * Called once per message, in order. May be async: the message is acknowledged to the
+ * initiator only after this returns (or its Promise resolves). A throw is logged and counted
+ * and reported to the sender; the session carries on. `message.reply({...})` streams an
+ * answer back to the initiator.
+ */
+export function on_receive_terminator(payload: unknown, message: TerminatorMessage): void {
+  console.log(`📨 Received ${message.id}${message.redelivered ? ' (redelivered)' : ''}: ${JSON.stringify(payload)}`);
+}
+// ─────────────────────────── END OF SECTION 1 ───────────────────────────────────
+
+runMain('terminator', () => startTerminator({ on_receive_terminator }, { handleSignals: true }));
