@@ -67,7 +67,7 @@ export const CONFIG_SCHEMA = {
   'tls.keyFile': { kind: 'string', default: '/etc/fast-ferry/tls/tls.key', doc: "Both: this pod's private key (PEM)." },
   'armor.mode': { kind: 'enum', values: ['tunnel', 'tls'], default: 'tunnel', doc: "Both: 'tunnel' adds per-session keys (X25519, AEAD, rekey) inside TLS; 'tls' is TLS only. Both ends must agree." },
   'armor.rekeyIntervalMs': { kind: 'int', min: 1000, max: MS_DAY, default: 30_000, doc: 'Both: rotate the session keys after this long.' },
-  'armor.rekeyMessages': { kind: 'int', min: 1, max: 2 ** 32, default: 1_000_000, doc: 'Both: rotate the session keys after this many sealed frames.' },
+  'armor.rekeyMessages': { kind: 'int', min: 1, max: 2 ** 24, default: 1_000_000, doc: 'Both: rotate the session keys after this many sealed frames (at most 2^24, the AEAD safety limit per key).' },
 } as const satisfies Record<string, Leaf>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
