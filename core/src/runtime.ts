@@ -28,7 +28,9 @@ export interface Prepared {
 
 export function prepare(role: 'initiator' | 'terminator', options: RuntimeOptions): Prepared {
   const config = options.config ?? loadConfig(options.env ? { env: options.env } : {});
-  const logger = options.logger ?? createLogger({ format: config.log.format, level: config.log.level, fields: { app: role } });
+  // JSON lines carry the app name for log pipelines; text lines stay exactly as documented.
+  const fields = config.log.format === 'json' ? { app: role } : {};
+  const logger = options.logger ?? createLogger({ format: config.log.format, level: config.log.level, fields });
   const metrics = createMetrics(role);
   const tls = loadTlsMaterial(config.tls);
   metrics.certExpiry.set(tls.secondsToExpiry());

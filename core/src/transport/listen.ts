@@ -36,13 +36,22 @@ export function listen(options: ListenOptions): Promise<Listener> {
   const server = createServer({
     ...secureOptions(options.tls),
     requestCert: true,
-    rejectUnauthorized: true,
+    // The client certificate is checked in 'secureConnection' below instead of by OpenSSL
+    // during the handshake: under TLS 1.3 a handshake-time refusal reaches the server only as
+    // "socket hang up", while this way the log names the cause. The socket is destroyed
+    // before the HTTP layer reads a byte from it.
+    rejectUnauthorized: false,
     minVersion: 'TLSv1.3',
     handshakeTimeout: options.handshakeTimeoutMs,
     headersTimeout: options.handshakeTimeoutMs,
     requestTimeout: options.handshakeTimeoutMs,
   });
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxPayloadBytes, clientTracking: true });
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    if (socket.authorized) return;
+    options.onTlsError(new ClientCertificateError(socket), `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+    socket.destroy();
+  });
   server.on('tlsClientError', (err, socket) => {
     options.onTlsError(err, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
   });
@@ -78,6 +87,32 @@ export function listen(options: ListenOptions): Promise<Listener> {
     });
   });
 }
+
+/** Why a client certificate was refused, in words, with OpenSSL's code kept for the metric. */
+export class ClientCertificateError extends Error {
+  readonly code: string;
+  constructor(socket: TLSSocket) {
+    const cert = socket.getPeerX509Certificate();
+    const raw = String(socket.authorizationError ?? 'UNKNOWN');
+    const code = cert ? raw : 'NO_CLIENT_CERTIFICATE';
+    const subject = cert ? ` (${cert.subject.replace(/\n/g, ', ')}, issued by ${cert.issuer.replace(/\n/g, ', ')})` : '';
+    super(`client certificate refused: ${CERT_PROBLEMS[code] ?? code}${subject}`);
+    this.code = code;
+  }
+}
+
+const CERT_PROBLEMS: Record<string, string> = {
+  NO_CLIENT_CERTIFICATE: 'no client certificate was presented (the initiator needs tls.certFile/tls.keyFile)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "it was not issued by the bundle's CA",
+  UNABLE_TO_GET_ISSUER_CERT: "it was not issued by the bundle's CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "it was not issued by the bundle's CA",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "it is self-signed, not issued by the bundle's CA",
+  SELF_SIGNED_CERT_IN_CHAIN: "its chain ends in a CA other than the bundle's",
+  CERT_HAS_EXPIRED: 'it has expired',
+  CERT_NOT_YET_VALID: 'it is not valid yet (check the clocks)',
+  CERT_SIGNATURE_FAILURE: 'its signature does not verify',
+  INVALID_PURPOSE: 'it is not a client certificate (extendedKeyUsage clientAuth missing)',
+};
 
 function secureOptions(tls: TlsMaterial) {
   return { ca: tls.ca, cert: tls.cert, key: tls.key };
