@@ -15,9 +15,11 @@ import { Backoff } from './session/backoff.js';
 import { Inbox, type ReceivedMessage } from './session/inbox.js';
 import { Outbox, type Delivery } from './session/outbox.js';
 import { Session } from './session/session.js';
+import type { TLSSocket } from 'node:tls';
+import type WebSocket from 'ws';
 import { dial, reasonLabel } from './transport/dial.js';
 import { keepAlive } from './transport/keepalive.js';
-import { openChannel } from './transport/open-channel.js';
+import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import { parsePayload } from './wire/payload.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -190,7 +192,7 @@ export class InitiatorRuntime {
           this.#session?.fail(new FerryError('FERRY_ERR_PEER_DEAD', `nothing from the terminator for ${silentMs} ms (2 × session.pingIntervalMs)`));
           ws.terminate();
         });
-        const { channel, identity } = await openChannel({ mode: this.config.armor.mode, role: 'initiator', ws, tlsSocket });
+        const { channel, identity } = await openChannel(this.#channelOptions(ws, tlsSocket));
         this.#attach(new Session({
           role: 'initiator',
           channel,
@@ -228,6 +230,7 @@ export class InitiatorRuntime {
       if (this.#stopping) return;
       this.#scheduleReconnect(err ?? new FerryError('FERRY_ERR_SESSION_CLOSED', `session closed (${code} ${reason})`));
     });
+    session.start();
   }
 
   #scheduleReconnect(cause: FerryError): void {
@@ -246,6 +249,20 @@ export class InitiatorRuntime {
     this.metrics.reconnects.inc();
     this.#log.warn(`reconnecting in ${delay} ms: ${cause.message}`, { code: cause.code, attempt: this.#backoff.failures });
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #channelOptions(ws: WebSocket, tlsSocket: TLSSocket): OpenChannelOptions {
+    const { armor, session } = this.config;
+    return {
+      mode: armor.mode,
+      role: 'initiator',
+      ws,
+      tlsSocket,
+      privateKey: this.#prepared.tls.privateKey,
+      rekey: { intervalMs: armor.rekeyIntervalMs, messages: armor.rekeyMessages },
+      handshakeTimeoutMs: session.handshakeTimeoutMs,
+      onRekey: (count) => this.metrics.rekeys.inc(count),
+    };
   }
 
   #newInbox(streamId: string): Inbox {

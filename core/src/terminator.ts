@@ -18,7 +18,7 @@ import { Outbox, type Delivery } from './session/outbox.js';
 import { Session, type Streams } from './session/session.js';
 import { keepAlive } from './transport/keepalive.js';
 import { listen, type Listener } from './transport/listen.js';
-import { openChannel } from './transport/open-channel.js';
+import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import express from 'express';
 import { parsePayload } from './wire/payload.js';
 
@@ -163,7 +163,7 @@ export class TerminatorRuntime {
       ws.terminate();
     });
     let sessionRef: Session | undefined;
-    openChannel({ mode: armor.mode, role: 'terminator', ws, tlsSocket })
+    openChannel(this.#channelOptions(ws, tlsSocket))
       .then(({ channel, identity }) => {
         const session = new Session({
           role: 'terminator',
@@ -186,6 +186,7 @@ export class TerminatorRuntime {
             if (this.#sessions.get(streamId) === session) this.#sessions.delete(streamId);
           });
         });
+        session.start();
       })
       .catch((err: unknown) => {
         const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_PROTOCOL', messageOf(err), { cause: err });
@@ -216,6 +217,20 @@ export class TerminatorRuntime {
       streams.outbox.failAll(new FerryError('FERRY_ERR_SESSION_CLOSED', `initiator stream ${id} forgotten (more than ${MAX_REMEMBERED_STREAMS} streams)`));
       this.#streams.delete(id);
     }
+  }
+
+  #channelOptions(ws: WebSocket, tlsSocket: TLSSocket): OpenChannelOptions {
+    const { armor, session } = this.config;
+    return {
+      mode: armor.mode,
+      role: 'terminator',
+      ws,
+      tlsSocket,
+      privateKey: this.#prepared.tls.privateKey,
+      rekey: { intervalMs: armor.rekeyIntervalMs, messages: armor.rekeyMessages },
+      handshakeTimeoutMs: session.handshakeTimeoutMs,
+      onRekey: (count) => this.metrics.rekeys.inc(count),
+    };
   }
 
   #newInbox(streamId: string): Inbox {

@@ -83,15 +83,24 @@ export class Session implements AckSink {
       ack: (seq) => this.#onAck(seq),
       nack: (seq, reason) => this.#onNack(seq, reason),
     };
-    this.#channel.onBatch = (batch) => this.#onBatch(batch);
-    this.#channel.onError = (err) => this.fail(err);
-    this.#channel.onClose = (code, reason) => this.#end(code, reason || 'closed by peer', undefined, false);
     this.#handshakeTimer = setTimeout(() => {
       const awaited = this.role === 'initiator' ? 'WELCOME' : 'HELLO';
       this.#metrics.handshakeFailures.inc({ reason: 'FERRY_ERR_HANDSHAKE_TIMEOUT' });
       this.fail(new FerryError('FERRY_ERR_HANDSHAKE_TIMEOUT', `no ${awaited} within ${options.handshakeTimeoutMs} ms (session.handshakeTimeoutMs)`));
     }, options.handshakeTimeoutMs);
+  }
+
+  /**
+   * Starts the session once the caller registered its listeners: the initiator says HELLO,
+   * and frames that arrived early are replayed (they may complete the handshake at once).
+   */
+  start(): void {
     if (this.role === 'initiator') this.#sendHello();
+    this.#channel.attach({
+      onBatch: (batch) => this.#onBatch(batch),
+      onError: (err) => this.fail(err),
+      onClose: (code, reason) => this.#end(code, reason || 'closed by peer', undefined, false),
+    });
   }
 
   onOpen(listener: () => void): void {

@@ -6,6 +6,15 @@
 import type WebSocket from 'ws';
 import { FerryError } from '../errors.js';
 
+export interface ChannelHandlers {
+  /** Each received batch of frames, in order. */
+  onBatch(batch: Buffer): void;
+  /** An error that ends the session (a text frame, a frame the armor refused). */
+  onError(err: FerryError): void;
+  /** Once, when the connection is gone, whatever ended it. */
+  onClose(code: number, reason: string): void;
+}
+
 export interface FrameChannel {
   /** Sends one batch of frames as one WebSocket message. */
   send(batch: Buffer): void;
@@ -16,50 +25,73 @@ export interface FrameChannel {
   resume(): void;
   /** Bytes queued in the socket, not yet written. */
   readonly bufferedAmount: number;
-  /** Set by the session: called with each received batch, or with the error that ends it. */
-  onBatch: (batch: Buffer) => void;
-  onError: (err: FerryError) => void;
-  /** Called once when the connection is gone, whatever ended it. */
-  onClose: (code: number, reason: string) => void;
+  /** Where events go from now on; events that came before are replayed first, in order. */
+  attach(handlers: ChannelHandlers): void;
 }
 
-/** Plain binary WebSocket messages: mode `tls`, and the base the armored channel wraps. */
-export class WsChannel implements FrameChannel {
-  onBatch: (batch: Buffer) => void = () => {};
-  onError: (err: FerryError) => void = () => {};
-  onClose: (code: number, reason: string) => void = () => {};
-  readonly #ws: WebSocket;
+/**
+ * Holds events until the session attaches: the peer's first frames can arrive in the same
+ * tick as the end of the armor handshake, before the Session object exists.
+ */
+export abstract class BaseChannel implements FrameChannel {
+  #handlers: ChannelHandlers | null = null;
+  #early: Array<(h: ChannelHandlers) => void> = [];
+  protected readonly ws: WebSocket;
 
   constructor(ws: WebSocket) {
-    this.#ws = ws;
-    ws.on('message', (data, isBinary) => {
-      if (!isBinary) {
-        this.onError(new FerryError('FERRY_ERR_TEXT_FRAME', 'text frame refused: the session protocol is binary only'));
-        return;
-      }
-      this.onBatch(data as Buffer);
-    });
-    ws.once('close', (code, reason) => this.onClose(code, reason.toString()));
+    this.ws = ws;
+    ws.once('close', (code, reason) => this.emit((h) => h.onClose(code, reason.toString())));
   }
+
+  abstract send(batch: Buffer): void;
 
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    return this.ws.bufferedAmount;
   }
 
-  send(batch: Buffer): void {
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(batch, { binary: true });
+  attach(handlers: ChannelHandlers): void {
+    this.#handlers = handlers;
+    for (const event of this.#early.splice(0)) event(handlers);
   }
 
   close(code: number, reason: string): void {
-    closeWebSocket(this.#ws, code, reason);
+    closeWebSocket(this.ws, code, reason);
   }
 
   pause(): void {
-    this.#ws.pause();
+    this.ws.pause();
   }
 
   resume(): void {
-    this.#ws.resume();
+    this.ws.resume();
+  }
+
+  protected emitBatch(batch: Buffer): void {
+    if (this.#handlers) this.#handlers.onBatch(batch);
+    else this.#early.push((h) => h.onBatch(batch));
+  }
+
+  protected emit(event: (h: ChannelHandlers) => void): void {
+    if (this.#handlers) event(this.#handlers);
+    else this.#early.push(event);
+  }
+}
+
+/** Plain binary WebSocket messages: mode `tls`. */
+export class WsChannel extends BaseChannel {
+  constructor(ws: WebSocket) {
+    super(ws);
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        this.emit((h) => h.onError(new FerryError('FERRY_ERR_TEXT_FRAME', 'text frame refused: the session protocol is binary only')));
+        return;
+      }
+      this.emitBatch(data as Buffer);
+    });
+  }
+
+  send(batch: Buffer): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(batch, { binary: true });
   }
 }
 

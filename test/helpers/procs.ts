@@ -1,0 +1,149 @@
+/**
+ * Real processes for integration tests: an app (the shipped one or a test fixture) started
+ * with env configuration, its output collected line by line, and waits on what it prints.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { TestPki } from './pki.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves with the first line (already printed or to come) that matches. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Lines that match, so far. */
+  matching(pattern: RegExp): string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function startProcess(name: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const onLine = (line: string): void => {
+    lines.push(line);
+    if (process.env['FERRY_TEST_VERBOSE']) process.stderr.write(`[${name}] ${line}\n`);
+    for (let i = waiters.length - 1; i >= 0; i -= 1) {
+      const waiter = waiters[i];
+      if (waiter && waiter.pattern.test(line)) {
+        waiters.splice(i, 1);
+        waiter.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+    child.once('exit', (code, signal) => done({ code, signal }));
+  });
+  return {
+    name,
+    child,
+    lines,
+    exited,
+    matching: (pattern) => lines.filter((l) => pattern.test(l)),
+    waitFor(pattern, timeoutMs = 15_000) {
+      const seen = lines.find((l) => pattern.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolveLine, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; last lines:\n  ${lines.slice(-15).join('\n  ')}`));
+        }, timeoutMs);
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolveLine(line);
+          },
+        });
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface AppOptions {
+  pki: TestPki;
+  httpPort: number;
+  sessionPort: number;
+  /** Extra FERRY_* settings. */
+  env?: Record<string, string>;
+  /** A fixture under test/fixtures instead of the shipped app. */
+  fixture?: string;
+  /** Certificates to present instead of the bundle's. */
+  cert?: { cert: string; key: string };
+  ca?: string;
+}
+
+/** The shipped apps run from their build output; fixtures run through tsx. */
+function entry(role: 'initiator' | 'terminator', fixture: string | undefined): string[] {
+  if (fixture) return ['--import', 'tsx', join(REPO_ROOT, 'test', 'fixtures', fixture)];
+  return [join(REPO_ROOT, role, 'app', 'dist', 'app.js')];
+}
+
+export function startTerminator(options: AppOptions): Proc {
+  const cert = options.cert ?? options.pki.terminator;
+  return startProcess('terminator', entry('terminator', options.fixture), {
+    FERRY_HTTP_PORT: String(options.httpPort),
+    FERRY_HTTP_HOST: '127.0.0.1',
+    FERRY_SESSION_LISTEN_HOST: '127.0.0.1',
+    FERRY_SESSION_LISTEN_PORT: String(options.sessionPort),
+    FERRY_TLS_CA_FILE: options.ca ?? options.pki.ca.cert,
+    FERRY_TLS_CERT_FILE: cert.cert,
+    FERRY_TLS_KEY_FILE: cert.key,
+    ...options.env,
+  });
+}
+
+export function startInitiator(options: AppOptions): Proc {
+  const cert = options.cert ?? options.pki.initiator;
+  return startProcess('initiator', entry('initiator', options.fixture), {
+    FERRY_HTTP_PORT: String(options.httpPort),
+    FERRY_HTTP_HOST: '127.0.0.1',
+    FERRY_SESSION_URL: `wss://localhost:${options.sessionPort}`,
+    FERRY_TLS_CA_FILE: options.ca ?? options.pki.ca.cert,
+    FERRY_TLS_CERT_FILE: cert.cert,
+    FERRY_TLS_KEY_FILE: cert.key,
+    FERRY_RECONNECT_INTERVAL_MS: '100',
+    FERRY_RECONNECT_MAX_DELAY_MS: '500',
+    ...options.env,
+  });
+}
+
+/** POSTs JSON (or raw text) to the initiator; returns status, headers and parsed body. */
+export async function post(port: number, path: string, body: unknown, raw = false): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+export async function get(port: number, path: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, text: await res.text() };
+}
+
+/** Polls until `check` returns true (state that is not announced by a log line). */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The initiator's HTTP contract, end to end: real initiator and terminator processes over
+ * mutual TLS on loopback. A 200 means the terminator's hook ran; every refusal names its cause.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
+import { get, post, startInitiator, startTerminator, type Proc } from '../helpers/procs.js';
+
+describe('POST /trigger against a live terminator', () => {
+  let pki: TestPki;
+  let terminator: Proc;
+  let initiator: Proc;
+  let http: number;
+
+  before(async () => {
+    pki = makeTestPki();
+    const sessionPort = await freePort();
+    http = await freePort();
+    terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
+    await terminator.waitFor(/terminator up/);
+    initiator = startInitiator({
+      pki,
+      httpPort: http,
+      sessionPort,
+      fixture: 'initiator.ts',
+      env: { FERRY_SESSION_ACK_TIMEOUT_MS: '1500', FERRY_HTTP_BODY_LIMIT_BYTES: '4096', FERRY_AUTO_TRIGGER_COUNT: '0' },
+    });
+    await initiator.waitFor(/session open/);
+  });
+
+  after(async () => {
+    await initiator?.kill();
+    await terminator?.kill();
+    pki?.cleanup();
+  });
+
+  test('answers 200 with the message id only after the terminator hook ran', async () => {
+    const res = await post(http, '/trigger', { hello: 'world' });
+    assert.equal(res.status, 200);
+    assert.equal(res.body['status'], 'delivered');
+    assert.match(String(res.body['id']), /^[0-9a-f]{16}-\d+$/);
+    assert.equal(typeof res.body['seq'], 'number');
+    // The terminator printed the delivery before the ack went out, so it is already there.
+    assert.equal(terminator.matching(new RegExp(`DELIVERED ${String(res.body['id'])} redelivered=false`)).length, 1);
+  });
+
+  test('gives consecutive sequence numbers to consecutive messages', async () => {
+    const a = await post(http, '/trigger', { n: 1 });
+    const b = await post(http, '/trigger', { n: 2 });
+    assert.equal(Number(b.body['seq']), Number(a.body['seq']) + 1);
+  });
+
+  test('refuses invalid JSON with 400 naming the parse error', async () => {
+    const res = await post(http, '/trigger', '{"unterminated', true);
+    assert.equal(res.status, 400);
+    assert.equal(res.body['error'], 'FERRY_ERR_BAD_REQUEST');
+    assert.match(String(res.body['message']), /invalid JSON/);
+  });
+
+  test('refuses a JSON array with 400 saying an object is required', async () => {
+    const res = await post(http, '/trigger', [1, 2, 3]);
+    assert.equal(res.status, 400);
+    assert.match(String(res.body['message']), /must be a JSON object, got an array/);
+  });
+
+  test('refuses a body over http.bodyLimitBytes with 413', async () => {
+    const res = await post(http, '/trigger', { big: 'x'.repeat(8192) });
+    assert.equal(res.status, 413);
+    assert.equal(res.body['error'], 'FERRY_ERR_PAYLOAD_TOO_BIG');
+  });
+
+  test('answers 422 with the hook message when on_trigger throws', async () => {
+    const res = await post(http, '/trigger', { reject: 'customer id missing' });
+    assert.equal(res.status, 422);
+    assert.equal(res.body['error'], 'FERRY_ERR_HOOK_FAILED');
+    assert.match(String(res.body['message']), /customer id missing/);
+    assert.equal(res.body['hook'], 'on_trigger');
+  });
+
+  test('answers 422 when on_trigger returns something that is not an object', async () => {
+    const res = await post(http, '/trigger', { returnArray: true });
+    assert.equal(res.status, 422);
+    assert.equal(res.body['error'], 'FERRY_ERR_HOOK_RESULT');
+  });
+
+  test("answers 502 when the terminator's hook throws, and the session survives", async () => {
+    const res = await post(http, '/trigger', { fail: 'database down' });
+    assert.equal(res.status, 502);
+    assert.equal(res.body['error'], 'FERRY_ERR_REMOTE_HOOK');
+    assert.match(String(res.body['message']), /database down/);
+    const next = await post(http, '/trigger', { after: 'failure' });
+    assert.equal(next.status, 200);
+    assert.equal(initiator.matching(/session open/).length, 1, 'no reconnect happened');
+  });
+
+  test('answers 504 when no acknowledgement comes within session.ackTimeoutMs', async () => {
+    const res = await post(http, '/trigger', { sleepMs: 2500 });
+    assert.equal(res.status, 504);
+    assert.equal(res.body['error'], 'FERRY_ERR_ACK_TIMEOUT');
+    assert.match(String(res.body['message']), /may still be delivered/);
+  });
+
+  test('answers 405 to other methods on /trigger and JSON 404 elsewhere', async () => {
+    const res = await fetch(`http://127.0.0.1:${http}/trigger`);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+    const missing = await get(http, '/nope');
+    assert.equal(missing.status, 404);
+    assert.match(missing.text, /FERRY_ERR_NOT_FOUND/);
+  });
+
+  test('reports ready while the session is open', async () => {
+    const res = await get(http, '/readyz');
+    assert.equal(res.status, 200);
+    assert.match(res.text, /session [0-9a-f]{16} open/);
+    assert.equal((await get(http, '/healthz')).status, 200);
+  });
+
+  test('exposes delivery metrics with units in their names', async () => {
+    const res = await get(http, '/metrics');
+    assert.equal(res.status, 200);
+    const acked = /ferry_messages_acked_total\{role="initiator"\} (\d+)/.exec(res.text);
+    assert.ok(acked && Number(acked[1]) >= 3, 'acked counter counts the deliveries above');
+    assert.match(res.text, /ferry_delivery_latency_seconds_bucket/);
+    assert.match(res.text, /ferry_hook_errors_total\{hook="on_trigger",reason="FERRY_ERR_HOOK_FAILED",role="initiator"\} 1/);
+    assert.match(res.text, /ferry_outbox_depth\{role="initiator"\} \d+/);
+  });
+
+  test('streams a reply from the terminator back to the initiator hook', async () => {
+    const res = await post(http, '/trigger', { reply: 'pong-42' });
+    assert.equal(res.status, 200);
+    await initiator.waitFor(/REPLY \{"answer":"pong-42"\}/, 5000);
+  });
+});
+
+describe('POST /trigger with no terminator', () => {
+  test('answers 503 with Retry-After while no session can be had', async () => {
+    const pki = makeTestPki();
+    const http = await freePort();
+    const initiator = startInitiator({ pki, httpPort: http, sessionPort: await freePort(), fixture: 'initiator.ts' });
+    try {
+      await initiator.waitFor(/initiator up/);
+      const res = await post(http, '/trigger', { hello: 'nobody' });
+      assert.equal(res.status, 503);
+      assert.equal(res.body['error'], 'FERRY_ERR_NO_SESSION');
+      assert.ok(Number(res.headers.get('retry-after')) >= 1);
+      const ready = await get(http, '/readyz');
+      assert.equal(ready.status, 503);
+      assert.match(ready.text, /no session/);
+    } finally {
+      await initiator.kill();
+      pki.cleanup();
+    }
+  });
+});

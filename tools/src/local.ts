@@ -1,0 +1,207 @@
+/**
+ * `bash deploy.sh --local`: both apps as local processes, configured the way the pods are
+ * (a YAML config file per app plus the bundle's certificates), logs interleaved with an app
+ * prefix, until Ctrl-C. `--once` exits 0 as soon as the auto-trigger completed with every
+ * message sent, and non-zero with the reason otherwise.
+ *
+ *   node tools/dist/local.js up [--once] [--timeout SECONDS] [--state-dir .ferry]
+ *   node tools/dist/local.js down [--state-dir .ferry]
+ *
+ * Ports (env): FERRY_LOCAL_INITIATOR_HTTP_PORT (8080), FERRY_LOCAL_TERMINATOR_HTTP_PORT (8081),
+ * FERRY_LOCAL_SESSION_PORT (8443). Any FERRY_* setting in the environment reaches both apps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import { ensurePki } from './pki.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const COMPLETE = /Auto-trigger complete — (\d+)\/(\d+) messages sent\./;
+
+interface Args {
+  command: 'up' | 'down';
+  once: boolean;
+  timeoutSeconds: number;
+  stateDir: string;
+}
+
+interface App {
+  name: 'initiator' | 'terminator';
+  child: ChildProcess;
+  tail: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const [command, ...rest] = argv;
+  if (command !== 'up' && command !== 'down') usage(`unknown command ${command ?? '(none)'}`);
+  const args: Args = { command, once: false, timeoutSeconds: 120, stateDir: join(REPO_ROOT, '.ferry') };
+  for (let i = 0; i < rest.length; i += 1) {
+    const flag = rest[i];
+    if (flag === '--once') args.once = true;
+    else if (flag === '--timeout') args.timeoutSeconds = Number(rest[++i]);
+    else if (flag === '--state-dir') args.stateDir = resolve(rest[++i] ?? '');
+    else if (flag === '--local') continue;
+    else usage(`unknown flag ${flag}`);
+  }
+  if (!Number.isFinite(args.timeoutSeconds) || args.timeoutSeconds <= 0) usage('--timeout needs a number of seconds');
+  return args;
+}
+
+function usage(problem: string): never {
+  process.stderr.write(`${problem}\nusage: local.js up [--once] [--timeout SECONDS] [--state-dir DIR] | down [--state-dir DIR]\n`);
+  process.exit(2);
+}
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    process.stderr.write(`${name}=${raw} is not a port number (0-65535)\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/** Writes each app's config file: the same shape the chart's ConfigMap mounts in the pods. */
+function writeConfigs(stateDir: string, pkiDir: string): { initiator: string; terminator: string } {
+  const sessionPort = port('FERRY_LOCAL_SESSION_PORT', 8443);
+  const dir = join(stateDir, 'local');
+  mkdirSync(dir, { recursive: true });
+  const tls = (app: string) => ({ caFile: join(pkiDir, 'ca.crt'), certFile: join(pkiDir, app, 'tls.crt'), keyFile: join(pkiDir, app, 'tls.key') });
+  const initiator = {
+    http: { port: port('FERRY_LOCAL_INITIATOR_HTTP_PORT', 8080), host: '127.0.0.1' },
+    session: { url: `wss://localhost:${sessionPort}` },
+    tls: tls('initiator'),
+  };
+  const terminator = {
+    http: { port: port('FERRY_LOCAL_TERMINATOR_HTTP_PORT', 8081), host: '127.0.0.1' },
+    session: { listenHost: '127.0.0.1', listenPort: sessionPort },
+    tls: tls('terminator'),
+  };
+  const paths = { initiator: join(dir, 'initiator.yaml'), terminator: join(dir, 'terminator.yaml') };
+  writeFileSync(paths.initiator, yaml.dump(initiator));
+  writeFileSync(paths.terminator, yaml.dump(terminator));
+  return paths;
+}
+
+function start(name: App['name'], configFile: string, onLine: (app: App, line: string) => void): App {
+  const entry = join(REPO_ROOT, name, 'app', 'dist', 'app.js');
+  if (!existsSync(entry)) {
+    process.stderr.write(`${entry} is missing: run \`npm run build\` first (bash deploy.sh --local does)\n`);
+    process.exit(1);
+  }
+  const child = spawn(process.execPath, [entry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, FERRY_CONFIG_FILE: configFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const app: App = { name, child, tail: [] };
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      app.tail.push(line);
+      if (app.tail.length > 20) app.tail.shift();
+      onLine(app, line);
+    });
+  }
+  return app;
+}
+
+function prefix(name: App['name']): string {
+  const label = name === 'initiator' ? '[initiator] ' : '[terminator]';
+  if (!process.stdout.isTTY) return label;
+  return name === 'initiator' ? `\x1b[36m${label}\x1b[0m` : `\x1b[35m${label}\x1b[0m`;
+}
+
+function waitForExit(app: App, ms: number): Promise<void> {
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => {
+      app.child.kill('SIGKILL');
+      done();
+    }, ms);
+    app.child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+async function up(args: Args): Promise<void> {
+  const pkiDir = join(args.stateDir, 'pki');
+  const { created } = ensurePki(pkiDir);
+  process.stdout.write(`🔐 ${created ? 'issued' : 'reusing'} bundle certificates in ${pkiDir}\n`);
+  const configs = writeConfigs(args.stateDir, pkiDir);
+  const apps: App[] = [];
+  let finishing = false;
+  const finish = async (code: number, message?: string): Promise<void> => {
+    if (finishing) return;
+    finishing = true;
+    if (message) (code === 0 ? process.stdout : process.stderr).write(`${message}\n`);
+    // Initiator first so it drains into a terminator that is still there.
+    for (const app of [...apps].reverse()) {
+      app.child.kill('SIGTERM');
+      await waitForExit(app, 15_000);
+    }
+    rmSync(join(args.stateDir, 'local', 'pids.json'), { force: true });
+    process.exit(code);
+  };
+  const onLine = (app: App, line: string): void => {
+    process.stdout.write(`${prefix(app.name)} ${line}\n`);
+    const done = app.name === 'initiator' ? COMPLETE.exec(line) : null;
+    if (done && args.once) {
+      const [sent, total] = [Number(done[1]), Number(done[2])];
+      if (sent === total) void finish(0, `✅ local run verified: ${sent}/${total} auto-trigger messages acknowledged by the terminator`);
+      else void finish(1, `❌ local run failed: only ${sent}/${total} auto-trigger messages were acknowledged (see the initiator's line above for why)`);
+    }
+  };
+  const onExit = (app: App) => (code: number | null, signal: NodeJS.Signals | null) => {
+    if (finishing) return;
+    const why = app.tail.filter((l) => /❌|ERROR|WARN/.test(l)).slice(-3).join('\n  ') || app.tail.slice(-3).join('\n  ');
+    void finish(1, `❌ ${app.name} exited (${signal ?? `code ${code}`}) — last lines:\n  ${why}`);
+  };
+  const terminator = start('terminator', configs.terminator, onLine);
+  apps.push(terminator);
+  terminator.child.on('exit', onExit(terminator));
+  const initiator = start('initiator', configs.initiator, onLine);
+  apps.push(initiator);
+  initiator.child.on('exit', onExit(initiator));
+  writeFileSync(join(args.stateDir, 'local', 'pids.json'), JSON.stringify({ supervisor: process.pid, initiator: initiator.child.pid, terminator: terminator.child.pid }));
+  process.on('SIGINT', () => void finish(0, '\n👋 stopping both apps (Ctrl-C)'));
+  process.on('SIGTERM', () => void finish(0, '👋 stopping both apps'));
+  if (args.once) {
+    setTimeout(() => {
+      const tail = initiator.tail.slice(-5).join('\n  ');
+      void finish(1, `❌ local run failed: no "Auto-trigger complete" line from the initiator within ${args.timeoutSeconds} s — last lines:\n  ${tail}`);
+    }, args.timeoutSeconds * 1000).unref();
+  } else {
+    process.stdout.write('▶️  both apps running; Ctrl-C (or `bash teardown.sh --local`) stops them\n');
+  }
+}
+
+function down(args: Args): void {
+  const file = join(args.stateDir, 'local', 'pids.json');
+  if (!existsSync(file)) {
+    process.stdout.write('nothing to stop: no local run recorded\n');
+    return;
+  }
+  const pids = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  // Signalling the supervisor lets it drain both apps in order; the apps too, in case it is gone.
+  for (const name of ['supervisor', 'initiator', 'terminator']) {
+    const pid = pids[name];
+    if (pid === undefined) continue;
+    try {
+      process.kill(pid, 'SIGTERM');
+      process.stdout.write(`stopped ${name} (pid ${pid})\n`);
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(file, { force: true });
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.command === 'up') await up(args);
+else down(args);
