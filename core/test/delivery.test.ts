@@ -1,0 +1,193 @@
+/** The outbox and inbox: the two halves of a stream that make delivery at-least-once, in order. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FerryError } from '../src/errors.js';
+import { Inbox, type AckSink, type InboxEvents } from '../src/session/inbox.js';
+import { Outbox } from '../src/session/outbox.js';
+import { FLAG_REDELIVERED } from '../src/wire/constants.js';
+
+const payload = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
+
+describe('outbox', () => {
+  test('numbers messages from 1 and derives ids from the stream id', () => {
+    const box = new Outbox(10, '00112233aabbccdd');
+    const a = box.push(payload(1));
+    const b = box.push(payload(2));
+    assert.deepEqual([a.seq, b.seq], [1, 2]);
+    assert.equal(box.idOf(2), '00112233aabbccdd-2');
+  });
+
+  test('a cumulative ack settles everything up to it, in order', () => {
+    const box = new Outbox(10);
+    const settled: number[] = [];
+    for (let i = 1; i <= 5; i += 1) box.push(payload(i), (_err, d) => settled.push(d.seq));
+    const acked: number[] = [];
+    assert.equal(box.ack(3, (e) => { acked.push(e.seq); e.settle?.(null, { id: '', seq: e.seq, redelivered: false }); }), 3);
+    assert.deepEqual(acked, [1, 2, 3]);
+    assert.deepEqual(settled, [1, 2, 3]);
+    assert.deepEqual([...box.pending()].map((e) => e.seq), [4, 5]);
+  });
+
+  test('refuses a message when full, with a coded error, and wakes waiters when room appears', async () => {
+    const box = new Outbox(2);
+    box.push(payload(1));
+    box.push(payload(2));
+    assert.throws(() => box.push(payload(3)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL');
+    let woke = false;
+    const waiting = box.whenNotFull().then(() => { woke = true; });
+    await Promise.resolve();
+    assert.equal(woke, false);
+    box.ack(1, () => {});
+    await waiting;
+    assert.equal(woke, true);
+  });
+
+  test('find() looks up an unacknowledged entry by seq after acks moved the head', () => {
+    const box = new Outbox(10);
+    for (let i = 1; i <= 4; i += 1) box.push(payload(i));
+    box.ack(2, () => {});
+    assert.equal(box.find(3)?.seq, 3);
+    assert.equal(box.find(2), undefined);
+  });
+
+  test('failAll tells every caller and empties the outbox', () => {
+    const box = new Outbox(10);
+    const errors: string[] = [];
+    box.push(payload(1), (err) => errors.push(String((err as FerryError).code)));
+    box.push(payload(2), (err) => errors.push(String((err as FerryError).code)));
+    assert.equal(box.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', 'bye')), 2);
+    assert.deepEqual(errors, ['FERRY_ERR_SHUTTING_DOWN', 'FERRY_ERR_SHUTTING_DOWN']);
+    assert.equal(box.depth, 0);
+  });
+
+  test('keeps working across many acks (the acknowledged prefix is compacted)', () => {
+    const box = new Outbox(100);
+    for (let i = 1; i <= 10_000; i += 1) {
+      box.push(payload(i));
+      box.ack(i, () => {});
+    }
+    assert.equal(box.depth, 0);
+    assert.equal(box.lastSeq, 10_000);
+  });
+});
+
+class RecordingSink implements AckSink {
+  acks: number[] = [];
+  nacks: Array<[number, string]> = [];
+  acknowledge(seq: number): void {
+    this.acks.push(seq);
+  }
+  reportFailure(seq: number, reason: string): void {
+    this.nacks.push([seq, reason]);
+  }
+}
+
+function events(): InboxEvents & { failed: string[]; duplicates: number[] } {
+  const failed: string[] = [];
+  const duplicates: number[] = [];
+  return { failed, duplicates, hookFailed: (err, m) => failed.push(`${m.seq}:${err.message}`), duplicate: (s) => duplicates.push(s), pressure() {} };
+}
+
+describe('inbox', () => {
+  test('hands messages to a sync hook in order and acks the last one', () => {
+    const got: number[] = [];
+    const sink = new RecordingSink();
+    const inbox = new Inbox('00112233aabbccdd', (p) => got.push(JSON.parse(p.toString()).n), events(), 100);
+    inbox.attach(sink);
+    for (let i = 1; i <= 3; i += 1) inbox.accept(i, 0, payload(i));
+    assert.deepEqual(got, [1, 2, 3]);
+    assert.equal(sink.acks.at(-1), 3);
+    assert.equal(inbox.lastDelivered, 3);
+  });
+
+  test('acks an async message only after its hook resolved, and keeps order', async () => {
+    const order: string[] = [];
+    const sink = new RecordingSink();
+    let release: () => void = () => {};
+    const inbox = new Inbox('00112233aabbccdd', (p) => {
+      const n = JSON.parse(p.toString()).n as number;
+      order.push(`start ${n}`);
+      if (n === 1) return new Promise<void>((r) => { release = () => { order.push('end 1'); r(); }; });
+      order.push(`end ${n}`);
+      return undefined;
+    }, events(), 100);
+    inbox.attach(sink);
+    inbox.accept(1, 0, payload(1));
+    inbox.accept(2, 0, payload(2));
+    assert.deepEqual(order, ['start 1'], 'message 2 waits for message 1');
+    assert.deepEqual(sink.acks, []);
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['start 1', 'end 1', 'start 2', 'end 2']);
+    assert.equal(sink.acks.at(-1), 2);
+  });
+
+  test('drops a duplicate, counts it, and acks again so the sender can forget it', () => {
+    const got: number[] = [];
+    const ev = events();
+    const sink = new RecordingSink();
+    const inbox = new Inbox('00112233aabbccdd', (p) => got.push(JSON.parse(p.toString()).n), ev, 100);
+    inbox.attach(sink);
+    inbox.accept(1, 0, payload(1));
+    inbox.accept(2, 0, payload(2));
+    inbox.accept(2, FLAG_REDELIVERED, payload(2));
+    assert.deepEqual(got, [1, 2]);
+    assert.deepEqual(ev.duplicates, [2]);
+    assert.equal(sink.acks.at(-1), 2);
+  });
+
+  test('tells the hook when a message is a redelivery', () => {
+    const flags: boolean[] = [];
+    const inbox = new Inbox('00112233aabbccdd', (_p, m) => flags.push(m.redelivered), events(), 100);
+    inbox.accept(5, FLAG_REDELIVERED, payload(5));
+    inbox.accept(6, 0, payload(6));
+    assert.deepEqual(flags, [true, false]);
+  });
+
+  test('a stream it has not seen may start at any seq (earlier ones were acked before a restart)', () => {
+    const got: number[] = [];
+    const inbox = new Inbox('00112233aabbccdd', (_p, m) => got.push(m.seq), events(), 100);
+    inbox.accept(41, 0, payload(41));
+    inbox.accept(42, 0, payload(42));
+    assert.deepEqual(got, [41, 42]);
+  });
+
+  test('a gap in sequence numbers is a coded protocol error: a message would be lost', () => {
+    const inbox = new Inbox('00112233aabbccdd', () => undefined, events(), 100);
+    inbox.accept(1, 0, payload(1));
+    assert.throws(() => inbox.accept(3, 0, payload(3)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_SEQUENCE' && /expected seq 2, got 3/.test(err.message));
+  });
+
+  test('a failing hook is reported (NACK before the ACK), counted, and the stream goes on', async () => {
+    const ev = events();
+    const sink = new RecordingSink();
+    const inbox = new Inbox('00112233aabbccdd', (p) => {
+      const n = JSON.parse(p.toString()).n as number;
+      if (n === 1) throw new Error('sync boom');
+      if (n === 2) return Promise.reject(new Error('async boom'));
+      return undefined;
+    }, ev, 100);
+    inbox.attach(sink);
+    inbox.accept(1, 0, payload(1));
+    inbox.accept(2, 0, payload(2));
+    inbox.accept(3, 0, payload(3));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sink.nacks.map(([s]) => s), [1, 2]);
+    assert.match(sink.nacks[0]?.[1] ?? '', /sync boom/);
+    assert.equal(ev.failed.length, 2);
+    assert.equal(sink.acks.at(-1), 3);
+  });
+
+  test('signals pressure past the high-water mark and relief at half of it', async () => {
+    const signals: boolean[] = [];
+    const releases: Array<() => void> = [];
+    const inbox = new Inbox('00112233aabbccdd', () => new Promise<void>((r) => releases.push(r)), { hookFailed() {}, duplicate() {}, pressure: (h) => signals.push(h) }, 4);
+    for (let i = 1; i <= 6; i += 1) inbox.accept(i, 0, payload(i));
+    assert.deepEqual(signals, [true]);
+    for (let i = 0; i < 6; i += 1) {
+      releases.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(signals, [true, false]);
+  });
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FerryError } from '../src/errors.js';
+import { FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
+import { decodeFrames, type FrameVisitor } from '../src/wire/decoder.js';
+import { FrameWriter, encodeControl } from '../src/wire/encoder.js';
+
+type Seen = Array<[string, ...unknown[]]>;
+
+function collect(buf: Buffer): Seen {
+  const seen: Seen = [];
+  const visitor: FrameVisitor = {
+    control: (type, body) => seen.push(['control', type, body]),
+    data: (seq, flags, payload) => seen.push(['data', seq, flags, payload.toString('utf8')]),
+    ack: (seq) => seen.push(['ack', seq]),
+    nack: (seq, reason) => seen.push(['nack', seq, reason]),
+  };
+  decodeFrames(buf, visitor);
+  return seen;
+}
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof FerryError, `expected a FerryError, got ${String(err)}`);
+    return `${err.code}: ${err.message}`;
+  }
+  return 'no error';
+}
+
+describe('frame encoding', () => {
+  test('writes a DATA frame as type, flags, 48-bit seq, 32-bit length, payload', () => {
+    const w = new FrameWriter();
+    w.data(0x0102030405, FLAG_REDELIVERED, Buffer.from('{"a":1}'));
+    assert.equal(w.take().toString('hex'), `10 01 000102030405 00000007 ${Buffer.from('{"a":1}').toString('hex')}`.replace(/\s/g, ''));
+  });
+
+  test('writes ACK and NACK frames', () => {
+    const w = new FrameWriter();
+    w.ack(7);
+    w.nack(8, 'boom');
+    assert.equal(w.take().toString('hex'), '11000000000007' + '12000000000008' + '0004' + Buffer.from('boom').toString('hex'));
+  });
+
+  test('cuts a NACK reason at 1024 bytes', () => {
+    const w = new FrameWriter();
+    w.nack(1, 'x'.repeat(5000));
+    const seen = collect(w.take());
+    assert.equal((seen[0]?.[2] as string).length, 1024);
+  });
+
+  test('writes a control frame as type, 32-bit length, JSON', () => {
+    assert.equal(encodeControl(FrameType.HELLO, { v: 1 }).toString('hex'), '01' + '00000007' + Buffer.from('{"v":1}').toString('hex'));
+  });
+
+  test('grows past its initial buffer and hands over an independent buffer on take()', () => {
+    const w = new FrameWriter();
+    const big = Buffer.alloc(40_000, 0x61);
+    w.data(1, 0, big);
+    const first = w.take();
+    w.data(2, 0, Buffer.from('b'));
+    assert.equal(first.length, 12 + 40_000);
+    assert.equal(first[12], 0x61, 'the first batch is not overwritten by later writes');
+    assert.equal(w.frames, 1);
+  });
+});
+
+describe('frame decoding', () => {
+  test('reads a batch of mixed frames in order', () => {
+    const w = new FrameWriter();
+    w.control(FrameType.WELCOME, { v: 1 });
+    w.data(1, 0, Buffer.from('"one"'));
+    w.data(2, FLAG_REDELIVERED, Buffer.from('"two"'));
+    w.ack(9);
+    w.nack(3, 'hook failed');
+    assert.deepEqual(collect(w.take()), [
+      ['control', FrameType.WELCOME, { v: 1 }],
+      ['data', 1, 0, '"one"'],
+      ['data', 2, 1, '"two"'],
+      ['ack', 9],
+      ['nack', 3, 'hook failed'],
+    ]);
+  });
+
+  test('reads a DATA frame from its hex fixture', () => {
+    assert.deepEqual(collect(hex('10 00 000000000003 00000002 7b7d')), [['data', 3, 0, '{}']]);
+  });
+
+  test('accepts an empty batch', () => {
+    assert.deepEqual(collect(Buffer.alloc(0)), []);
+  });
+
+  test('refuses an unknown frame type, naming it', () => {
+    assert.match(codeOf(() => collect(hex('7f'))), /^FERRY_ERR_BAD_FRAME: .*unknown frame type 0x7f/);
+  });
+
+  test('refuses a DATA header cut short', () => {
+    assert.match(codeOf(() => collect(hex('10 00 0000'))), /^FERRY_ERR_BAD_FRAME: .*DATA header truncated/);
+  });
+
+  test('refuses a DATA payload shorter than its length says', () => {
+    assert.match(codeOf(() => collect(hex('10 00 000000000001 00000010 7b7d'))), /DATA payload truncated: needs 16 bytes/);
+  });
+
+  test('refuses a lone type byte at the end of a batch', () => {
+    assert.match(codeOf(() => collect(hex('11 000000000001 11'))), /ACK truncated/);
+  });
+
+  test('refuses a control body that is not JSON', () => {
+    assert.match(codeOf(() => collect(hex('01 00000002 7b7b'))), /control frame body is not valid JSON/);
+  });
+
+  test('refuses a control body over 4096 bytes without reading it', () => {
+    assert.match(codeOf(() => collect(hex('02 00100000'))), /control frame body of 1048576 bytes exceeds 4096/);
+  });
+
+  test('hands frames before a bad one to the visitor, then throws', () => {
+    const seen: number[] = [];
+    const visitor: FrameVisitor = { control() {}, data: (seq) => seen.push(seq), ack() {}, nack() {} };
+    assert.throws(() => decodeFrames(hex('10 00 000000000001 00000000 ff'), visitor), /unknown frame type 0xff/);
+    assert.deepEqual(seen, [1]);
+  });
+});
