@@ -9,7 +9,8 @@ import { checkHook, runHook } from './hooks.js';
 import { createTriggerApp } from './http/trigger-app.js';
 import { serve, type HttpServer } from './http/server.js';
 import type { Readiness } from './http/probes.js';
-import { trackOutboxDepth } from './metrics.js';
+import { trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
+import { watchTlsMaterial } from './transport/tls-reload.js';
 import { onShutdownSignal, prepare, type Prepared, type RuntimeOptions } from './runtime.js';
 import { Backoff } from './session/backoff.js';
 import { Inbox, type ReceivedMessage } from './session/inbox.js';
@@ -41,7 +42,9 @@ export class InitiatorRuntime {
   readonly outbox: Outbox;
   #inbox: Inbox;
   readonly #hooks: InitiatorHooks;
-  readonly #prepared: Prepared;
+  /** The TLS material in use; replaced when the files change (new connections only). */
+  #tls: Prepared['tls'];
+  #stopWatching: () => void = () => {};
   readonly #log: Prepared['logger'];
   readonly #backoff: Backoff;
   #session: Session | null = null;
@@ -53,7 +56,8 @@ export class InitiatorRuntime {
 
   constructor(hooks: InitiatorHooks, prepared: Prepared) {
     this.#hooks = hooks;
-    this.#prepared = prepared;
+    this.#tls = prepared.tls;
+    trackCertificateExpiry(prepared.metrics, () => this.#tls.secondsToExpiry());
     this.config = prepared.config;
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
@@ -88,6 +92,9 @@ export class InitiatorRuntime {
       config.http.bodyLimitBytes,
     );
     this.#http = await serve(app, config.http.host, config.http.port);
+    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, (tls) => {
+      this.#tls = tls;
+    });
     this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });
     this.#connect();
   }
@@ -135,6 +142,7 @@ export class InitiatorRuntime {
     const failed = this.outbox.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#session?.close(CloseCode.GOING_AWAY, reason);
+    this.#stopWatching();
     await this.#http?.close();
     this.state = 'closed';
     this.#log.info('initiator stopped', { reason });
@@ -181,7 +189,7 @@ export class InitiatorRuntime {
     if (this.#stopping) return;
     this.state = 'connecting';
     const { session: s } = this.config;
-    dial({ url: s.url, serverName: s.serverName, tls: this.#prepared.tls, timeoutMs: s.dialTimeoutMs, maxPayloadBytes: s.maxPayloadBytes })
+    dial({ url: s.url, serverName: s.serverName, tls: this.#tls, timeoutMs: s.dialTimeoutMs, maxPayloadBytes: s.maxPayloadBytes })
       .then(async ({ ws, tlsSocket }) => {
         if (this.#stopping) {
           ws.close(CloseCode.GOING_AWAY, 'shutdown');
@@ -258,7 +266,7 @@ export class InitiatorRuntime {
       role: 'initiator',
       ws,
       tlsSocket,
-      privateKey: this.#prepared.tls.privateKey,
+      privateKey: this.#tls.privateKey,
       rekey: { intervalMs: armor.rekeyIntervalMs, messages: armor.rekeyMessages },
       handshakeTimeoutMs: session.handshakeTimeoutMs,
       onRekey: (count) => this.metrics.rekeys.inc(count),

@@ -12,6 +12,13 @@ export function trackOutboxDepth(metrics: { registry: Registry }, depth: () => n
   depthSources.set(metrics.registry, depth);
 }
 
+const expirySources = new WeakMap<Registry, () => number>();
+
+/** Lets the certificate-expiry gauge read the certificate in use (it changes on reload). */
+export function trackCertificateExpiry(metrics: { registry: Registry }, seconds: () => number): void {
+  expirySources.set(metrics.registry, seconds);
+}
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface MetricsOptions {
@@ -45,7 +52,8 @@ export function createMetrics(role: 'initiator' | 'terminator', options: Metrics
     /** Read at scrape time from the runtime's outboxes (see `trackOutboxDepth`). */
     outboxDepth: new Gauge({ name: 'ferry_outbox_depth', help: 'Messages waiting for an acknowledgement.', registers: r, collect() { this.set(depthSources.get(registry)?.() ?? 0); } }),
     circuitOpen: new Gauge({ name: 'ferry_circuit_open', help: '1 when the initiator stopped dialing after reconnect.maxRetries failures.', registers: r }),
-    certExpiry: new Gauge({ name: 'ferry_certificate_expiry_seconds', help: "Seconds until this pod's certificate expires.", registers: r }),
+    /** Read at scrape time from the certificate in use (see `trackCertificateExpiry`). */
+    certExpiry: new Gauge({ name: 'ferry_certificate_expiry_seconds', help: "Seconds until this pod's certificate expires.", registers: r, collect() { this.set(expirySources.get(registry)?.() ?? 0); } }),
     bytesSent: new Counter({ name: 'ferry_session_sent_bytes_total', help: 'Bytes of session frames written (before TLS).', registers: r }),
     bytesReceived: new Counter({ name: 'ferry_session_received_bytes_total', help: 'Bytes of session frames read (after TLS).', registers: r }),
   };

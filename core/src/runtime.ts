@@ -33,7 +33,6 @@ export function prepare(role: 'initiator' | 'terminator', options: RuntimeOption
   const logger = options.logger ?? createLogger({ format: config.log.format, level: config.log.level, fields });
   const metrics = createMetrics(role);
   const tls = loadTlsMaterial(config.tls);
-  metrics.certExpiry.set(tls.secondsToExpiry());
   return { config, logger, metrics, tls };
 }
 

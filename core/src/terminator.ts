@@ -10,7 +10,8 @@ import { CloseCode, FerryError, isFerryError, messageOf } from './errors.js';
 import { checkHook, runHook } from './hooks.js';
 import { addNotFound, addProbeRoutes, type Readiness } from './http/probes.js';
 import { serve, type HttpServer } from './http/server.js';
-import { trackOutboxDepth } from './metrics.js';
+import { trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
+import { watchTlsMaterial } from './transport/tls-reload.js';
 import { onShutdownSignal, prepare, type Prepared, type RuntimeOptions } from './runtime.js';
 import type { Hello } from './session/handshake.js';
 import { Inbox, type ReceivedMessage } from './session/inbox.js';
@@ -40,7 +41,9 @@ const MAX_REMEMBERED_STREAMS = 1024;
 export class TerminatorRuntime {
   readonly config: Prepared['config'];
   readonly metrics: Prepared['metrics'];
-  readonly #prepared: Prepared;
+  /** The TLS material in use; replaced when the files change (new connections only). */
+  #tls: Prepared['tls'];
+  #stopWatching: () => void = () => {};
   readonly #hooks: TerminatorHooks;
   readonly #log: Prepared['logger'];
   /** Per initiator stream id: its streams, kept across reconnects (insertion order = age). */
@@ -53,7 +56,8 @@ export class TerminatorRuntime {
 
   constructor(hooks: TerminatorHooks, prepared: Prepared) {
     this.#hooks = hooks;
-    this.#prepared = prepared;
+    this.#tls = prepared.tls;
+    trackCertificateExpiry(prepared.metrics, () => this.#tls.secondsToExpiry());
     this.config = prepared.config;
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
@@ -91,7 +95,7 @@ export class TerminatorRuntime {
     this.#listener = await listen({
       host: config.session.listenHost,
       port: config.session.listenPort,
-      tls: this.#prepared.tls,
+      tls: this.#tls,
       handshakeTimeoutMs: config.session.handshakeTimeoutMs,
       maxPayloadBytes: config.session.maxPayloadBytes,
       onConnection: (ws, tlsSocket) => this.#accept(ws, tlsSocket),
@@ -100,6 +104,10 @@ export class TerminatorRuntime {
         this.metrics.handshakeFailures.inc({ reason });
         this.#log.warn(`TLS handshake refused: ${messageOf(err)}`, { code: 'FERRY_ERR_TLS', reason, remote });
       },
+    });
+    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, (tls) => {
+      this.#tls = tls;
+      this.#listener?.reload(tls);
     });
     this.#log.info('terminator up', { wss: `${config.session.listenHost}:${this.#listener.port}`, http: `${config.http.host}:${this.#http.port}`, armor: config.armor.mode });
   }
@@ -144,6 +152,7 @@ export class TerminatorRuntime {
     }
     for (const session of this.#sessions.values()) session.close(CloseCode.GOING_AWAY, reason);
     await new Promise((resolve) => setImmediate(resolve));
+    this.#stopWatching();
     await this.#listener?.close();
     await this.#http?.close();
     this.#log.info('terminator stopped', { reason });
@@ -152,7 +161,7 @@ export class TerminatorRuntime {
   #accept(ws: WebSocket, tlsSocket: TLSSocket): void {
     const cert = tlsSocket.getPeerX509Certificate();
     const peer = cert?.subject.match(/CN=([^\n,]+)/)?.[1] ?? 'unknown';
-    const log = this.#log.child({ peer, remote: `${tlsSocket.remoteAddress ?? '?'}:${tlsSocket.remotePort ?? '?'}` });
+    const log = this.#log.child({ peer, peerSerial: cert?.serialNumber, remote: `${tlsSocket.remoteAddress ?? '?'}:${tlsSocket.remotePort ?? '?'}` });
     if (this.#draining) {
       ws.close(CloseCode.GOING_AWAY, 'draining');
       return;
@@ -226,7 +235,7 @@ export class TerminatorRuntime {
       role: 'terminator',
       ws,
       tlsSocket,
-      privateKey: this.#prepared.tls.privateKey,
+      privateKey: this.#tls.privateKey,
       rekey: { intervalMs: armor.rekeyIntervalMs, messages: armor.rekeyMessages },
       handshakeTimeoutMs: session.handshakeTimeoutMs,
       onRekey: (count) => this.metrics.rekeys.inc(count),
