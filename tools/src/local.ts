@@ -139,13 +139,14 @@ async function up(args: Args): Promise<void> {
   const finish = async (code: number, message?: string): Promise<void> => {
     if (finishing) return;
     finishing = true;
-    if (message) (code === 0 ? process.stdout : process.stderr).write(`${message}\n`);
     // Initiator first so it drains into a terminator that is still there.
     for (const app of [...apps].reverse()) {
       app.child.kill('SIGTERM');
       await waitForExit(app, 15_000);
     }
     rmSync(join(args.stateDir, 'local', 'pids.json'), { force: true });
+    // The verdict is the last line, after both apps' drain lines.
+    if (message) (code === 0 ? process.stdout : process.stderr).write(`${message}\n`);
     process.exit(code);
   };
   const onLine = (app: App, line: string): void => {
