@@ -19,6 +19,7 @@ import { Session } from './session/session.js';
 import type { TLSSocket } from 'node:tls';
 import type WebSocket from 'ws';
 import { dial, reasonLabel } from './transport/dial.js';
+import { closeWebSocket } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import { parsePayload } from './wire/payload.js';
@@ -200,7 +201,13 @@ export class InitiatorRuntime {
           this.#session?.fail(new FerryError('FERRY_ERR_PEER_DEAD', `nothing from the terminator for ${silentMs} ms (2 × session.pingIntervalMs)`));
           ws.terminate();
         });
-        const { channel, identity } = await openChannel(this.#channelOptions(ws, tlsSocket));
+        const { channel, identity } = await openChannel(this.#channelOptions(ws, tlsSocket)).catch((err: unknown) => {
+          // The armor refused the peer (or timed out): count it, and end this connection.
+          const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_ARMOR_HANDSHAKE', messageOf(err), { cause: err });
+          this.metrics.handshakeFailures.inc({ reason: ferr.code });
+          closeWebSocket(ws, ferr.closeCode, ferr.code);
+          throw ferr;
+        });
         this.#attach(new Session({
           role: 'initiator',
           channel,

@@ -65,7 +65,10 @@ export function dial(options: DialOptions): Promise<Dialed> {
     ws.once('unexpected-response', (_req, res) => {
       fail(new FerryError('FERRY_ERR_DIAL_FAILED', `${options.url} answered HTTP ${res.statusCode} instead of upgrading to WebSocket`));
     });
-    ws.once('error', (err) => fail(classifyDialError(options.url, err)));
+    // A listener for the socket's whole life, not once: ws emits 'error' for frames it refuses
+    // (too big, malformed) after the dial, and an unheard 'error' would end the process. After
+    // the dial, 'close' follows every error and the session logs its code.
+    ws.on('error', (err) => fail(classifyDialError(options.url, err)));
   });
 }
 
