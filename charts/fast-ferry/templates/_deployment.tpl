@@ -1,0 +1,116 @@
+{{/*
+fast-ferry.deployment: a component's Deployment; one container named web-app (the verify
+command `kubectl logs ... deployment/initiator -c web-app` relies on that name).
+*/}}
+{{- define "fast-ferry.deployment" -}}
+{{- $root := .root -}}
+{{- $v := index $root.Values .component -}}
+{{- include "fast-ferry.validate" $root -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .component }}
+  namespace: {{ include "fast-ferry.namespace" . }}
+  labels:
+    {{- include "fast-ferry.labels" . | nindent 4 }}
+spec:
+  replicas: {{ int $v.replicaCount }}
+  revisionHistoryLimit: 3
+  selector:
+    matchLabels:
+      {{- include "fast-ferry.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "fast-ferry.labels" . | nindent 8 }}
+      annotations:
+        checksum/config: {{ include "fast-ferry.configYaml" . | sha256sum }}
+        fast-ferry.io/tls-checksum: {{ $root.Values.tls.checksum | quote }}
+        {{- with $v.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ .component }}
+      # The apps never call the Kubernetes API.
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      # Longer than session.drainTimeoutMs (checked by fast-ferry.validate).
+      terminationGracePeriodSeconds: {{ int $root.Values.terminationGracePeriodSeconds }}
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: {{ int $root.Values.securityContext.runAsUser }}
+        runAsGroup: {{ int $root.Values.securityContext.runAsGroup }}
+        fsGroup: {{ int $root.Values.securityContext.fsGroup }}
+        seccompProfile:
+          type: RuntimeDefault
+      {{- with $v.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: web-app
+          image: "{{ $v.image.repository }}:{{ $v.image.tag | default $root.Chart.AppVersion }}"
+          imagePullPolicy: {{ $v.image.pullPolicy }}
+          env:
+            - name: FERRY_CONFIG_FILE
+              value: {{ include "fast-ferry.configDir" . }}/config.yaml
+            {{- with $v.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          ports:
+            - name: http
+              containerPort: {{ int $root.Values.ports.http }}
+              protocol: TCP
+            {{- if eq .component "terminator" }}
+            - name: session
+              containerPort: {{ int $root.Values.ports.session }}
+              protocol: TCP
+            {{- end }}
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: http
+            periodSeconds: {{ int $root.Values.probes.periodSeconds }}
+            timeoutSeconds: {{ int $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ int $root.Values.probes.livenessFailureThreshold }}
+          readinessProbe:
+            httpGet:
+              path: /readyz
+              port: http
+            periodSeconds: {{ int $root.Values.probes.periodSeconds }}
+            timeoutSeconds: {{ int $root.Values.probes.timeoutSeconds }}
+            failureThreshold: {{ int $root.Values.probes.readinessFailureThreshold }}
+          resources:
+            {{- toYaml $v.resources | nindent 12 }}
+          securityContext:
+            runAsNonRoot: true
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: config
+              mountPath: {{ include "fast-ferry.configDir" . }}
+              readOnly: true
+            - name: tls
+              mountPath: {{ include "fast-ferry.tlsDir" . }}
+              readOnly: true
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: config
+          configMap:
+            name: {{ .component }}-config
+        - name: tls
+          secret:
+            secretName: {{ include "fast-ferry.tlsSecretName" . }}
+            # 0440: readable by the fsGroup only.
+            defaultMode: 288
+        - name: tmp
+          emptyDir:
+            sizeLimit: 16Mi
+{{- end -}}

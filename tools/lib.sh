@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# Shared helpers of deploy.sh and teardown.sh: logging, step timing, prerequisite checks.
+# Sourced, not run. Works with bash 3.2 (macOS) and later.
+
+# log MESSAGE...: a progress line on stdout.
+log() { printf '%s\n' "$*"; }
+
+# warn MESSAGE...: a diagnostic on stderr.
+warn() { printf '⚠ %s\n' "$*" >&2; }
+
+# die MESSAGE...: a diagnostic on stderr, then exit 1.
+die() {
+  printf '✖ %s\n' "$*" >&2
+  exit 1
+}
+
+# now_ms: wall-clock milliseconds (whole seconds where bash has no EPOCHREALTIME).
+now_ms() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    local t="${EPOCHREALTIME/[.,]/}"
+    echo $((t / 1000))
+  else
+    echo $((SECONDS * 1000))
+  fi
+}
+
+# format_ms MS: 1234 → 1.2s
+format_ms() { printf '%d.%ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+
+# step TITLE COMMAND [ARGS...]: runs one step of a script with a start line and a line
+# with its duration; CURRENT_STEP names the step for the failure message of the EXIT trap.
+CURRENT_STEP=""
+step() {
+  local title="$1" start
+  shift
+  CURRENT_STEP="$title"
+  start="$(now_ms)"
+  log "▶ ${title}"
+  "$@"
+  log "✔ ${title} ($(format_ms $(($(now_ms) - start))))"
+  CURRENT_STEP=""
+}
+
+# require_cmd NAME HINT: fails with HINT when NAME is not on PATH.
+require_cmd() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is required but not found on PATH — $2"
+}
+
+# major_version TEXT: the major of the first MAJOR.MINOR in TEXT ("k3d version v5.7.4" → 5).
+major_version() {
+  printf '%s\n' "$1" | grep -oE '[0-9]+\.[0-9]+' | head -n 1 | cut -d. -f1
+}
+
+# require_version NAME FOUND_TEXT MIN_MAJOR HINT: fails unless FOUND_TEXT's major >= MIN_MAJOR.
+require_version() {
+  local name="$1" found="$2" min="$3" hint="$4" major
+  major="$(major_version "$found")"
+  if [ -z "$major" ] || [ "$major" -lt "$min" ]; then
+    die "${name} ${min}.x or newer is required, found '${found:-nothing}' — ${hint}"
+  fi
+}
+
+# sha256_stdin: hex SHA-256 of stdin (sha256sum on Linux, shasum on macOS).
+sha256_stdin() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum | cut -d' ' -f1
+  else
+    shasum -a 256 | cut -d' ' -f1
+  fi
+}
+
+# ensure_node_modules: npm ci when node_modules is missing or older than package-lock.json.
+ensure_node_modules() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "  installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+# build_tools: compiles every workspace (apps, core, tools) with tsc -b.
+build_tools() {
+  ensure_node_modules
+  npm run --silent build
+}
+
+# report_failure SCRIPT [HINT]: the EXIT trap; on a non-zero exit names the step that failed.
+report_failure() {
+  local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$CURRENT_STEP" ]; then
+    printf '✖ %s failed during: %s%s\n' "$1" "$CURRENT_STEP" "${2:+ ($2)}" >&2
+  fi
+  return "$status"
+}

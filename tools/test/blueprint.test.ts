@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import yaml from 'js-yaml';
+import { CONFIG_SCHEMA } from '@fast-ferry/core';
+import { BlueprintError, CHART_OWNED_KEYS, validateBlueprint } from '../src/blueprint-schema.js';
+import { envLines, main } from '../src/blueprint.js';
+import { GRACE_MARGIN_SECONDS, loadBlueprint, renderValues } from '../src/render-values.js';
+
+const SHIPPED = join(import.meta.dirname, '..', '..', 'blueprint.yaml');
+const shipped = () => yaml.load(readFileSync(SHIPPED, 'utf8'), { schema: yaml.CORE_SCHEMA }) as Record<string, any>;
+const errorOf = (doc: unknown): BlueprintError => {
+  try {
+    validateBlueprint(doc);
+  } catch (err) {
+    assert.ok(err instanceof BlueprintError, String(err));
+    return err;
+  }
+  assert.fail('expected a BlueprintError');
+};
+const work = mkdtempSync(join(tmpdir(), 'ferry-blueprint-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+describe('blueprint validation', () => {
+  it('accepts the shipped blueprint.yaml', () => {
+    const bp = loadBlueprint(SHIPPED);
+    assert.equal(typeof bp.cluster.name, 'string');
+  });
+
+  it('names the key, the bad value and the bounds of the apps\' schema for an out-of-range setting', () => {
+    const doc = shipped();
+    const leaf = CONFIG_SCHEMA['session.pingIntervalMs'];
+    doc['session'].pingIntervalMs = leaf.min - 1;
+    const err = errorOf(doc);
+    assert.equal(err.key, 'session.pingIntervalMs');
+    assert.equal(err.code, 'FERRY_ERR_BLUEPRINT');
+    assert.equal(err.message, `blueprint.yaml: session.pingIntervalMs: got ${leaf.min - 1}, expected an integer from ${leaf.min} to ${leaf.max}`);
+  });
+
+  it('rejects a string where a number belongs, an unknown enum value and a fractional integer', () => {
+    const a = shipped();
+    a['reconnect'].growth = 'fast';
+    assert.match(errorOf(a).message, /reconnect\.growth: got "fast", expected a number/);
+    const b = shipped();
+    b['armor'].mode = 'plain';
+    assert.match(errorOf(b).message, /armor\.mode: got "plain", expected one of tunnel, tls/);
+    const c = shipped();
+    c['autoTrigger'].count = 2.5;
+    assert.match(errorOf(c).message, /autoTrigger\.count: got 2\.5, expected an integer/);
+  });
+
+  it('rejects an unknown section and lists the known ones', () => {
+    const doc = { ...shipped(), sesion: { pingIntervalMs: 1000 } };
+    const err = errorOf(doc);
+    assert.equal(err.key, 'sesion');
+    assert.match(err.expected, /one of the sections .*session/);
+  });
+
+  it('rejects a misspelled key inside a runtime section and lists the keys of that section', () => {
+    const doc = shipped();
+    doc['session'].pingInterval = 1000;
+    const err = errorOf(doc);
+    assert.equal(err.key, 'session.pingInterval');
+    assert.match(err.expected, /pingIntervalMs/);
+  });
+
+  it('rejects every key the chart derives itself, saying why', () => {
+    for (const key of Object.keys(CHART_OWNED_KEYS)) {
+      const [section, name] = key.split('.') as [string, string];
+      const doc = shipped();
+      doc[section] = { ...(doc[section] ?? {}), [name]: 'x' };
+      const err = errorOf(doc);
+      assert.ok(err.key === key || err.key === section, `${key}: ${err.message}`);
+      assert.match(err.message, /chart/);
+    }
+  });
+
+  it('rejects names that are not DNS labels, image repositories with a tag and a missing section', () => {
+    const a = shipped();
+    a['cluster'].name = 'My_Cluster';
+    assert.equal(errorOf(a).key, 'cluster.name');
+    const b = shipped();
+    b['images'].initiator = 'fast-ferry/initiator:latest';
+    assert.match(errorOf(b).message, /images\.initiator: got "fast-ferry\/initiator:latest", expected an image repository without a tag/);
+    const c = shipped();
+    delete c['images'];
+    assert.equal(errorOf(c).key, 'images');
+  });
+
+  it('rejects resource quantities in the wrong form and requests above limits', () => {
+    const a = shipped();
+    a['resources'].terminator.limits.memory = '256MB';
+    assert.equal(errorOf(a).key, 'resources.terminator.limits.memory');
+    const b = shipped();
+    b['resources'].initiator.requests.cpu = '2';
+    b['resources'].initiator.limits.cpu = '500m';
+    const err = errorOf(b);
+    assert.equal(err.key, 'resources.initiator.requests.cpu');
+    assert.match(err.expected, /at most resources\.initiator\.limits\.cpu \(500m\)/);
+  });
+
+  it('returns a frozen blueprint', () => {
+    const bp = validateBlueprint(shipped());
+    assert.ok(Object.isFrozen(bp) && Object.isFrozen(bp.runtime) && Object.isFrozen(bp.resources.initiator.limits));
+  });
+
+  it('reports a YAML syntax error with the file name', () => {
+    const file = join(work, 'broken.yaml');
+    writeFileSync(file, 'bundle: [unclosed\n');
+    assert.throws(() => loadBlueprint(file), new RegExp(`${file}: not valid YAML`));
+  });
+});
+
+describe('blueprint rendering into chart values', () => {
+  it('copies the runtime sections into config unchanged and the images and resources per component', () => {
+    const doc = shipped();
+    const bp = validateBlueprint(doc);
+    const v = renderValues(bp) as Record<string, any>;
+    for (const section of ['session', 'reconnect', 'autoTrigger']) assert.deepEqual(v['config'][section], doc[section]);
+    assert.equal(v['initiator'].image.repository, doc['images'].initiator);
+    assert.deepEqual(v['terminator'].resources, doc['resources'].terminator);
+    assert.equal('tag' in v['initiator'].image, false, 'no tag unless given');
+    assert.equal('tls' in v, false, 'no checksum unless given');
+  });
+
+  it('sets the grace period longer than the drain timeout by the margin', () => {
+    const doc = shipped();
+    doc['session'].drainTimeoutMs = 95_500;
+    const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
+    assert.equal(v['terminationGracePeriodSeconds'], 96 + GRACE_MARGIN_SECONDS);
+    assert.ok(v['terminationGracePeriodSeconds'] * 1000 > 95_500);
+  });
+
+  it('adds the image tags and the TLS checksum deploy.sh passes', () => {
+    const v = renderValues(validateBlueprint(shipped()), { tags: { initiator: 'aaa', terminator: 'bbb' }, tlsChecksum: 'ccc' }) as Record<string, any>;
+    assert.deepEqual([v['initiator'].image.tag, v['terminator'].image.tag, v['tls'].checksum], ['aaa', 'bbb', 'ccc']);
+  });
+});
+
+describe('blueprint CLI', () => {
+  it('prints the settings deploy.sh reads as KEY=VALUE lines', () => {
+    const doc = shipped();
+    const lines = envLines(validateBlueprint(doc)).split('\n');
+    assert.ok(lines.includes(`FERRY_CLUSTER=${doc['cluster'].name}`));
+    assert.ok(lines.includes(`FERRY_AUTO_TRIGGER_COUNT=${doc['autoTrigger'].count}`));
+    assert.ok(lines.every((l) => /^FERRY_[A-Z_]+=\S+$/.test(l)), lines.join('\n'));
+  });
+
+  it('exits 1 with one line naming the file and key for a bad blueprint', (t) => {
+    const file = join(work, 'bad.yaml');
+    const doc = shipped();
+    doc['hooks'].timeoutMs = -1;
+    writeFileSync(file, yaml.dump(doc));
+    const written: string[] = [];
+    t.mock.method(process.stderr, 'write', (s: string) => written.push(s));
+    assert.equal(main(['check', '--file', file]), 1);
+    assert.equal(written.length, 1);
+    assert.match(written[0] as string, new RegExp(`^✖ ${file}: hooks\\.timeoutMs: got -1, expected an integer`));
+  });
+
+  it('writes a values file with the given tags', () => {
+    const out = join(work, 'values.yaml');
+    assert.equal(main(['values', '--file', SHIPPED, '--out', out, '--tag', 'initiator=abc123']), 0);
+    const v = yaml.load(readFileSync(out, 'utf8')) as Record<string, any>;
+    assert.equal(v['initiator'].image.tag, 'abc123');
+  });
+});
