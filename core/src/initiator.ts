@@ -88,6 +88,10 @@ export class InitiatorRuntime {
         trigger: (payload, headers) => this.trigger(payload, headers),
         readiness: () => this.readiness(),
         retryAfterSeconds: () => this.#retryAfterSeconds(),
+        refused: (code, status, message) => {
+          this.metrics.messagesRefused.inc({ reason: code });
+          this.#log.warn(`POST /trigger refused (${status}): ${message}`, { code });
+        },
       },
       this.metrics.registry,
       config.http.bodyLimitBytes,

@@ -63,8 +63,10 @@ function renderJson(level: LogLevel, msg: string, fields: LogFields): string {
  * Readable lines: the message first (so the seed's emoji lines read verbatim in kubectl logs,
  * which adds its own timestamps on request), then warnings' level, then key=value context.
  */
-function renderText(level: LogLevel, msg: string, fields: LogFields): string {
+function renderText(level: LogLevel, rawMsg: string, fields: LogFields): string {
   const prefix = level === 'warn' ? 'WARN ' : level === 'error' ? 'ERROR ' : level === 'debug' ? 'DEBUG ' : '';
+  // One entry, one line: OpenSSL's messages, for one, end in a newline.
+  const msg = rawMsg.includes('\n') ? rawMsg.replace(/\s*\n\s*/g, ' ').trim() : rawMsg;
   const context = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${formatValue(v)}`)

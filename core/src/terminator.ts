@@ -17,6 +17,7 @@ import type { Hello } from './session/handshake.js';
 import { Inbox, type ReceivedMessage } from './session/inbox.js';
 import { Outbox, type Delivery } from './session/outbox.js';
 import { Session, type Streams } from './session/session.js';
+import { closeWebSocket } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { listen, type Listener } from './transport/listen.js';
 import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
@@ -104,6 +105,12 @@ export class TerminatorRuntime {
         this.metrics.handshakeFailures.inc({ reason });
         this.#log.warn(`TLS handshake refused: ${messageOf(err)}`, { code: 'FERRY_ERR_TLS', reason, remote });
       },
+      onUpgradeError: (err, remote) => {
+        const reason = (err as NodeJS.ErrnoException).code ?? 'HTTP_ERROR';
+        const code = reason === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'FERRY_ERR_HANDSHAKE_TIMEOUT' : 'FERRY_ERR_PROTOCOL';
+        this.metrics.handshakeFailures.inc({ reason });
+        this.#log.warn(`WebSocket upgrade refused: ${messageOf(err)} (the request must be a complete upgrade within session.handshakeTimeoutMs)`, { code, reason, remote });
+      },
     });
     this.#stopWatching = watchTlsMaterial(config.tls, this.#log, (tls) => {
       this.#tls = tls;
@@ -167,6 +174,18 @@ export class TerminatorRuntime {
       return;
     }
     const { session: s, armor } = this.config;
+    // ws reports a frame it cannot accept (over maxPayload, bad opcode, unmasked, bad UTF-8) as
+    // an 'error' event after it started closing the connection; without a listener the error
+    // would be thrown and end the process.
+    ws.on('error', (err) => {
+      const ferr = webSocketError(err);
+      if (sessionRef) {
+        sessionRef.fail(ferr);
+        return;
+      }
+      this.metrics.framesRejected.inc({ reason: ferr.code });
+      log.warn(`connection refused: ${ferr.message}`, { code: ferr.code });
+    });
     keepAlive(ws, s.pingIntervalMs, (silentMs) => {
       sessionRef?.fail(new FerryError('FERRY_ERR_PEER_DEAD', `nothing from the initiator for ${silentMs} ms (2 × session.pingIntervalMs)`));
       ws.terminate();
@@ -201,7 +220,7 @@ export class TerminatorRuntime {
         const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_PROTOCOL', messageOf(err), { cause: err });
         this.metrics.handshakeFailures.inc({ reason: ferr.code });
         log.warn(`session refused: ${ferr.message}`, { code: ferr.code });
-        ws.close(ferr.closeCode, ferr.code);
+        closeWebSocket(ws, ferr.closeCode, ferr.code);
       });
   }
 
@@ -275,6 +294,13 @@ export class TerminatorRuntime {
       this.config.session.outboxLimit,
     );
   }
+}
+
+/** A ws protocol error (WS_ERR_*) as a coded error: too big, or a malformed WebSocket frame. */
+function webSocketError(err: Error): FerryError {
+  const wsCode = (err as NodeJS.ErrnoException).code ?? 'unknown';
+  const code = wsCode === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'FERRY_ERR_PAYLOAD_TOO_BIG' : 'FERRY_ERR_BAD_FRAME';
+  return new FerryError(code, `WebSocket frame refused (${wsCode}): ${err.message}`, { cause: err });
 }
 
 /** Starts the terminator: validates hooks and config, opens HTTP, listens for sessions. */

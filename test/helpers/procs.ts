@@ -14,12 +14,29 @@ export interface Proc {
   name: string;
   child: ChildProcess;
   lines: string[];
-  /** Resolves with the first line (already printed or to come) that matches. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the first line (already printed or to come) that matches (a RegExp or any `{ test(line) }`). */
+  waitFor(pattern: LinePattern, timeoutMs?: number): Promise<string>;
+  /** Resolves with the first line printed from now on that matches. */
+  waitForNext(pattern: LinePattern, timeoutMs?: number): Promise<string>;
   /** Lines that match, so far. */
   matching(pattern: RegExp): string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** What waitFor matches lines with: a RegExp, or a predicate object (see `atLeast`). */
+export interface LinePattern {
+  test(line: string): boolean;
+  /** How the pattern reads in a timeout message. */
+  toString(): string;
+}
+
+/** Matches lines `<prefix> <n>` with n ≥ threshold (progress lines). */
+export function atLeast(prefix: string, threshold: number): LinePattern {
+  return {
+    test: (line) => line.startsWith(`${prefix} `) && Number(line.slice(prefix.length + 1)) >= threshold,
+    toString: () => `"${prefix} <n ≥ ${threshold}>"`,
+  };
 }
 
 export function startProcess(name: string, args: string[], env: Record<string, string>): Proc {
@@ -29,7 +46,7 @@ export function startProcess(name: string, args: string[], env: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const waiters: Array<{ pattern: LinePattern; resolve: (line: string) => void }> = [];
   const onLine = (line: string): void => {
     lines.push(line);
     if (process.env['FERRY_TEST_VERBOSE']) process.stderr.write(`[${name}] ${line}\n`);
@@ -55,24 +72,29 @@ export function startProcess(name: string, args: string[], env: Record<string, s
     waitFor(pattern, timeoutMs = 15_000) {
       const seen = lines.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolveLine, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; last lines:\n  ${lines.slice(-15).join('\n  ')}`));
-        }, timeoutMs);
-        waiters.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolveLine(line);
-          },
-        });
-      });
+      return next(pattern, timeoutMs);
     },
+    waitForNext: (pattern, timeoutMs = 15_000) => next(pattern, timeoutMs),
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
   };
+
+  function next(pattern: LinePattern, timeoutMs: number): Promise<string> {
+    return new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; last lines:\n  ${lines.slice(-15).join('\n  ')}`));
+      }, timeoutMs);
+      waiters.push({
+        pattern,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolveLine(line);
+        },
+      });
+    });
+  }
 }
 
 export interface AppOptions {

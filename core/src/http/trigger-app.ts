@@ -16,6 +16,8 @@ export interface TriggerBackend {
   readiness(): Readiness;
   /** Seconds a refused caller should wait (Retry-After). */
   retryAfterSeconds(): number;
+  /** A request refused before it reached on_trigger (bad JSON, not an object, too large): log and count it. */
+  refused?(code: string, status: number, message: string): void;
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -40,7 +42,7 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
   app.post('/trigger', express.json({ limit: bodyLimitBytes, strict: false, type: () => true }), async (req: Request, res: Response) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      res.status(400).json({ error: 'FERRY_ERR_BAD_REQUEST', message: `body must be a JSON object, got ${describe(body)}` });
+      refuse(res, backend, 400, 'FERRY_ERR_BAD_REQUEST', `body must be a JSON object, got ${describe(body)}`);
       return;
     }
     try {
@@ -59,16 +61,21 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
     if (res.headersSent) return next(err);
     const type = (err as { type?: unknown }).type;
     if (type === 'entity.parse.failed') {
-      res.status(400).json({ error: 'FERRY_ERR_BAD_REQUEST', message: `invalid JSON: ${messageOf(err)}` });
+      refuse(res, backend, 400, 'FERRY_ERR_BAD_REQUEST', `invalid JSON: ${messageOf(err)}`);
     } else if (type === 'entity.too.large') {
-      res.status(413).json({ error: 'FERRY_ERR_PAYLOAD_TOO_BIG', message: `body larger than http.bodyLimitBytes (${bodyLimitBytes} bytes)` });
+      refuse(res, backend, 413, 'FERRY_ERR_PAYLOAD_TOO_BIG', `body larger than http.bodyLimitBytes (${bodyLimitBytes} bytes)`);
     } else if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      res.status(415).json({ error: 'FERRY_ERR_BAD_REQUEST', message: messageOf(err) });
+      refuse(res, backend, 415, 'FERRY_ERR_BAD_REQUEST', messageOf(err));
     } else {
       res.status(500).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
     }
   });
   return app;
+}
+
+function refuse(res: Response, backend: TriggerBackend, status: number, code: string, message: string): void {
+  backend.refused?.(code, status, message);
+  res.status(status).json({ error: code, message });
 }
 
 function sendError(res: Response, err: unknown, backend: TriggerBackend): void {

@@ -79,6 +79,14 @@ export class Inbox {
   }
 
   /**
+   * A session that ends lets go of the inbox only if it is still the one attached: when a
+   * reconnect replaced a half-open session, the newer one already holds it and keeps its acks.
+   */
+  detach(sink: AckSink): void {
+    if (this.#sink === sink) this.#sink = null;
+  }
+
+  /**
    * Takes one DATA frame. A sequence number at or below the last accepted one is a duplicate
    * (dropped, but acknowledged again so the sender can forget it); one that skips ahead means a
    * message would be lost, which is a protocol error that ends the session.
@@ -143,6 +151,9 @@ export class Inbox {
 
   #resume(seq: number): void {
     this.#settled(seq);
+    // An async hook settled: acknowledge it now (the session coalesces acks per turn), not
+    // once the whole queue drained, or a backlog would hold back every ack behind it.
+    this.#sink?.acknowledge(seq);
     this.#run();
   }
 

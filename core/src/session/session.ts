@@ -316,7 +316,7 @@ export class Session implements AckSink {
     clearTimeout(this.#handshakeTimer);
     if (wasOpen) this.#metrics.sessionsOpen.dec();
     this.#metrics.sessionsClosed.inc({ reason: err?.code ?? String(code) });
-    this.#streams?.inbox.attach(null);
+    this.#streams?.inbox.detach(this);
     if (local) this.#channel.close(code, reason);
     this.#log.info('session closed', { code, reason, by: local ? 'local' : 'peer' });
     for (const listener of this.#closeListeners) listener(code, reason, err);

@@ -20,6 +20,11 @@ export interface ListenOptions {
   onConnection(ws: WebSocket, tlsSocket: TLSSocket, req: IncomingMessage): void;
   /** A client that failed TLS (wrong CA, no certificate, TLS 1.2, plain TCP...). */
   onTlsError(err: Error, remote: string): void;
+  /**
+   * A TLS-authenticated client whose upgrade request was refused before it became a WebSocket:
+   * unparsable HTTP, or headers not complete within handshakeTimeoutMs (a slowloris).
+   */
+  onUpgradeError?(err: Error, remote: string): void;
 }
 
 export interface Listener {
@@ -45,15 +50,39 @@ export function listen(options: ListenOptions): Promise<Listener> {
     handshakeTimeout: options.handshakeTimeoutMs,
     headersTimeout: options.handshakeTimeoutMs,
     requestTimeout: options.handshakeTimeoutMs,
+    // Node checks headersTimeout/requestTimeout only this often (30 s by default), so without
+    // it a client dribbling its upgrade headers holds a socket for 30 s, not handshakeTimeoutMs.
+    connectionsCheckingInterval: Math.max(25, Math.floor(options.handshakeTimeoutMs / 4)),
   });
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxPayloadBytes, clientTracking: true });
+  // Sockets that passed TLS and the certificate check: only their errors are HTTP errors.
+  const established = new WeakSet<Duplex>();
   server.prependListener('secureConnection', (socket: TLSSocket) => {
-    if (socket.authorized) return;
+    if (socket.authorized) {
+      established.add(socket);
+      return;
+    }
     options.onTlsError(new ClientCertificateError(socket), `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
     socket.destroy();
   });
   server.on('tlsClientError', (err, socket) => {
     options.onTlsError(err, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+  });
+  // With a listener here Node leaves the answer to us: say why in the status line and close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!established.has(socket)) {
+      // A TLS failure: 'tlsClientError' above reported it already.
+      socket.destroy();
+      return;
+    }
+    const remote = `${(socket as TLSSocket).remoteAddress ?? '?'}:${(socket as TLSSocket).remotePort ?? '?'}`;
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') options.onUpgradeError?.(err, remote);
+    // As Node's own default handler does: a one-line answer, then the socket is destroyed.
+    if (socket.writable && (socket as TLSSocket).bytesWritten === 0) {
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.write(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+    }
+    socket.destroy();
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws) => options.onConnection(ws, req.socket as TLSSocket, req));
