@@ -14,12 +14,12 @@ import { watchTlsMaterial } from './transport/tls-reload.js';
 import { onShutdownSignal, prepare, type Prepared, type RuntimeOptions } from './runtime.js';
 import { Backoff } from './session/backoff.js';
 import { Inbox, type ReceivedMessage } from './session/inbox.js';
-import { Outbox, type Delivery } from './session/outbox.js';
+import { Outbox, type Delivery, type OutboxEntry } from './session/outbox.js';
 import { Session } from './session/session.js';
 import type { TLSSocket } from 'node:tls';
 import type WebSocket from 'ws';
 import { dial, reasonLabel } from './transport/dial.js';
-import { closeWebSocket } from './transport/channel.js';
+import { closeWebSocket, webSocketError } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import { parsePayload } from './wire/payload.js';
@@ -118,19 +118,27 @@ export class InitiatorRuntime {
   }
 
   /**
-   * Sends one JSON object now: refused at once (coded) when no session is open, the outbox is
-   * full or the process drains; otherwise settles when acknowledged or finally refused.
+   * Sends one JSON object. Always answers with a promise: it rejects at once (coded, counted)
+   * when no session is open, the outbox is full, the message is too big or the process drains;
+   * otherwise it settles when the terminator acknowledged the message or it was finally refused.
    */
   send(message: JsonObject): Promise<Delivery> {
-    this.#refuseIfUnavailable();
-    const payload = encodePayload(message, this.config.session.maxPayloadBytes);
     return new Promise<Delivery>((resolve, reject) => {
-      const entry = this.outbox.push(payload, (err, delivery) => {
-        if (err) {
-          this.metrics.messagesRefused.inc({ reason: isFerryError(err) ? err.code : 'unknown' });
-          reject(Object.assign(err, { delivery }));
-        } else resolve(delivery);
-      });
+      const refuse = (err: FerryError): void => {
+        this.metrics.messagesRefused.inc({ reason: err.code });
+        reject(err);
+      };
+      let entry: OutboxEntry;
+      try {
+        this.#refuseIfUnavailable();
+        entry = this.outbox.push(encodePayload(message, this.config.session.maxPayloadBytes), (err, delivery) => {
+          if (err) refuse(Object.assign(isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err)), { delivery }));
+          else resolve(delivery);
+        });
+      } catch (err) {
+        refuse(isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err }));
+        return;
+      }
       this.#session?.sendEntry(entry);
     });
   }
@@ -201,6 +209,8 @@ export class InitiatorRuntime {
           return;
         }
         this.state = 'handshaking';
+        // A frame ws refuses from the terminator (too big, malformed) ends the session by name.
+        ws.on('error', (err) => this.#session?.fail(webSocketError(err)));
         keepAlive(ws, s.pingIntervalMs, (silentMs) => {
           this.#session?.fail(new FerryError('FERRY_ERR_PEER_DEAD', `nothing from the terminator for ${silentMs} ms (2 × session.pingIntervalMs)`));
           ws.terminate();
@@ -318,7 +328,7 @@ export class InitiatorRuntime {
       let message: JsonObject;
       try {
         message = await this.#runTriggerHook(payload, { 'x-ferry-trigger': 'auto' });
-        await this.#waitForRoom();
+        await this.whenSendable();
         outcomes.push(this.send(message).then(() => undefined, (err: unknown) => { failures.push(describeFailure(err)); }));
       } catch (err) {
         failures.push(describeFailure(err));
@@ -331,18 +341,18 @@ export class InitiatorRuntime {
     else this.#log.warn(`${line} ${failures.length} failed: ${summarize(failures)}`);
   }
 
-  /** Waits until a session is open and the outbox has room (the auto-trigger does not fail on backpressure). */
-  async #waitForRoom(): Promise<void> {
+  /**
+   * Resolves once send() would accept a message: a session is open and the outbox has room.
+   * Rejects (coded) when the circuit opened or the process drains. For in-process senders
+   * that stream as fast as the peer acknowledges, like the auto-trigger.
+   */
+  async whenSendable(): Promise<void> {
     for (;;) {
-      this.#refuseIfStopped();
+      if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
       if (!this.sessionOpen) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
       else if (this.outbox.isFull) await this.outbox.whenNotFull();
       else return;
     }
-  }
-
-  #refuseIfStopped(): void {
-    if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
   }
 
   #waitForEmptyOutbox(timeoutMs: number): Promise<void> {

@@ -17,7 +17,7 @@ import type { Hello } from './session/handshake.js';
 import { Inbox, type ReceivedMessage } from './session/inbox.js';
 import { Outbox, type Delivery } from './session/outbox.js';
 import { Session, type Streams } from './session/session.js';
-import { closeWebSocket } from './transport/channel.js';
+import { closeWebSocket, webSocketError } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { listen, type Listener } from './transport/listen.js';
 import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
@@ -294,13 +294,6 @@ export class TerminatorRuntime {
       this.config.session.outboxLimit,
     );
   }
-}
-
-/** A ws protocol error (WS_ERR_*) as a coded error: too big, or a malformed WebSocket frame. */
-function webSocketError(err: Error): FerryError {
-  const wsCode = (err as NodeJS.ErrnoException).code ?? 'unknown';
-  const code = wsCode === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'FERRY_ERR_PAYLOAD_TOO_BIG' : 'FERRY_ERR_BAD_FRAME';
-  return new FerryError(code, `WebSocket frame refused (${wsCode}): ${err.message}`, { cause: err });
 }
 
 /** Starts the terminator: validates hooks and config, opens HTTP, listens for sessions. */

@@ -105,3 +105,10 @@ export function closeWebSocket(ws: WebSocket, code: number, reason: string): voi
     ws.terminate();
   }
 }
+
+/** A ws protocol error (WS_ERR_*) as a coded error: too big, or a malformed WebSocket frame. */
+export function webSocketError(err: Error): FerryError {
+  const wsCode = (err as NodeJS.ErrnoException).code ?? 'unknown';
+  const code = wsCode === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'FERRY_ERR_PAYLOAD_TOO_BIG' : 'FERRY_ERR_BAD_FRAME';
+  return new FerryError(code, `WebSocket frame refused (${wsCode}): ${err.message}`, { cause: err });
+}

@@ -84,6 +84,12 @@ export function listen(options: ListenOptions): Promise<Listener> {
     }
     socket.destroy();
   });
+  // An upgrade request ws refuses (bad Sec-WebSocket-Key or version, wrong path...): ws answers
+  // 400 itself; this makes the refusal a logged, counted one.
+  wss.on('wsClientError', (err: Error, socket: Duplex) => {
+    const tls = socket as TLSSocket;
+    options.onUpgradeError?.(err, `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? '?'}`);
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws) => options.onConnection(ws, req.socket as TLSSocket, req));
   });
