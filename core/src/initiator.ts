@@ -21,7 +21,7 @@ import type WebSocket from 'ws';
 import { dial, reasonLabel } from './transport/dial.js';
 import { closeWebSocket, webSocketError } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
-import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
+import { channelOptionsFor, openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import { parsePayload } from './wire/payload.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -281,18 +281,9 @@ export class InitiatorRuntime {
   }
 
   #channelOptions(ws: WebSocket, tlsSocket: TLSSocket): OpenChannelOptions {
-    const { armor, session } = this.config;
-    return {
-      mode: armor.mode,
-      role: 'initiator',
-      ws,
-      tlsSocket,
-      privateKey: this.#tls.privateKey,
-      rekey: { intervalMs: armor.rekeyIntervalMs, messages: armor.rekeyMessages },
-      handshakeTimeoutMs: session.handshakeTimeoutMs,
-      onRekey: (count) => this.metrics.rekeys.inc(count),
-    };
+    return channelOptionsFor(this.config, 'initiator', { ws, tlsSocket, privateKey: this.#tls.privateKey }, (count) => this.metrics.rekeys.inc(count));
   }
+
 
   #newInbox(streamId: string): Inbox {
     const hook = this.#hooks.on_receive_initiator;

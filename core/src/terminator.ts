@@ -20,7 +20,7 @@ import { Session, type Streams } from './session/session.js';
 import { closeWebSocket, webSocketError } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { listen, type Listener } from './transport/listen.js';
-import { openChannel, type OpenChannelOptions } from './transport/open-channel.js';
+import { channelOptionsFor, openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import express from 'express';
 import { parsePayload } from './wire/payload.js';
 
@@ -248,18 +248,9 @@ export class TerminatorRuntime {
   }
 
   #channelOptions(ws: WebSocket, tlsSocket: TLSSocket): OpenChannelOptions {
-    const { armor, session } = this.config;
-    return {
-      mode: armor.mode,
-      role: 'terminator',
-      ws,
-      tlsSocket,
-      privateKey: this.#tls.privateKey,
-      rekey: { intervalMs: armor.rekeyIntervalMs, messages: armor.rekeyMessages },
-      handshakeTimeoutMs: session.handshakeTimeoutMs,
-      onRekey: (count) => this.metrics.rekeys.inc(count),
-    };
+    return channelOptionsFor(this.config, 'terminator', { ws, tlsSocket, privateKey: this.#tls.privateKey }, (count) => this.metrics.rekeys.inc(count));
   }
+
 
   #newInbox(streamId: string): Inbox {
     const hook = this.#hooks.on_receive_terminator;

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { TestPki } from './pki.js';
+import { freePort } from './ports.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -168,4 +169,34 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface Pair {
+  initiator: Proc;
+  terminator: Proc;
+  /** The initiator's HTTP port (POST /trigger). */
+  http: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The usual cast of an integration test: the fixture terminator and initiator on fresh ports,
+ * the auto-trigger off, started in that order and waited on until their session is open.
+ */
+export async function startPair(pki: TestPki, env: { initiator?: Record<string, string>; terminator?: Record<string, string> } = {}): Promise<Pair> {
+  const sessionPort = await freePort();
+  const http = await freePort();
+  const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts', env: env.terminator ?? {} });
+  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', ...env.initiator } });
+  const stop = async (): Promise<void> => {
+    await initiator.kill();
+    await terminator.kill();
+  };
+  try {
+    await initiator.waitFor(/session open/);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { initiator, terminator, http, stop };
 }

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { freePort } from '../helpers/ports.js';
-import { post, startInitiator, startTerminator } from '../helpers/procs.js';
+import { post, startPair } from '../helpers/procs.js';
 
 let pki: TestPki;
 before(() => {
@@ -15,12 +14,8 @@ before(() => {
 after(() => pki.cleanup());
 
 test('SIGTERM on the terminator lets the running hook finish and acknowledges it before closing with 1001', async () => {
-  const sessionPort = await freePort();
-  const http = await freePort();
-  const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+  const { initiator, terminator, http, stop } = await startPair(pki);
   try {
-    await initiator.waitFor(/session open/);
     const pending = post(http, '/trigger', { sleepMs: 800 });
     await new Promise((r) => setTimeout(r, 200));
     terminator.child.kill('SIGTERM');
@@ -30,18 +25,13 @@ test('SIGTERM on the terminator lets the running hook finish and acknowledges it
     assert.deepEqual(await terminator.exited, { code: 0, signal: null });
     await initiator.waitFor(/session closed .*code=1001/);
   } finally {
-    await initiator.kill();
-    await terminator.kill();
+    await stop();
   }
 });
 
 test('SIGTERM on the initiator drains its outbox before closing, and refuses new triggers meanwhile', async () => {
-  const sessionPort = await freePort();
-  const http = await freePort();
-  const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+  const { initiator, terminator, http, stop } = await startPair(pki);
   try {
-    await initiator.waitFor(/session open/);
     const inFlight = [1, 2, 3].map((i) => post(http, '/trigger', { i, sleepMs: 300 }));
     await terminator.waitFor(/DELIVERED \S+-1 /);
     initiator.child.kill('SIGTERM');
@@ -53,24 +43,13 @@ test('SIGTERM on the initiator drains its outbox before closing, and refuses new
     assert.deepEqual(await initiator.exited, { code: 0, signal: null });
     assert.equal(terminator.matching(/^DELIVERED /).length, 3);
   } finally {
-    await initiator.kill();
-    await terminator.kill();
+    await stop();
   }
 });
 
 test('an initiator whose drain times out tells its callers the messages were not acknowledged', async () => {
-  const sessionPort = await freePort();
-  const http = await freePort();
-  const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
-  const initiator = startInitiator({
-    pki,
-    httpPort: http,
-    sessionPort,
-    fixture: 'initiator.ts',
-    env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_SESSION_DRAIN_TIMEOUT_MS: '300' },
-  });
+  const { initiator, http, stop } = await startPair(pki, { initiator: { FERRY_SESSION_DRAIN_TIMEOUT_MS: '300' } });
   try {
-    await initiator.waitFor(/session open/);
     const slow = post(http, '/trigger', { sleepMs: 3000 });
     await new Promise((r) => setTimeout(r, 100));
     initiator.child.kill('SIGTERM');
@@ -80,7 +59,6 @@ test('an initiator whose drain times out tells its callers the messages were not
     assert.match(String(res.body['message']), /before the message was acknowledged/);
     await initiator.waitFor(/drain timeout: callers told/);
   } finally {
-    await initiator.kill();
-    await terminator.kill();
+    await stop();
   }
 });
