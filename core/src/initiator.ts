@@ -22,7 +22,7 @@ import { dial, reasonLabel } from './transport/dial.js';
 import { closeWebSocket, webSocketError } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { channelOptionsFor, openChannel, type OpenChannelOptions } from './transport/open-channel.js';
-import { parsePayload } from './wire/payload.js';
+import { encodePayload, parsePayload } from './wire/payload.js';
 
 export type JsonObject = Record<string, unknown>;
 export type TriggerHeaders = Record<string, string | string[] | undefined>;
@@ -229,6 +229,7 @@ export class InitiatorRuntime {
           metrics: this.metrics,
           armor: this.config.armor.mode,
           handshakeTimeoutMs: s.handshakeTimeoutMs,
+          maxPayloadBytes: s.maxPayloadBytes,
           streams: { outbox: this.outbox, inbox: this.#inbox },
           newInbox: (streamId) => this.#newInbox(streamId),
           identity,
@@ -371,15 +372,6 @@ export async function startInitiator(hooks: InitiatorHooks, options: RuntimeOpti
   await runtime.start();
   if (options.handleSignals) onShutdownSignal(runtime.logger, (signal) => runtime.stop(signal));
   return runtime;
-}
-
-function encodePayload(message: JsonObject, maxPayloadBytes: number): Buffer {
-  const payload = Buffer.from(JSON.stringify(message), 'utf8');
-  // DATA header plus batching room: one message must always fit in one WebSocket message.
-  if (payload.length > maxPayloadBytes - 64) {
-    throw new FerryError('FERRY_ERR_PAYLOAD_TOO_BIG', `message of ${payload.length} bytes exceeds session.maxPayloadBytes (${maxPayloadBytes}) minus framing`);
-  }
-  return payload;
 }
 
 function describeFailure(err: unknown): string {

@@ -22,7 +22,7 @@ import { keepAlive } from './transport/keepalive.js';
 import { listen, type Listener } from './transport/listen.js';
 import { channelOptionsFor, openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import express from 'express';
-import { parsePayload } from './wire/payload.js';
+import { encodePayload, parsePayload } from './wire/payload.js';
 
 /** What on_receive_terminator is told besides the payload. */
 export interface TerminatorMessage extends ReceivedMessage {
@@ -133,13 +133,9 @@ export class TerminatorRuntime {
     const streams = this.#streams.get(streamId);
     if (!streams) return Promise.reject(new FerryError('FERRY_ERR_NO_SESSION', `no initiator stream ${streamId}`));
     if (this.#draining) return Promise.reject(new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the terminator is shutting down'));
-    const bytes = Buffer.from(JSON.stringify(payload), 'utf8');
-    if (bytes.length > this.config.session.maxPayloadBytes - 64) {
-      return Promise.reject(new FerryError('FERRY_ERR_PAYLOAD_TOO_BIG', `message of ${bytes.length} bytes exceeds session.maxPayloadBytes minus framing`));
-    }
     return new Promise<Delivery>((resolve, reject) => {
       try {
-        const entry = streams.outbox.push(bytes, (err, delivery) => (err ? reject(err) : resolve(delivery)));
+        const entry = streams.outbox.push(encodePayload(payload, this.config.session.maxPayloadBytes), (err, delivery) => (err ? reject(err) : resolve(delivery)));
         this.#sessions.get(streamId)?.sendEntry(entry);
       } catch (err) {
         reject(err);
@@ -200,6 +196,7 @@ export class TerminatorRuntime {
           metrics: this.metrics,
           armor: armor.mode,
           handshakeTimeoutMs: s.handshakeTimeoutMs,
+          maxPayloadBytes: s.maxPayloadBytes,
           streams: (hello) => this.#streamsFor(hello),
           identity,
         });
@@ -263,7 +260,8 @@ export class TerminatorRuntime {
       (payload, message) => {
         received.inc();
         const started = performance.now();
-        const info: TerminatorMessage = { ...message, streamId, reply };
+        // A literal, not a spread: adding properties after a spread cost ~1 µs per message.
+        const info: TerminatorMessage = { id: message.id, seq: message.seq, redelivered: message.redelivered, streamId, reply };
         const parsed = parsePayload(payload);
         const result = runHook('on_receive_terminator', timeoutMs, () => hook(parsed, info));
         if (result instanceof Promise) return result.finally(() => hookDuration.observe((performance.now() - started) / 1000));

@@ -124,3 +124,23 @@ describe('frame decoding', () => {
     assert.deepEqual(seen, [1]);
   });
 });
+
+describe('frame encoding of JSON text', () => {
+  test('writes a string payload as its UTF-8 bytes, with the byte length (not the char count)', () => {
+    const w = new FrameWriter();
+    const text = '{"name":"Zoë 🚢"}';
+    w.data(1, 0, text);
+    const seen = collect(w.take());
+    assert.deepEqual(seen, [['data', 1, 0, text]]);
+    assert.notEqual(Buffer.byteLength(text), text.length, 'the fixture has multi-byte characters');
+  });
+
+  test('a small batch handed over is a copy: later writes into the reused scratch buffer leave it alone', () => {
+    const w = new FrameWriter();
+    w.data(1, 0, '"first"');
+    const first = w.take();
+    w.data(2, 0, '"other"');
+    w.take();
+    assert.deepEqual(collect(first), [['data', 1, 0, '"first"']]);
+  });
+});

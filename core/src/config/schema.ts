@@ -53,7 +53,7 @@ export const CONFIG_SCHEMA = {
   'session.dialTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 20_000, doc: 'Initiator: how long one wss dial (TCP + TLS + upgrade) may take.' },
   'session.handshakeTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 10_000, doc: 'Both: how long the hello/welcome (and armor) exchange may take after the upgrade.' },
   'session.ackTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Initiator: how long POST /trigger waits for the acknowledgement before answering 504.' },
-  'session.maxPayloadBytes': { kind: 'int', min: 1024, max: 256 * MIB, default: 4 * MIB, doc: 'Both: largest WebSocket message accepted; also bounds one payload.' },
+  'session.maxPayloadBytes': { kind: 'int', min: 4096, max: 256 * MIB, default: 4 * MIB, doc: 'Both: largest WebSocket message accepted; also bounds one payload.' },
   'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503).' },
   'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
   'reconnect.intervalMs': { kind: 'int', min: 1, max: MS_DAY, default: 500, doc: 'Initiator: first reconnect delay (full jitter: a random delay up to this).' },

@@ -104,6 +104,12 @@ export class Inbox {
       throw new FerryError('FERRY_ERR_SEQUENCE', `stream ${this.streamId}: expected seq ${this.#lastAccepted + 1}, got ${seq}`);
     }
     this.#lastAccepted = seq;
+    if (!this.#running && this.#queueHead === this.#queue.length) {
+      // Idle (the common case with sync hooks): deliver at once, without queueing.
+      this.#running = true;
+      if (!this.#deliverOne(seq, flags, payload)) this.#run();
+      return;
+    }
     this.#queue.push({ seq, flags, payload });
     if (!this.#pressured && this.queued >= this.#highWater) {
       this.#pressured = true;
@@ -119,34 +125,40 @@ export class Inbox {
       const item = this.#queue[this.#queueHead] as Queued;
       this.#queue[this.#queueHead] = undefined as unknown as Queued;
       this.#queueHead += 1;
-      const message: ReceivedMessage = {
-        id: `${this.streamId}-${item.seq}`,
-        seq: item.seq,
-        redelivered: (item.flags & FLAG_REDELIVERED) !== 0,
-      };
-      let result: unknown;
-      try {
-        result = this.#deliver(item.payload, message);
-      } catch (err) {
-        this.#failed(err, message);
-        this.#settled(item.seq);
-        continue;
-      }
-      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-        (result as Promise<unknown>).then(
-          () => this.#resume(item.seq),
-          (err: unknown) => {
-            this.#failed(err, message);
-            this.#resume(item.seq);
-          },
-        );
-        return;
-      }
-      this.#settled(item.seq);
+      if (this.#deliverOne(item.seq, item.flags, item.payload)) return;
     }
     this.#running = false;
-    this.#compact();
+    if (this.#queue.length > 0) this.#compact();
     if (this.lastDelivered > 0) this.#sink?.acknowledge(this.lastDelivered);
+  }
+
+  /** Runs the hook for one message; true when it returned a promise (#resume continues then). */
+  #deliverOne(seq: number, flags: number, payload: Buffer): boolean {
+    const message: ReceivedMessage = {
+      id: `${this.streamId}-${seq}`,
+      seq,
+      redelivered: (flags & FLAG_REDELIVERED) !== 0,
+    };
+    let result: unknown;
+    try {
+      result = this.#deliver(payload, message);
+    } catch (err) {
+      this.#failed(err, message);
+      this.#settled(seq);
+      return false;
+    }
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      (result as Promise<unknown>).then(
+        () => this.#resume(seq),
+        (err: unknown) => {
+          this.#failed(err, message);
+          this.#resume(seq);
+        },
+      );
+      return true;
+    }
+    this.#settled(seq);
+    return false;
   }
 
   #resume(seq: number): void {

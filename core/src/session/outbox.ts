@@ -16,7 +16,8 @@ export interface Delivery {
 
 export interface OutboxEntry {
   readonly seq: number;
-  readonly payload: Buffer;
+  /** The UTF-8 JSON bytes, or the JSON text (encoded when written: one Buffer fewer per message). */
+  readonly payload: Buffer | string;
   /** When push() accepted it (for the delivery-latency histogram), in ms from performance.now(). */
   readonly acceptedAt: number;
   /** Sent on some connection already; a resend sets the redelivered flag. */
@@ -60,7 +61,7 @@ export class Outbox {
   }
 
   /** Accepts a message; `settle` is called once, when it is acknowledged or finally refused. */
-  push(payload: Buffer, settle?: OutboxEntry['settle']): OutboxEntry {
+  push(payload: Buffer | string, settle?: OutboxEntry['settle']): OutboxEntry {
     if (this.isFull) {
       throw new FerryError('FERRY_ERR_OUTBOX_FULL', `outbox full: ${this.depth} unacknowledged messages (session.outboxLimit=${this.limit})`);
     }

@@ -7,14 +7,14 @@
  *
  * Writes are coalesced: frames written during one turn of the event loop leave as one batch
  * (one WebSocket message, one armor seal), flushed on the next tick or as soon as the batch
- * passes FLUSH_BYTES.
+ * would pass the batch limit (FLUSH_BYTES, or less when the peer's maxPayload is smaller).
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError, isFerryError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameChannel } from '../transport/channel.js';
-import { FLAG_REDELIVERED, FrameType, PROTOCOL_VERSION } from '../wire/constants.js';
+import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../wire/decoder.js';
 import { FrameWriter } from '../wire/encoder.js';
 import { parseHello, parseWelcome, type Hello, type Welcome } from './handshake.js';
@@ -36,6 +36,8 @@ export interface SessionOptions {
   metrics: Metrics;
   armor: 'tunnel' | 'tls';
   handshakeTimeoutMs: number;
+  /** The peer's session.maxPayloadBytes (both ends share the setting): no batch may exceed it. */
+  maxPayloadBytes: number;
   /**
    * Initiator: its streams (fixed for the process). Terminator: looked up from the HELLO, so a
    * reconnecting initiator finds its streams again.
@@ -51,6 +53,8 @@ export type CloseListener = (code: number, reason: string, err: FerryError | und
 
 /** Flush a batch early once it is this large, so one batch stays well under maxPayload. */
 const FLUSH_BYTES = 256 * 1024;
+/** Room kept in a batch for the ACK written at flush time and the armor's seal (header + tag). */
+const BATCH_HEADROOM = 64;
 
 export class Session implements AckSink {
   state: SessionState = 'handshaking';
@@ -66,6 +70,10 @@ export class Session implements AckSink {
   readonly #visitor: FrameVisitor;
   #flushScheduled = false;
   #pendingAck = 0;
+  /** DATA frames in the batch being written (added to messagesSent per batch, not per message). */
+  #dataInBatch = 0;
+  /** A batch is flushed before it would pass this size, so it always fits the peer's maxPayload. */
+  readonly #maxBatchBytes: number;
   #handshakeTimer: NodeJS.Timeout | undefined;
   readonly #openListeners: Array<() => void> = [];
   readonly #closeListeners: CloseListener[] = [];
@@ -76,6 +84,7 @@ export class Session implements AckSink {
     this.#channel = options.channel;
     this.#log = options.logger;
     this.#metrics = options.metrics;
+    this.#maxBatchBytes = Math.min(FLUSH_BYTES, options.maxPayloadBytes - BATCH_HEADROOM);
     if (typeof options.streams !== 'function') this.#streams = options.streams;
     this.#visitor = {
       control: (type, body) => this.#onControl(type, body),
@@ -133,8 +142,11 @@ export class Session implements AckSink {
       this.#metrics.messagesRedelivered.inc();
     }
     entry.sent = true;
-    this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, entry.payload);
-    this.#metrics.messagesSent.inc();
+    const { payload } = entry;
+    // An upper bound (UTF-8 needs at most 3 bytes per UTF-16 unit), so no exact count per message.
+    this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
+    this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload);
+    this.#dataInBatch += 1;
     this.#scheduleFlush();
   }
 
@@ -146,6 +158,7 @@ export class Session implements AckSink {
 
   reportFailure(seq: number, reason: string): void {
     if (this.state !== 'open') return;
+    this.#makeRoom(NACK_HEADER_BYTES + MAX_REASON_BYTES);
     this.#writer.nack(seq, reason);
     this.#scheduleFlush();
   }
@@ -176,11 +189,21 @@ export class Session implements AckSink {
     if (this.#writer.length === 0) return;
     const batch = this.#writer.take();
     this.#metrics.bytesSent.inc(batch.length);
+    if (this.#dataInBatch > 0) {
+      this.#metrics.messagesSent.inc(this.#dataInBatch);
+      this.#dataInBatch = 0;
+    }
     this.#channel.send(batch);
   }
 
+  /** Flushes the batch first when `bytes` more would take it past the batch limit. */
+  #makeRoom(bytes: number): void {
+    const used = this.#writer.length;
+    if (used > 0 && used + bytes > this.#maxBatchBytes) this.flush();
+  }
+
   #scheduleFlush(): void {
-    if (this.#writer.length >= FLUSH_BYTES) {
+    if (this.#writer.length >= this.#maxBatchBytes) {
       this.flush();
       return;
     }
@@ -274,7 +297,7 @@ export class Session implements AckSink {
       unacked: outbox.depth,
       ...this.#options.identity,
     });
-    if (peerDelivered > 0) outbox.ack(peerDelivered, (entry) => this.#settle(entry));
+    if (peerDelivered > 0) this.#acked(outbox, peerDelivered);
     for (const entry of outbox.pending()) this.sendEntry(entry);
     inbox.attach(this);
     for (const listener of this.#openListeners) listener();
@@ -289,7 +312,14 @@ export class Session implements AckSink {
     if (this.state !== 'open') throw protocolError('ACK before the handshake');
     const outbox = (this.#streams as Streams).outbox;
     if (seq > outbox.lastSeq) throw protocolError(`ACK for seq ${seq}, only ${outbox.lastSeq} were sent`);
-    outbox.ack(seq, (entry) => this.#settle(entry));
+    this.#acked(outbox, seq);
+  }
+
+  /** Settles every entry up to `seq`; counted and timed once per ack, not once per message. */
+  #acked(outbox: Outbox, seq: number): void {
+    const now = performance.now();
+    const count = outbox.ack(seq, (entry) => this.#settle(outbox, entry, now));
+    if (count > 0) this.#metrics.messagesAcked.inc(count);
   }
 
   #onNack(seq: number, reason: string): void {
@@ -298,10 +328,8 @@ export class Session implements AckSink {
     if (entry) entry.failure = reason;
   }
 
-  #settle(entry: OutboxEntry): void {
-    const outbox = (this.#streams as Streams).outbox;
-    this.#metrics.messagesAcked.inc();
-    this.#metrics.deliveryLatency.observe((performance.now() - entry.acceptedAt) / 1000);
+  #settle(outbox: Outbox, entry: OutboxEntry, now: number): void {
+    this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
     const settle = entry.settle;
     if (!settle) return;
     entry.settle = undefined;

@@ -2,6 +2,10 @@
  * Writes frames into one growing buffer so that many messages leave in one WebSocket message
  * (and, under the armor, one AEAD seal). `take()` hands the bytes over and starts afresh: the
  * buffer given away is never written again, because ws may still hold it while the socket drains.
+ * A small batch (an ack, a few messages) is handed over as an exact-size copy and the scratch
+ * buffer is kept: allocating a fresh 16 KiB+ buffer per batch made V8 run a full mark-compact
+ * every ~100 ms at 5,000 msgs/s (the external memory counts toward the old-generation limit),
+ * pausing the process 1–4 ms each time.
  */
 import {
   ACK_BYTES,
@@ -13,6 +17,8 @@ import {
 } from './constants.js';
 
 const INITIAL_BYTES = 16 * 1024;
+/** Batches up to this size are copied out; larger ones are handed over as they are. */
+const COPY_OUT_BYTES = 64 * 1024;
 
 export class FrameWriter {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -29,14 +35,20 @@ export class FrameWriter {
     return this.#frames;
   }
 
-  data(seq: number, flags: number, payload: Buffer): void {
-    const at = this.#reserve(DATA_HEADER_BYTES + payload.length);
+  /**
+   * One DATA frame. The payload may be the JSON text itself: it is then encoded straight into
+   * the batch, which saves a Buffer and a copy per message.
+   */
+  data(seq: number, flags: number, payload: Buffer | string): void {
+    const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
+    const at = this.#reserve(DATA_HEADER_BYTES + length);
     const buf = this.#buf;
     buf[at] = FrameType.DATA;
     buf[at + 1] = flags;
     buf.writeUIntBE(seq, at + 2, 6);
-    buf.writeUInt32BE(payload.length, at + 8);
-    payload.copy(buf, at + DATA_HEADER_BYTES);
+    buf.writeUInt32BE(length, at + 8);
+    if (typeof payload === 'string') buf.write(payload, at + DATA_HEADER_BYTES, length, 'utf8');
+    else payload.copy(buf, at + DATA_HEADER_BYTES);
   }
 
   ack(seq: number): void {
@@ -65,8 +77,15 @@ export class FrameWriter {
 
   /** The frames written so far, as one buffer; the writer starts empty again. */
   take(): Buffer {
-    const out = this.#buf.subarray(0, this.#len);
-    this.#buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.min(this.#buf.length, 1024 * 1024)));
+    let out: Buffer;
+    if (this.#len <= COPY_OUT_BYTES) {
+      // Buffer.allocUnsafe takes small sizes from Node's shared pool.
+      out = Buffer.allocUnsafe(this.#len);
+      this.#buf.copy(out, 0, 0, this.#len);
+    } else {
+      out = this.#buf.subarray(0, this.#len);
+      this.#buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.min(this.#buf.length, 1024 * 1024)));
+    }
     this.#len = 0;
     this.#frames = 0;
     return out;

@@ -1,0 +1,150 @@
+/**
+ * One side of one benchmark case, in its own process (forked by run.ts). The receiver listens
+ * and reports its port; the sender connects and starts sending at once (the warm-up). The
+ * orchestrator then sends two `mark`s: between them each process measures its CPU time and,
+ * on the receiver, the messages that arrived (and their one-way latency in paced mode).
+ */
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
+import { Sink, makeMessage, wallNow, type BenchMessage } from './message.js';
+import type { ChildMessage, ParentMessage, PeerArgs, PeerStats, Row } from './protocol.js';
+import { type SenderConnection, type Transport } from './transports/types.js';
+
+/** Loaded lazily: a process loads only its own row's code, so RSS is not inflated by the others. */
+async function transportFor(row: Row): Promise<Transport> {
+  switch (row) {
+    case 'ferry-tunnel':
+    case 'ferry-tls':
+      return (await import('./transports/ferry.js')).ferry;
+    case 'ws':
+      return (await import('./transports/ws.js')).ws;
+    case 'raw-tls':
+      return (await import('./transports/raw-tls.js')).rawTls;
+  }
+}
+/** Room for 5 minutes of paced samples; flood mode records none. */
+const LATENCY_CAPACITY = 2_000_000;
+
+function tell(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+class Window {
+  #startedAt = 0;
+  #cpu: NodeJS.CpuUsage = process.cpuUsage();
+  #base = 0;
+  #marks = 0;
+
+  /** First mark starts the window; the second returns what happened inside it. */
+  mark(count: () => number, sink: Sink | undefined): PeerStats | undefined {
+    this.#marks += 1;
+    if (this.#marks === 1) {
+      this.#startedAt = performance.now();
+      this.#cpu = process.cpuUsage();
+      this.#base = count();
+      if (sink) sink.recording = true;
+      return undefined;
+    }
+    const elapsedMs = performance.now() - this.#startedAt;
+    const cpu = process.cpuUsage(this.#cpu);
+    if (sink) sink.recording = false;
+    const latency = sink?.latency();
+    return {
+      messages: count() - this.#base,
+      elapsedMs,
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      memory: process.memoryUsage(),
+      ...(latency ? { latency } : {}),
+    };
+  }
+}
+
+async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> {
+  const sink = new Sink(args.mode === 'paced' ? LATENCY_CAPACITY : 0);
+  const window = new Window();
+  process.on('message', (msg: ParentMessage) => {
+    if (msg.type === 'stop') process.exit(0);
+    const stats = window.mark(() => sink.received, args.mode === 'paced' ? sink : undefined);
+    if (stats) tell({ type: 'stats', stats });
+  });
+  const { port } = await transport.receive(args, sink);
+  tell({ type: 'ready', port });
+}
+
+async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
+  const conn = await transport.connect(args);
+  const window = new Window();
+  let sent = 0;
+  let stopped = false;
+  process.on('message', (msg: ParentMessage) => {
+    if (msg.type === 'stop') {
+      stopped = true;
+      process.exit(0);
+    }
+    const stats = window.mark(() => sent, undefined);
+    if (stats) tell({ type: 'stats', stats });
+  });
+  tell({ type: 'ready', port: args.port });
+  const message = makeMessage(args.size);
+  const next = (): void => {
+    sent += 1;
+    message.seq = sent;
+    message.sentAt = wallNow();
+  };
+  if (args.mode === 'flood') await flood(conn, next, message, args.size, () => stopped);
+  else paced(conn, next, message, args.rate, () => stopped);
+}
+
+/**
+ * As fast as the transport's backpressure allows, the same rule for every row: send until the
+ * transport pushes back, and yield to the event loop at least every YIELD_MESSAGES messages or
+ * YIELD_BYTES of them, as any real producer does (ws and raw TLS push back at about 1 MiB).
+ */
+const YIELD_BYTES = 1024 * 1024;
+const YIELD_MESSAGES = 1000;
+
+async function flood(conn: SenderConnection, next: () => void, message: BenchMessage, size: number, stopped: () => boolean): Promise<void> {
+  const yieldEvery = Math.max(1, Math.min(YIELD_MESSAGES, Math.floor(YIELD_BYTES / size)));
+  let n = 0;
+  while (!stopped()) {
+    next();
+    if (!conn.send(message)) await conn.writable();
+    else if (++n >= yieldEvery) await setImmediatePromise();
+    else continue;
+    n = 0;
+  }
+}
+
+/** A fixed rate: on each ~1 ms timer tick, send what the clock says is due. */
+function paced(conn: SenderConnection, next: () => void, message: BenchMessage, rate: number, stopped: () => boolean): void {
+  const started = performance.now();
+  let due = 0;
+  let done = 0;
+  const tick = (): void => {
+    if (stopped()) return;
+    due = Math.floor(((performance.now() - started) * rate) / 1000);
+    while (done < due) {
+      next();
+      conn.send(message);
+      done += 1;
+    }
+    setTimeout(tick, 1);
+  };
+  tick();
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as PeerArgs;
+  try {
+    const transport = await transportFor(args.row);
+    if (args.role === 'receiver') await runReceiver(args, transport);
+    else await runSender(args, transport);
+  } catch (err) {
+    tell({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    // Let the IPC message leave before exiting.
+    setTimeout(() => process.exit(1), 100);
+  }
+}
+
+process.on('disconnect', () => process.exit(0));
+void main();

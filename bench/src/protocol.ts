@@ -1,0 +1,56 @@
+/**
+ * What the orchestrator (run.ts) and its two child processes (peer.ts) say to each other over
+ * the fork IPC channel, and the shape of one benchmark case.
+ */
+
+/** The rows of the table. `ferry-*` run the real runtimes; the others are the references. */
+export const ROWS = ['ferry-tunnel', 'ferry-tls', 'ws', 'raw-tls'] as const;
+export type Row = (typeof ROWS)[number];
+
+export const ROW_LABELS: Record<Row, string> = {
+  'ferry-tunnel': 'Fast Ferry, armor tunnel',
+  'ferry-tls': 'Fast Ferry, armor tls',
+  ws: 'plain ws, mutual TLS 1.3',
+  'raw-tls': 'raw TLS socket, NDJSON',
+};
+
+export interface CaseSpec {
+  row: Row;
+  /** Nominal JSON size of one message in bytes. */
+  size: number;
+  /** `flood`: as fast as backpressure allows. `paced`: a fixed rate, for one-way latency. */
+  mode: 'flood' | 'paced';
+  /** Messages per second in `paced` mode. */
+  rate: number;
+  pkiDir: string;
+}
+
+export interface PeerArgs extends CaseSpec {
+  role: 'sender' | 'receiver';
+  /** Sender: where the receiver listens. */
+  port: number;
+}
+
+/** Parent → child. */
+export type ParentMessage = { type: 'mark' } | { type: 'stop' };
+
+/** What one process measured between the two marks. */
+export interface PeerStats {
+  /** Receiver: messages handed to the application; sender: messages given to the transport. */
+  messages: number;
+  elapsedMs: number;
+  /** process.cpuUsage() user + system over the window, as % of one core. */
+  cpuPercent: number;
+  /** process.resourceUsage().maxRSS: the process's peak resident set, in bytes. */
+  peakRssBytes: number;
+  /** process.memoryUsage() at the end of the window (for the JSON file, to see where RSS goes). */
+  memory?: NodeJS.MemoryUsage;
+  /** Receiver in paced mode: one-way latency in ms. */
+  latency?: { p50: number; p99: number; max: number; samples: number };
+}
+
+/** Child → parent. */
+export type ChildMessage =
+  | { type: 'ready'; port: number }
+  | { type: 'stats'; stats: PeerStats }
+  | { type: 'error'; message: string };

@@ -1,0 +1,116 @@
+/**
+ * Fast Ferry itself, through the real runtimes: startTerminator with a no-op hook that only
+ * counts, startInitiator driven by an in-process send() loop (not HTTP). Acks on, metrics on,
+ * default limits; only addresses, certificates, the armor mode and the auto-trigger (off)
+ * are configured.
+ */
+import { loadConfig, startInitiator, startTerminator, type LogFields, type Logger } from '@fast-ferry/core';
+import type { BenchMessage, Sink } from '../message.js';
+import type { PeerArgs } from '../protocol.js';
+import { freePort, tlsFiles } from './tls-files.js';
+import { type Receiver, type SenderConnection, type Transport } from './types.js';
+
+const OPEN_TIMEOUT_MS = 10_000;
+/** Fields of the 'session open' log line that are not the armor's identity. */
+const PLAIN_OPEN_FIELDS = new Set(['role', 'armor', 'stream', 'resumeFrom', 'unacked']);
+
+function armorOf(args: PeerArgs): 'tunnel' | 'tls' {
+  return args.row === 'ferry-tunnel' ? 'tunnel' : 'tls';
+}
+
+/**
+ * Silent, except that it keeps what the bench needs to judge a run: the armor identity logged
+ * at session open, and warnings (why a session did not open).
+ */
+class WatchingLogger implements Logger {
+  opened: LogFields | undefined;
+  readonly problems: string[] = [];
+  debug(): void {}
+  info(msg: string, fields?: LogFields): void {
+    if (msg === 'session open') this.opened = fields ?? {};
+  }
+  warn(msg: string): void {
+    if (this.problems.length < 5) this.problems.push(msg);
+  }
+  error(msg: string): void {
+    this.warn(msg);
+  }
+  child(): Logger {
+    return this;
+  }
+}
+
+function hasArmorIdentity(fields: LogFields | undefined): boolean {
+  return Object.keys(fields ?? {}).some((key) => !PLAIN_OPEN_FIELDS.has(key));
+}
+
+export const ferry: Transport = {
+  async receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
+    const f = tlsFiles(args.pkiDir);
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        'session.listenHost': '127.0.0.1',
+        'session.listenPort': await freePort(),
+        'http.host': '127.0.0.1',
+        'http.port': await freePort(),
+        'tls.caFile': f.caFile,
+        'tls.certFile': f.server.certFile,
+        'tls.keyFile': f.server.keyFile,
+        'armor.mode': armorOf(args),
+      },
+    });
+    const runtime = await startTerminator(
+      { on_receive_terminator: (payload) => sink.accept(payload) },
+      { config, logger: new WatchingLogger() },
+    );
+    return { port: runtime.sessionPort };
+  },
+
+  async connect(args: PeerArgs): Promise<SenderConnection> {
+    const f = tlsFiles(args.pkiDir);
+    const armor = armorOf(args);
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        'session.url': `wss://127.0.0.1:${args.port}`,
+        'session.serverName': 'localhost',
+        'http.host': '127.0.0.1',
+        'http.port': await freePort(),
+        'tls.caFile': f.caFile,
+        'tls.certFile': f.client.certFile,
+        'tls.keyFile': f.client.keyFile,
+        'armor.mode': armor,
+        'autoTrigger.count': 0,
+      },
+    });
+    const logger = new WatchingLogger();
+    const runtime = await startInitiator({ on_trigger: (payload) => payload }, { config, logger });
+    const deadline = performance.now() + OPEN_TIMEOUT_MS;
+    while (!runtime.sessionOpen) {
+      if (performance.now() > deadline) {
+        const why = logger.problems[0] ?? `no session within ${OPEN_TIMEOUT_MS} ms`;
+        throw new Error(`no session: ${why}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (armor === 'tunnel' && !hasArmorIdentity(logger.opened)) {
+      throw new Error('armor mode tunnel but no armor identity at session open: the session is not armored');
+    }
+    const outbox = runtime.outbox;
+    // Fire and forget, like the other rows: no handler per message; a refused message surfaces
+    // as an unhandled rejection, which fails the case.
+    process.on('unhandledRejection', (err) => {
+      process.stderr.write(`send failed: ${String(err)}\n`);
+      process.exit(1);
+    });
+    return {
+      send(message: BenchMessage): boolean {
+        void runtime.send(message as unknown as Record<string, unknown>);
+        return !outbox.isFull;
+      },
+      // Resolves once the outbox has room again (and a session is open).
+      writable: () => runtime.whenSendable(),
+    };
+  },
+};

@@ -1,0 +1,117 @@
+/** The session over a recording channel (no socket): handshake, batching limits, acks. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { silentLogger } from '../src/log.js';
+import { createMetrics } from '../src/metrics.js';
+import { Inbox } from '../src/session/inbox.js';
+import { Outbox } from '../src/session/outbox.js';
+import { Session } from '../src/session/session.js';
+import type { ChannelHandlers, FrameChannel } from '../src/transport/channel.js';
+import { FrameType } from '../src/wire/constants.js';
+import { decodeFrames } from '../src/wire/decoder.js';
+import { FrameWriter } from '../src/wire/encoder.js';
+
+class RecordingChannel implements FrameChannel {
+  sent: Buffer[] = [];
+  handlers: ChannelHandlers | null = null;
+  closed: Array<[number, string]> = [];
+  readonly bufferedAmount = 0;
+  send(batch: Buffer): void {
+    this.sent.push(batch);
+  }
+  close(code: number, reason: string): void {
+    this.closed.push([code, reason]);
+  }
+  pause(): void {}
+  resume(): void {}
+  attach(handlers: ChannelHandlers): void {
+    this.handlers = handlers;
+  }
+  receive(write: (w: FrameWriter) => void): void {
+    const w = new FrameWriter();
+    write(w);
+    this.handlers?.onBatch(w.take());
+  }
+}
+
+const STREAM = '0123456789abcdef';
+const PEER_STREAM = 'fedcba9876543210';
+const settleTick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function openInitiatorSession(maxPayloadBytes: number) {
+  const channel = new RecordingChannel();
+  const outbox = new Outbox(1000, STREAM);
+  const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
+  const session = new Session({
+    role: 'initiator',
+    channel,
+    logger: silentLogger,
+    metrics: createMetrics('initiator', { defaultMetrics: false }),
+    armor: 'tls',
+    handshakeTimeoutMs: 1000,
+    maxPayloadBytes,
+    streams: { outbox, inbox },
+    newInbox: (id) => new Inbox(id, () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100),
+  });
+  session.start();
+  channel.receive((w) => w.control(FrameType.WELCOME, { v: 1, role: 'terminator', sessionId: 'aaaaaaaaaaaaaaaa', streamId: PEER_STREAM, resumeFrom: 0 }));
+  return { channel, outbox, session };
+}
+
+function countData(batch: Buffer): number {
+  let n = 0;
+  decodeFrames(batch, { control() {}, data: () => (n += 1), ack() {}, nack() {} });
+  return n;
+}
+
+describe('session', () => {
+  test('says HELLO first and opens on WELCOME', () => {
+    const { channel, session } = openInitiatorSession(65536);
+    assert.equal(channel.sent[0]?.[0], FrameType.HELLO);
+    assert.equal(session.state, 'open');
+    assert.equal(session.id, 'aaaaaaaaaaaaaaaa');
+    session.close(1000, 'done');
+  });
+
+  test('coalesces messages written in one tick into one batch', async () => {
+    const { channel, outbox, session } = openInitiatorSession(1024 * 1024);
+    for (let i = 0; i < 50; i += 1) session.sendEntry(outbox.push(`{"i":${i}}`));
+    await settleTick();
+    const batches = channel.sent.slice(1);
+    assert.equal(batches.length, 1);
+    assert.equal(countData(batches[0] as Buffer), 50);
+    session.close(1000, 'done');
+  });
+
+  test('never lets a batch grow past what the peer accepts (maxPayloadBytes)', async () => {
+    const maxPayloadBytes = 4096;
+    const { channel, outbox, session } = openInitiatorSession(maxPayloadBytes);
+    const message = JSON.stringify({ pad: 'x'.repeat(900) });
+    for (let i = 0; i < 40; i += 1) session.sendEntry(outbox.push(message));
+    session.reportFailure(1, 'r'.repeat(5000));
+    await settleTick();
+    const batches = channel.sent.slice(1);
+    assert.ok(batches.length > 1, 'the messages were split over several batches');
+    for (const b of batches) assert.ok(b.length <= maxPayloadBytes - 29, `a batch of ${b.length} bytes leaves room for the armor seal`);
+    assert.equal(batches.reduce((n, b) => n + countData(b), 0), 40, 'every message was written once');
+    session.close(1000, 'done');
+  });
+
+  test('an ACK from the peer settles the callers of every message up to it', async () => {
+    const { channel, outbox, session } = openInitiatorSession(65536);
+    const settled: number[] = [];
+    for (let i = 0; i < 3; i += 1) session.sendEntry(outbox.push('{}', (err, d) => settled.push(err ? -1 : d.seq)));
+    await settleTick();
+    channel.receive((w) => w.ack(2));
+    assert.deepEqual(settled, [1, 2]);
+    assert.equal(outbox.depth, 1);
+    session.close(1000, 'done');
+  });
+
+  test('an ACK for a message never sent ends the session as a protocol error', () => {
+    const { channel, session } = openInitiatorSession(65536);
+    channel.receive((w) => w.ack(5));
+    assert.equal(session.state, 'closed');
+    assert.deepEqual(channel.closed, [[1002, 'FERRY_ERR_PROTOCOL']]);
+  });
+});
