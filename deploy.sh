@@ -25,9 +25,6 @@ RELEASE_NAMESPACE="${RELEASE_NAMESPACE:-default}"
 # DEBUG=1 traces every command.
 DEBUG="${DEBUG:-}"
 
-# The chart's namespaces and Secret names (its values.yaml defaults; part of the bundle's contract).
-INITIATOR_NS="fast-ferry-initiator-ns"
-TERMINATOR_NS="fast-ferry-terminator-ns"
 CHART_DIR="${REPO_ROOT}/charts/fast-ferry"
 PKI_DIR="${FERRY_STATE_DIR}/pki"
 VALUES_FILE="${FERRY_STATE_DIR}/values.yaml"

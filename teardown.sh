@@ -19,9 +19,6 @@ FERRY_CLUSTER="${FERRY_CLUSTER:-fast-ferry}"
 # DEBUG=1 traces every command.
 DEBUG="${DEBUG:-}"
 
-INITIATOR_NS="fast-ferry-initiator-ns"
-TERMINATOR_NS="fast-ferry-terminator-ns"
-
 # shellcheck source=tools/lib.sh
 source "${REPO_ROOT}/tools/lib.sh"
 

@@ -2,6 +2,13 @@
 # Shared helpers of deploy.sh and teardown.sh: logging, step timing, prerequisite checks.
 # Sourced, not run. Works with bash 3.2 (macOS) and later.
 
+# The chart's namespaces (its values.yaml defaults; part of the bundle's contract: the verify
+# command `kubectl logs -n fast-ferry-initiator-ns deployment/initiator -c web-app` names one).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+INITIATOR_NS="fast-ferry-initiator-ns"
+# shellcheck disable=SC2034
+TERMINATOR_NS="fast-ferry-terminator-ns"
+
 # log MESSAGE...: a progress line on stdout.
 log() { printf '%s\n' "$*"; }
 
