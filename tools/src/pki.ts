@@ -129,17 +129,22 @@ function randomSerial(): string {
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('').replace(/^[89a-f]/, '1');
 }
 
-/**
- * Makes the bundle PKI in `dir` unless it is there and still valid for 30 days; `rotate`
- * re-issues the leaf certificates (and the CA when it is missing or expiring).
- */
-export function ensurePki(dir: string, options: { rotate?: boolean } = {}): { paths: PkiPaths; created: boolean } {
-  const paths: PkiPaths = {
+/** Where the bundle PKI keeps each file in `dir` (the layout deploy.sh and the tests rely on). */
+export function pkiPaths(dir: string): PkiPaths {
+  return {
     dir,
     ca: { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') },
     terminator: { cert: join(dir, 'terminator', 'tls.crt'), key: join(dir, 'terminator', 'tls.key') },
     initiator: { cert: join(dir, 'initiator', 'tls.crt'), key: join(dir, 'initiator', 'tls.key') },
   };
+}
+
+/**
+ * Makes the bundle PKI in `dir` unless it is there and still valid for 30 days; `rotate`
+ * re-issues the leaf certificates (and the CA when it is missing or expiring).
+ */
+export function ensurePki(dir: string, options: { rotate?: boolean } = {}): { paths: PkiPaths; created: boolean } {
+  const paths = pkiPaths(dir);
   const all = [paths.ca.cert, paths.ca.key, paths.terminator.cert, paths.terminator.key, paths.initiator.cert, paths.initiator.key];
   const healthy = all.every((p) => existsSync(p)) && [paths.ca.cert, paths.terminator.cert, paths.initiator.cert].every((p) => validFor(p, 30));
   if (healthy && !options.rotate) return { paths, created: false };

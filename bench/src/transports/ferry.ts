@@ -7,7 +7,8 @@
 import { loadConfig, startInitiator, startTerminator, type LogFields, type Logger } from '@fast-ferry/core';
 import type { BenchMessage, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
-import { freePort, tlsFiles } from './tls-files.js';
+import { pkiPaths } from '@fast-ferry/tools/dist/pki.js';
+import { freePort } from './tls-files.js';
 import { type Receiver, type SenderConnection, type Transport } from './types.js';
 
 const OPEN_TIMEOUT_MS = 10_000;
@@ -46,7 +47,7 @@ function hasArmorIdentity(fields: LogFields | undefined): boolean {
 
 export const ferry: Transport = {
   async receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
-    const f = tlsFiles(args.pkiDir);
+    const f = pkiPaths(args.pkiDir);
     const config = loadConfig({
       env: {},
       overrides: {
@@ -54,9 +55,9 @@ export const ferry: Transport = {
         'session.listenPort': await freePort(),
         'http.host': '127.0.0.1',
         'http.port': await freePort(),
-        'tls.caFile': f.caFile,
-        'tls.certFile': f.server.certFile,
-        'tls.keyFile': f.server.keyFile,
+        'tls.caFile': f.ca.cert,
+        'tls.certFile': f.terminator.cert,
+        'tls.keyFile': f.terminator.key,
         'armor.mode': armorOf(args),
       },
     });
@@ -68,7 +69,7 @@ export const ferry: Transport = {
   },
 
   async connect(args: PeerArgs): Promise<SenderConnection> {
-    const f = tlsFiles(args.pkiDir);
+    const f = pkiPaths(args.pkiDir);
     const armor = armorOf(args);
     const config = loadConfig({
       env: {},
@@ -77,9 +78,9 @@ export const ferry: Transport = {
         'session.serverName': 'localhost',
         'http.host': '127.0.0.1',
         'http.port': await freePort(),
-        'tls.caFile': f.caFile,
-        'tls.certFile': f.client.certFile,
-        'tls.keyFile': f.client.keyFile,
+        'tls.caFile': f.ca.cert,
+        'tls.certFile': f.initiator.cert,
+        'tls.keyFile': f.initiator.key,
         'armor.mode': armor,
         'autoTrigger.count': 0,
       },

@@ -1,29 +1,15 @@
 /** The bundle PKI (made by tools' ensurePki) as the options node:tls wants, and a free port. */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-
-export interface TlsFiles {
-  caFile: string;
-  server: { certFile: string; keyFile: string };
-  client: { certFile: string; keyFile: string };
-}
-
-export function tlsFiles(pkiDir: string): TlsFiles {
-  return {
-    caFile: join(pkiDir, 'ca.crt'),
-    server: { certFile: join(pkiDir, 'terminator', 'tls.crt'), keyFile: join(pkiDir, 'terminator', 'tls.key') },
-    client: { certFile: join(pkiDir, 'initiator', 'tls.crt'), keyFile: join(pkiDir, 'initiator', 'tls.key') },
-  };
-}
+import { pkiPaths } from '@fast-ferry/tools/dist/pki.js';
 
 /** Mutual TLS 1.3, the bundle CA as the only trust anchor: what Fast Ferry's transport uses. */
 export function serverTlsOptions(pkiDir: string) {
-  const f = tlsFiles(pkiDir);
+  const f = pkiPaths(pkiDir);
   return {
-    ca: readFileSync(f.caFile),
-    cert: readFileSync(f.server.certFile),
-    key: readFileSync(f.server.keyFile),
+    ca: readFileSync(f.ca.cert),
+    cert: readFileSync(f.terminator.cert),
+    key: readFileSync(f.terminator.key),
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.3' as const,
@@ -31,11 +17,11 @@ export function serverTlsOptions(pkiDir: string) {
 }
 
 export function clientTlsOptions(pkiDir: string) {
-  const f = tlsFiles(pkiDir);
+  const f = pkiPaths(pkiDir);
   return {
-    ca: readFileSync(f.caFile),
-    cert: readFileSync(f.client.certFile),
-    key: readFileSync(f.client.keyFile),
+    ca: readFileSync(f.ca.cert),
+    cert: readFileSync(f.initiator.cert),
+    key: readFileSync(f.initiator.key),
     servername: 'localhost',
     rejectUnauthorized: true,
     minVersion: 'TLSv1.3' as const,
