@@ -72,7 +72,7 @@ export class InitiatorRuntime {
     return this.#log;
   }
 
-  /** The port /trigger listens on (useful when http.port is 0). */
+  /** The port /trigger listens on. */
   get httpPort(): number {
     return this.#http?.port ?? 0;
   }
@@ -149,6 +149,8 @@ export class InitiatorRuntime {
     this.#stopping = true;
     this.state = 'draining';
     clearTimeout(this.#retryTimer);
+    // Whoever waits in whenSendable() for a session is refused now, not left waiting.
+    for (const wake of this.#openWaiters.splice(0)) wake();
     const depth = this.outbox.depth;
     this.#log.info('draining', { reason, unacked: depth, timeoutMs: this.config.session.drainTimeoutMs });
     if (depth > 0 && this.sessionOpen) await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
