@@ -9,7 +9,12 @@ TAG="${1:-node:20-bookworm-slim}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 NODE_BIN="${NODE_BIN:-$(command -v node)}"
 NPM_DIR="${NPM_DIR:-$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")}"
-command -v debootstrap >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+# A fresh machine may have no package lists yet: update once and retry.
+if ! command -v debootstrap >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+fi
 ROOT="$(mktemp -d)"
 trap 'rm -rf "$ROOT"' EXIT
 chmod 755 "$ROOT"
