@@ -68,14 +68,7 @@ export function isArmorSealedFrame(buf: Buffer): boolean {
 }
 
 export function encodeInit(ephemeralPublicKey: Buffer, nonce: Buffer): Buffer {
-  checkFieldLength('ephemeral public key', ephemeralPublicKey, X25519_PUBLIC_KEY_LENGTH);
-  checkFieldLength('nonce', nonce, HANDSHAKE_NONCE_LENGTH);
-  const out = Buffer.alloc(INIT_LENGTH);
-  out[0] = MessageType.INIT;
-  out[1] = ARMOR_VERSION;
-  ephemeralPublicKey.copy(out, 2);
-  nonce.copy(out, 2 + X25519_PUBLIC_KEY_LENGTH);
-  return out;
+  return encodeKeyShare(MessageType.INIT, ephemeralPublicKey, nonce);
 }
 
 /**
@@ -83,10 +76,15 @@ export function encodeInit(ephemeralPublicKey: Buffer, nonce: Buffer): Buffer {
  * first part: `encodeRespSignedPart` then `encodeRespWithSignature`.
  */
 export function encodeRespSignedPart(ephemeralPublicKey: Buffer, nonce: Buffer): Buffer {
+  return encodeKeyShare(MessageType.RESP, ephemeralPublicKey, nonce);
+}
+
+/** INIT and the signed part of RESP share one layout: type, version, ephemeral key, nonce. */
+function encodeKeyShare(type: typeof MessageType.INIT | typeof MessageType.RESP, ephemeralPublicKey: Buffer, nonce: Buffer): Buffer {
   checkFieldLength('ephemeral public key', ephemeralPublicKey, X25519_PUBLIC_KEY_LENGTH);
   checkFieldLength('nonce', nonce, HANDSHAKE_NONCE_LENGTH);
-  const out = Buffer.alloc(RESP_SIGNED_PART_LENGTH);
-  out[0] = MessageType.RESP;
+  const out = Buffer.alloc(type === MessageType.INIT ? INIT_LENGTH : RESP_SIGNED_PART_LENGTH);
+  out[0] = type;
   out[1] = ARMOR_VERSION;
   ephemeralPublicKey.copy(out, 2);
   nonce.copy(out, 2 + X25519_PUBLIC_KEY_LENGTH);
