@@ -63,7 +63,7 @@ export class InitiatorRuntime {
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
     this.#backoff = new Backoff(prepared.config.reconnect);
-    this.outbox = new Outbox(prepared.config.session.outboxLimit);
+    this.outbox = new Outbox(prepared.config.session.outboxLimit, undefined, prepared.config.session.outboxLimitBytes);
     this.#inbox = this.#newInbox('');
     trackOutboxDepth(this.metrics, () => this.outbox.depth);
   }
@@ -124,23 +124,44 @@ export class InitiatorRuntime {
    */
   send(message: JsonObject): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
-      const refuse = (err: FerryError): void => {
-        this.metrics.messagesRefused.inc({ reason: err.code });
-        reject(err);
-      };
-      let entry: OutboxEntry;
       try {
-        this.#refuseIfUnavailable();
-        entry = this.outbox.push(encodePayload(message, this.config.session.maxPayloadBytes), (err, delivery) => {
-          if (err) refuse(Object.assign(isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err)), { delivery }));
+        this.#enqueue(message, (err, delivery) => {
+          if (err) reject(Object.assign(this.#counted(err), { delivery }));
           else resolve(delivery);
         });
       } catch (err) {
-        refuse(isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err }));
-        return;
+        reject(this.#counted(err));
       }
-      this.#session?.sendEntry(entry);
     });
+  }
+
+  /**
+   * The streaming fast path, like ws.send(): queues one JSON object without a promise per
+   * message. It is delivered exactly as send()'s are (in order, at least once, acknowledged
+   * after the terminator's hook); a hook failure there is logged on both sides. Returns false
+   * once the outbox is full: wait for whenSendable() before the next write. Throws the coded
+   * error send() would reject with.
+   */
+  write(message: JsonObject): boolean {
+    try {
+      this.#enqueue(message, undefined);
+    } catch (err) {
+      throw this.#counted(err);
+    }
+    return !this.outbox.isFull;
+  }
+
+  #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
+    this.#refuseIfUnavailable();
+    const entry = this.outbox.push(encodePayload(message, this.config.session.maxPayloadBytes), settle);
+    this.#session?.sendEntry(entry);
+  }
+
+  /** A refusal as a FerryError, counted by its code. */
+  #counted(err: unknown): FerryError {
+    const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err });
+    this.metrics.messagesRefused.inc({ reason: ferr.code });
+    return ferr;
   }
 
   /** Drains: no new messages, waits up to drainTimeoutMs for acks, closes with 1001. */

@@ -228,7 +228,7 @@ export class TerminatorRuntime {
       // Refresh its age for the eviction below.
       this.#streams.delete(hello.streamId);
     } else {
-      streams = { inbox: this.#newInbox(hello.streamId), outbox: new Outbox(this.config.session.outboxLimit) };
+      streams = { inbox: this.#newInbox(hello.streamId), outbox: new Outbox(this.config.session.outboxLimit, undefined, this.config.session.outboxLimitBytes) };
     }
     this.#streams.set(hello.streamId, streams);
     this.#forgetOldStreams();

@@ -42,6 +42,20 @@ describe('outbox', () => {
     assert.equal(woke, true);
   });
 
+  test('pushes back at outboxLimitBytes, naming both limits, yet takes a lone message larger than it', () => {
+    const box = new Outbox(1000, undefined, 100_000);
+    const big = 'x'.repeat(60_000);
+    box.push(big);
+    box.push(big);
+    assert.equal(box.isFull, true, '120,000 bytes held: full although only 2 of 1000 messages');
+    assert.throws(() => box.push('{}'), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL' && /session\.outboxLimitBytes=100000/.test(err.message));
+    box.ack(2, () => {});
+    assert.equal(box.bytes, 0);
+    box.push('y'.repeat(150_000));
+    assert.equal(box.depth, 1, 'an empty outbox takes one message over the byte limit');
+    assert.equal(box.isFull, true);
+  });
+
   test('find() looks up an unacknowledged entry by seq after acks moved the head', () => {
     const box = new Outbox(10);
     for (let i = 1; i <= 4; i += 1) box.push(payload(i));

@@ -38,9 +38,8 @@ const STREAM = '0123456789abcdef';
 const PEER_STREAM = 'fedcba9876543210';
 const settleTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function openInitiatorSession(maxPayloadBytes: number) {
+function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM)) {
   const channel = new RecordingChannel();
-  const outbox = new Outbox(1000, STREAM);
   const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
   const session = new Session({
     role: 'initiator',
@@ -58,6 +57,12 @@ function openInitiatorSession(maxPayloadBytes: number) {
   return { channel, outbox, session };
 }
 
+function dataFrames(batches: Buffer[]): Array<{ seq: number; flags: number; payload: string }> {
+  const frames: Array<{ seq: number; flags: number; payload: string }> = [];
+  for (const batch of batches) decodeFrames(batch, { control() {}, data: (seq, flags, payload) => frames.push({ seq, flags, payload: payload.toString('utf8') }), ack() {}, nack() {} });
+  return frames;
+}
+
 function countData(batch: Buffer): number {
   let n = 0;
   decodeFrames(batch, { control() {}, data: () => (n += 1), ack() {}, nack() {} });
@@ -73,14 +78,37 @@ describe('session', () => {
     session.close(1000, 'done');
   });
 
-  test('coalesces messages written in one tick into one batch', async () => {
+  test('the first message of a turn leaves at once; the rest of that turn leave together', async () => {
     const { channel, outbox, session } = openInitiatorSession(1024 * 1024);
     for (let i = 0; i < 50; i += 1) session.sendEntry(outbox.push(`{"i":${i}}`));
+    assert.deepEqual(channel.sent.slice(1).map(countData), [1], 'the first message did not wait for the turn to end');
     await settleTick();
-    const batches = channel.sent.slice(1);
-    assert.equal(batches.length, 1);
-    assert.equal(countData(batches[0] as Buffer), 50);
+    assert.deepEqual(channel.sent.slice(1).map(countData), [1, 49]);
+    session.sendEntry(outbox.push('{"i":50}'));
+    assert.deepEqual(channel.sent.slice(1).map(countData), [1, 49, 1], 'a new turn sends its first message at once again');
     session.close(1000, 'done');
+  });
+
+  test('messages resent on a later session carry their original bytes, flagged redelivered', async () => {
+    const outbox = new Outbox(1000, STREAM);
+    const first = openInitiatorSession(65536, outbox);
+    const texts = ['{"a":"é"}', '{"b":2}', '{"c":[3]}', '{"d":"late"}'];
+    for (const text of texts.slice(0, 3)) first.session.sendEntry(outbox.push(text));
+    await settleTick();
+    // The last one is still in the unsent batch when the peer goes away (no flush on close).
+    first.session.sendEntry(outbox.push(texts[0] as string));
+    first.session.sendEntry(outbox.push(texts[3] as string));
+    first.channel.handlers?.onClose(1006, '');
+    assert.equal(first.session.state, 'closed');
+    assert.deepEqual(dataFrames(first.channel.sent.slice(1)).map((f) => f.seq), [1, 2, 3, 4], 'seq 5 never left');
+
+    const second = openInitiatorSession(65536, outbox);
+    await settleTick();
+    const resent = dataFrames(second.channel.sent.slice(1));
+    assert.deepEqual(resent.map((f) => f.seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual(resent.map((f) => f.payload), [...texts.slice(0, 3), texts[0], texts[3]]);
+    assert.deepEqual(resent.map((f) => f.flags), [1, 1, 1, 1, 0], 'only what an earlier connection carried is flagged');
+    second.session.close(1000, 'done');
   });
 
   test('never lets a batch grow past what the peer accepts (maxPayloadBytes)', async () => {

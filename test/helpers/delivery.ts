@@ -16,7 +16,7 @@ export interface StreamReport {
 
 export interface DeliveryLog {
   /** One list per terminator incarnation, in the order its hook saw them. */
-  incarnations: Array<Array<{ id: string; redelivered: boolean }>>;
+  incarnations: Array<Array<{ id: string; redelivered: boolean; payload: string }>>;
 }
 
 export function readReport(path: string): StreamReport {
@@ -31,10 +31,10 @@ export function readDeliveries(path: string): DeliveryLog {
       incarnations.push([]);
       continue;
     }
-    const [id, flag] = line.split(' ');
+    const [id, flag, payload] = line.split(' ');
     const current = incarnations.at(-1);
     assert.ok(current && id, `delivery line before any START: ${line}`);
-    current.push({ id, redelivered: flag === '1' });
+    current.push({ id, redelivered: flag === '1', payload: payload ?? '' });
   }
   return { incarnations };
 }
@@ -63,7 +63,8 @@ const seqOf = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
 /**
  * Checks at-least-once delivery of one stream and returns the counts: every accepted id was
  * acknowledged and handed to a hook; nothing else was; a repeat is always flagged; no
- * incarnation saw an id twice (dedupe) or out of order.
+ * incarnation saw an id twice (dedupe) or out of order; every hook call got the bytes that were
+ * sent for its id (the stream-initiator sends `{i}` as seq i + 1), resends included.
  */
 export function checkDelivery(report: StreamReport, log: DeliveryLog): Figures {
   const accepted = new Set(report.accepted);
@@ -76,7 +77,7 @@ export function checkDelivery(report: StreamReport, log: DeliveryLog): Figures {
   let unflaggedDuplicates = 0;
   log.incarnations.forEach((deliveries, n) => {
     let lastSeq = 0;
-    for (const { id, redelivered } of deliveries) {
+    for (const { id, redelivered, payload } of deliveries) {
       handed += 1;
       if (redelivered) flagged += 1;
       const count = seen.get(id) ?? 0;
@@ -86,6 +87,7 @@ export function checkDelivery(report: StreamReport, log: DeliveryLog): Figures {
       }
       seen.set(id, count + 1);
       const seq = seqOf(id);
+      assert.equal(payload, JSON.stringify({ i: seq - 1 }), `incarnation ${n}: ${id}${redelivered ? ' (redelivered)' : ''} carried the payload of another message`);
       assert.ok(seq > lastSeq, `incarnation ${n}: ${id} after seq ${lastSeq} (order kept, duplicates dropped)`);
       lastSeq = seq;
     }

@@ -1,6 +1,6 @@
 /**
  * Fast Ferry itself, through the real runtimes: startTerminator with a no-op hook that only
- * counts, startInitiator driven by an in-process send() loop (not HTTP). Acks on, metrics on,
+ * counts, startInitiator driven by an in-process write() loop (not HTTP). Acks on, metrics on,
  * default limits; only addresses, certificates, the armor mode and the auto-trigger (off)
  * are configured.
  */
@@ -98,18 +98,10 @@ export const ferry: Transport = {
     if (armor === 'tunnel' && !hasArmorIdentity(logger.opened)) {
       throw new Error('armor mode tunnel but no armor identity at session open: the session is not armored');
     }
-    const outbox = runtime.outbox;
-    // Fire and forget, like the other rows: no handler per message; a refused message surfaces
-    // as an unhandled rejection, which fails the case.
-    process.on('unhandledRejection', (err) => {
-      process.stderr.write(`send failed: ${String(err)}\n`);
-      process.exit(1);
-    });
     return {
-      send(message: BenchMessage): boolean {
-        void runtime.send(message as unknown as Record<string, unknown>);
-        return !outbox.isFull;
-      },
+      // Fire and forget, like the other rows: write() is the streaming API (no promise per
+      // message); a refused message throws, which fails the case.
+      send: (message: BenchMessage): boolean => runtime.write(message as unknown as Record<string, unknown>),
       // Resolves once the outbox has room again (and a session is open).
       writable: () => runtime.whenSendable(),
     };

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
+import { DATA_HEADER_BYTES } from '../wire/constants.js';
 
 export interface Delivery {
   id: string;
@@ -16,8 +17,19 @@ export interface Delivery {
 
 export interface OutboxEntry {
   readonly seq: number;
-  /** The UTF-8 JSON bytes, or the JSON text (encoded when written: one Buffer fewer per message). */
-  readonly payload: Buffer | string;
+  /**
+   * The JSON text (or its UTF-8 bytes) until the entry is first written into a batch. Then it
+   * is dropped and the bytes are found again in `batch` at `at`: under load thousands of
+   * messages wait for their ack, and as heap strings they outlived young-generation GCs,
+   * were promoted and made V8 mark-compact the old generation over and over.
+   */
+  payload: Buffer | string | undefined;
+  /** Its share of Outbox.bytes. */
+  readonly size: number;
+  /** The batch that last carried it (never written again; see FrameWriter.take). */
+  batch: Buffer | undefined;
+  /** Offset of its DATA frame in `batch`. */
+  at: number;
   /** When push() accepted it (for the delivery-latency histogram), in ms from performance.now(). */
   readonly acceptedAt: number;
   /** Sent on some connection already; a resend sets the redelivered flag. */
@@ -28,18 +40,34 @@ export interface OutboxEntry {
   settle: ((err: Error | null, delivery: Delivery) => void) | undefined;
 }
 
+/** What to write for an entry: its text before the first send, its bytes from the batch after. */
+export function payloadOf(entry: OutboxEntry): Buffer | string {
+  if (entry.payload !== undefined) return entry.payload;
+  const batch = entry.batch as Buffer;
+  const start = entry.at + DATA_HEADER_BYTES;
+  return batch.subarray(start, start + batch.readUInt32BE(entry.at + 8));
+}
+
 export class Outbox {
   /** Identifies this stream across reconnects; message ids are `${streamId}-${seq}`. */
   readonly streamId: string;
   readonly limit: number;
+  /**
+   * Most payload held at once, in characters of the JSON text (bytes for ASCII): the pod's
+   * memory limit must not be reachable by a backlog of large messages. A lone message larger
+   * than this is still taken when the outbox is empty, so every message can be sent.
+   */
+  readonly limitBytes: number;
   /** Unacknowledged entries in sequence order: entries[i].seq === headSeq + i. */
   #entries: OutboxEntry[] = [];
   #head = 0;
   #nextSeq = 1;
+  #bytes = 0;
   #waiters: Array<() => void> = [];
 
-  constructor(limit: number, streamId: string = randomBytes(8).toString('hex')) {
+  constructor(limit: number, streamId: string = randomBytes(8).toString('hex'), limitBytes = Number.POSITIVE_INFINITY) {
     this.limit = limit;
+    this.limitBytes = limitBytes;
     this.streamId = streamId;
   }
 
@@ -47,8 +75,14 @@ export class Outbox {
     return this.#entries.length - this.#head;
   }
 
+  /** Payload held, in the unit of limitBytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   get isFull(): boolean {
-    return this.depth >= this.limit;
+    const depth = this.depth;
+    return depth >= this.limit || (depth > 0 && this.#bytes >= this.limitBytes);
   }
 
   /** The highest sequence number handed out so far. */
@@ -63,9 +97,10 @@ export class Outbox {
   /** Accepts a message; `settle` is called once, when it is acknowledged or finally refused. */
   push(payload: Buffer | string, settle?: OutboxEntry['settle']): OutboxEntry {
     if (this.isFull) {
-      throw new FerryError('FERRY_ERR_OUTBOX_FULL', `outbox full: ${this.depth} unacknowledged messages (session.outboxLimit=${this.limit})`);
+      throw new FerryError('FERRY_ERR_OUTBOX_FULL', `outbox full: ${this.depth} unacknowledged messages of ${this.#bytes} bytes (session.outboxLimit=${this.limit}, session.outboxLimitBytes=${this.limitBytes})`);
     }
-    const entry: OutboxEntry = { seq: this.#nextSeq++, payload, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
+    this.#bytes += payload.length;
+    const entry: OutboxEntry = { seq: this.#nextSeq++, payload, size: payload.length, batch: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
     this.#entries.push(entry);
     return entry;
   }
@@ -87,6 +122,7 @@ export class Outbox {
       if (entry.seq > seq) break;
       this.#entries[this.#head] = undefined as unknown as OutboxEntry;
       this.#head += 1;
+      this.#bytes -= entry.size;
       count += 1;
       onAcked(entry);
     }
@@ -117,6 +153,7 @@ export class Outbox {
     }
     this.#entries = [];
     this.#head = 0;
+    this.#bytes = 0;
     this.#wake();
     return count;
   }

@@ -19,7 +19,7 @@ import { decodeFrames, type FrameVisitor } from '../wire/decoder.js';
 import { FrameWriter } from '../wire/encoder.js';
 import { parseHello, parseWelcome, type Hello, type Welcome } from './handshake.js';
 import type { AckSink, Inbox } from './inbox.js';
-import type { Delivery, Outbox, OutboxEntry } from './outbox.js';
+import { payloadOf, type Delivery, type Outbox, type OutboxEntry } from './outbox.js';
 
 export type SessionState = 'handshaking' | 'open' | 'closed';
 export type Role = 'initiator' | 'terminator';
@@ -69,9 +69,16 @@ export class Session implements AckSink {
   readonly #writer = new FrameWriter();
   readonly #visitor: FrameVisitor;
   #flushScheduled = false;
+  /** A DATA frame already left in this turn of the event loop: later ones wait for the flush. */
+  #sentThisTurn = false;
   #pendingAck = 0;
-  /** DATA frames in the batch being written (added to messagesSent per batch, not per message). */
-  #dataInBatch = 0;
+  /**
+   * Outbox entries in the batch being written, and their frames' offsets: once the batch is
+   * taken they point at it (both fields at once, so a session that dies before its flush
+   * leaves them pointing at the last batch that did leave).
+   */
+  readonly #entriesInBatch: OutboxEntry[] = [];
+  readonly #offsetsInBatch: number[] = [];
   /** A batch is flushed before it would pass this size, so it always fits the peer's maxPayload. */
   readonly #maxBatchBytes: number;
   #handshakeTimer: NodeJS.Timeout | undefined;
@@ -141,13 +148,20 @@ export class Session implements AckSink {
       entry.redelivered = true;
       this.#metrics.messagesRedelivered.inc();
     }
-    entry.sent = true;
-    const { payload } = entry;
+    const payload = payloadOf(entry);
     // An upper bound (UTF-8 needs at most 3 bytes per UTF-16 unit), so no exact count per message.
     this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
-    this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload);
-    this.#dataInBatch += 1;
-    this.#scheduleFlush();
+    this.#offsetsInBatch.push(this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload));
+    this.#entriesInBatch.push(entry);
+    if (this.#sentThisTurn) {
+      this.#scheduleFlush();
+      return;
+    }
+    // The first message of a turn leaves at once, as with a plain ws.send(): it does not wait
+    // for the messages behind it. Those are coalesced until the flush at the end of the turn.
+    this.#sentThisTurn = true;
+    setImmediate(endTurn, this);
+    this.flush();
   }
 
   acknowledge(seq: number): void {
@@ -178,6 +192,12 @@ export class Session implements AckSink {
     this.#end(code, reason, undefined, true);
   }
 
+  /** The event loop turned: the next message may leave at once again (see sendEntry). */
+  endTurn(): void {
+    this.#sentThisTurn = false;
+    this.flush();
+  }
+
   /** Writes whatever is batched now. */
   flush(): void {
     this.#flushScheduled = false;
@@ -189,9 +209,18 @@ export class Session implements AckSink {
     if (this.#writer.length === 0) return;
     const batch = this.#writer.take();
     this.#metrics.bytesSent.inc(batch.length);
-    if (this.#dataInBatch > 0) {
-      this.#metrics.messagesSent.inc(this.#dataInBatch);
-      this.#dataInBatch = 0;
+    const entries = this.#entriesInBatch;
+    if (entries.length > 0) {
+      this.#metrics.messagesSent.inc(entries.length);
+      for (let i = 0; i < entries.length; i += 1) {
+        const entry = entries[i] as OutboxEntry;
+        entry.sent = true;
+        entry.batch = batch;
+        entry.at = this.#offsetsInBatch[i] as number;
+        entry.payload = undefined;
+      }
+      entries.length = 0;
+      this.#offsetsInBatch.length = 0;
     }
     this.#channel.send(batch);
   }
@@ -331,7 +360,11 @@ export class Session implements AckSink {
   #settle(outbox: Outbox, entry: OutboxEntry, now: number): void {
     this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
     const settle = entry.settle;
-    if (!settle) return;
+    if (!settle) {
+      // Sent by write(): nobody awaits it, so the failure is told here.
+      if (entry.failure !== undefined) this.#log.warn(`message ${outbox.idOf(entry.seq)}: the peer's hook failed: ${entry.failure}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
+      return;
+    }
     entry.settle = undefined;
     const delivery: Delivery = { id: outbox.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered };
     settle(entry.failure === undefined ? null : new FerryError('FERRY_ERR_REMOTE_HOOK', `the peer's hook failed: ${entry.failure}`), delivery);
@@ -353,6 +386,10 @@ export class Session implements AckSink {
 
 function flushSession(session: Session): void {
   session.flush();
+}
+
+function endTurn(session: Session): void {
+  session.endTurn();
 }
 
 function protocolError(message: string): FerryError {

@@ -37,9 +37,10 @@ export class FrameWriter {
 
   /**
    * One DATA frame. The payload may be the JSON text itself: it is then encoded straight into
-   * the batch, which saves a Buffer and a copy per message.
+   * the batch, which saves a Buffer and a copy per message. Returns the frame's offset in the
+   * batch, so the sender can find its bytes again for a resend (see OutboxEntry).
    */
-  data(seq: number, flags: number, payload: Buffer | string): void {
+  data(seq: number, flags: number, payload: Buffer | string): number {
     const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
     const at = this.#reserve(DATA_HEADER_BYTES + length);
     const buf = this.#buf;
@@ -49,6 +50,7 @@ export class FrameWriter {
     buf.writeUInt32BE(length, at + 8);
     if (typeof payload === 'string') buf.write(payload, at + DATA_HEADER_BYTES, length, 'utf8');
     else payload.copy(buf, at + DATA_HEADER_BYTES);
+    return at;
   }
 
   ack(seq: number): void {
@@ -75,7 +77,11 @@ export class FrameWriter {
     json.copy(this.#buf, at + CONTROL_HEADER_BYTES);
   }
 
-  /** The frames written so far, as one buffer; the writer starts empty again. */
+  /**
+   * The frames written so far, as one buffer at the same offsets; the writer starts empty
+   * again. The buffer returned is never written again by anyone (ws masks a copy, the armor
+   * seals into a new buffer), so an outbox may keep it for resends.
+   */
   take(): Buffer {
     let out: Buffer;
     if (this.#len <= COPY_OUT_BYTES) {
