@@ -22,6 +22,17 @@ export interface Dialed {
   tlsSocket: TLSSocket;
 }
 
+/**
+ * An all-zero masking key. RFC 6455 masks client frames so that attacker-chosen bytes (from
+ * browser scripts) cannot poison plaintext intermediaries; inside TLS between two pods no
+ * intermediary sees them, so masking protects nothing here. With a zero key ws neither masks
+ * (no copy and XOR of every batch: it would copy, because the batch is kept for resends) nor
+ * unmasks on the terminator; ws documents generateMask for exactly this.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export function dial(options: DialOptions): Promise<Dialed> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(options.url, {
@@ -35,6 +46,7 @@ export function dial(options: DialOptions): Promise<Dialed> {
       maxPayload: options.maxPayloadBytes,
       handshakeTimeout: options.timeoutMs,
       followRedirects: false,
+      generateMask: zeroMask,
     });
     let tlsSocket: TLSSocket | undefined;
     let settled = false;

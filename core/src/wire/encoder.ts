@@ -41,15 +41,24 @@ export class FrameWriter {
    * batch, so the sender can find its bytes again for a resend (see OutboxEntry).
    */
   data(seq: number, flags: number, payload: Buffer | string): number {
-    const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
-    const at = this.#reserve(DATA_HEADER_BYTES + length);
+    let at: number;
+    let length: number;
+    if (typeof payload === 'string') {
+      // Room for the UTF-8 upper bound (3 bytes per UTF-16 unit), then keep what was written:
+      // one pass over the text instead of Buffer.byteLength's extra one.
+      at = this.#reserve(DATA_HEADER_BYTES + payload.length * 3);
+      length = this.#buf.write(payload, at + DATA_HEADER_BYTES, 'utf8');
+      this.#len = at + DATA_HEADER_BYTES + length;
+    } else {
+      length = payload.length;
+      at = this.#reserve(DATA_HEADER_BYTES + length);
+      payload.copy(this.#buf, at + DATA_HEADER_BYTES);
+    }
     const buf = this.#buf;
     buf[at] = FrameType.DATA;
     buf[at + 1] = flags;
     buf.writeUIntBE(seq, at + 2, 6);
     buf.writeUInt32BE(length, at + 8);
-    if (typeof payload === 'string') buf.write(payload, at + DATA_HEADER_BYTES, length, 'utf8');
-    else payload.copy(buf, at + DATA_HEADER_BYTES);
     return at;
   }
 
