@@ -18,13 +18,14 @@ export function checkHook<F>(name: HookName, fn: F, optional = false): F {
 }
 
 /**
- * Runs a hook. Sync hooks run without allocating a timer (the hot path); a returned promise is
- * raced against `timeoutMs`. Every failure becomes a HookError naming the hook.
+ * Runs a hook with up to two arguments. Sync hooks run without allocating a timer or a closure
+ * (the hot path: the arguments are passed through); a returned promise is raced against
+ * `timeoutMs`. Every failure becomes a HookError naming the hook.
  */
-export function runHook<R>(name: HookName, timeoutMs: number, call: () => R | Promise<R>): R | Promise<R> {
+export function runHook<R, A = undefined, B = undefined>(name: HookName, timeoutMs: number, call: (a: A, b: B) => R | Promise<R>, a?: A, b?: B): R | Promise<R> {
   let result: R | Promise<R>;
   try {
-    result = call();
+    result = call(a as A, b as B);
   } catch (err) {
     throw new HookError('FERRY_ERR_HOOK_FAILED', name, `${name} threw: ${messageOf(err)}`, { cause: err });
   }

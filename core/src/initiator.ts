@@ -313,11 +313,10 @@ export class InitiatorRuntime {
     const hook = this.#hooks.on_receive_initiator;
     return new Inbox(
       streamId,
-      (payload, message) => {
+      (buf, start, end, message) => {
         this.metrics.messagesReceived.inc();
         if (!hook) return undefined;
-        const parsed = parsePayload(payload);
-        return runHook('on_receive_initiator', this.config.hooks.timeoutMs, () => hook(parsed, message));
+        return runHook('on_receive_initiator', this.config.hooks.timeoutMs, hook, parsePayload(buf, start, end), message);
       },
       {
         hookFailed: (err, message) => {

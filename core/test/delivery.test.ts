@@ -7,6 +7,11 @@ import { Outbox } from '../src/session/outbox.js';
 import { FLAG_REDELIVERED } from '../src/wire/constants.js';
 
 const payload = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
+/** Hands the inbox a frame the way the decoder does: its payload sits inside a larger batch. */
+const accept = (inbox: Inbox, seq: number, flags: number, body: Buffer): void => {
+  const batch = Buffer.concat([Buffer.from('head'), body, Buffer.from('tail')]);
+  inbox.accept(seq, flags, batch, 4, 4 + body.length);
+};
 
 describe('outbox', () => {
   test('numbers messages from 1 and derives ids from the stream id', () => {
@@ -106,9 +111,9 @@ describe('inbox', () => {
   test('hands messages to a sync hook in order and acks the last one', () => {
     const got: number[] = [];
     const sink = new RecordingSink();
-    const inbox = new Inbox('00112233aabbccdd', (p) => got.push(JSON.parse(p.toString()).n), events(), 100);
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => got.push(JSON.parse(b.toString('utf8', s, e)).n), events(), 100);
     inbox.attach(sink);
-    for (let i = 1; i <= 3; i += 1) inbox.accept(i, 0, payload(i));
+    for (let i = 1; i <= 3; i += 1) accept(inbox, i, 0, payload(i));
     assert.deepEqual(got, [1, 2, 3]);
     assert.equal(sink.acks.at(-1), 3);
     assert.equal(inbox.lastDelivered, 3);
@@ -118,16 +123,16 @@ describe('inbox', () => {
     const order: string[] = [];
     const sink = new RecordingSink();
     let release: () => void = () => {};
-    const inbox = new Inbox('00112233aabbccdd', (p) => {
-      const n = JSON.parse(p.toString()).n as number;
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => {
+      const n = JSON.parse(b.toString('utf8', s, e)).n as number;
       order.push(`start ${n}`);
       if (n === 1) return new Promise<void>((r) => { release = () => { order.push('end 1'); r(); }; });
       order.push(`end ${n}`);
       return undefined;
     }, events(), 100);
     inbox.attach(sink);
-    inbox.accept(1, 0, payload(1));
-    inbox.accept(2, 0, payload(2));
+    accept(inbox, 1, 0, payload(1));
+    accept(inbox, 2, 0, payload(2));
     assert.deepEqual(order, ['start 1'], 'message 2 waits for message 1');
     assert.deepEqual(sink.acks, []);
     release();
@@ -140,11 +145,11 @@ describe('inbox', () => {
     const got: number[] = [];
     const ev = events();
     const sink = new RecordingSink();
-    const inbox = new Inbox('00112233aabbccdd', (p) => got.push(JSON.parse(p.toString()).n), ev, 100);
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => got.push(JSON.parse(b.toString('utf8', s, e)).n), ev, 100);
     inbox.attach(sink);
-    inbox.accept(1, 0, payload(1));
-    inbox.accept(2, 0, payload(2));
-    inbox.accept(2, FLAG_REDELIVERED, payload(2));
+    accept(inbox, 1, 0, payload(1));
+    accept(inbox, 2, 0, payload(2));
+    accept(inbox, 2, FLAG_REDELIVERED, payload(2));
     assert.deepEqual(got, [1, 2]);
     assert.deepEqual(ev.duplicates, [2]);
     assert.equal(sink.acks.at(-1), 2);
@@ -152,39 +157,39 @@ describe('inbox', () => {
 
   test('tells the hook when a message is a redelivery', () => {
     const flags: boolean[] = [];
-    const inbox = new Inbox('00112233aabbccdd', (_p, m) => flags.push(m.redelivered), events(), 100);
-    inbox.accept(5, FLAG_REDELIVERED, payload(5));
-    inbox.accept(6, 0, payload(6));
+    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => flags.push(m.redelivered), events(), 100);
+    accept(inbox, 5, FLAG_REDELIVERED, payload(5));
+    accept(inbox, 6, 0, payload(6));
     assert.deepEqual(flags, [true, false]);
   });
 
   test('a stream it has not seen may start at any seq (earlier ones were acked before a restart)', () => {
     const got: number[] = [];
-    const inbox = new Inbox('00112233aabbccdd', (_p, m) => got.push(m.seq), events(), 100);
-    inbox.accept(41, 0, payload(41));
-    inbox.accept(42, 0, payload(42));
+    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => got.push(m.seq), events(), 100);
+    accept(inbox, 41, 0, payload(41));
+    accept(inbox, 42, 0, payload(42));
     assert.deepEqual(got, [41, 42]);
   });
 
   test('a gap in sequence numbers is a coded protocol error: a message would be lost', () => {
     const inbox = new Inbox('00112233aabbccdd', () => undefined, events(), 100);
-    inbox.accept(1, 0, payload(1));
-    assert.throws(() => inbox.accept(3, 0, payload(3)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_SEQUENCE' && /expected seq 2, got 3/.test(err.message));
+    accept(inbox, 1, 0, payload(1));
+    assert.throws(() => accept(inbox, 3, 0, payload(3)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_SEQUENCE' && /expected seq 2, got 3/.test(err.message));
   });
 
   test('a failing hook is reported (NACK before the ACK), counted, and the stream goes on', async () => {
     const ev = events();
     const sink = new RecordingSink();
-    const inbox = new Inbox('00112233aabbccdd', (p) => {
-      const n = JSON.parse(p.toString()).n as number;
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => {
+      const n = JSON.parse(b.toString('utf8', s, e)).n as number;
       if (n === 1) throw new Error('sync boom');
       if (n === 2) return Promise.reject(new Error('async boom'));
       return undefined;
     }, ev, 100);
     inbox.attach(sink);
-    inbox.accept(1, 0, payload(1));
-    inbox.accept(2, 0, payload(2));
-    inbox.accept(3, 0, payload(3));
+    accept(inbox, 1, 0, payload(1));
+    accept(inbox, 2, 0, payload(2));
+    accept(inbox, 3, 0, payload(3));
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(sink.nacks.map(([s]) => s), [1, 2]);
     assert.match(sink.nacks[0]?.[1] ?? '', /sync boom/);
@@ -196,7 +201,7 @@ describe('inbox', () => {
     const signals: boolean[] = [];
     const releases: Array<() => void> = [];
     const inbox = new Inbox('00112233aabbccdd', () => new Promise<void>((r) => releases.push(r)), { hookFailed() {}, duplicate() {}, pressure: (h) => signals.push(h) }, 4);
-    for (let i = 1; i <= 6; i += 1) inbox.accept(i, 0, payload(i));
+    for (let i = 1; i <= 6; i += 1) accept(inbox, i, 0, payload(i));
     assert.deepEqual(signals, [true]);
     for (let i = 0; i < 6; i += 1) {
       releases.shift()?.();

@@ -59,7 +59,7 @@ function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000,
 
 function dataFrames(batches: Buffer[]): Array<{ seq: number; flags: number; payload: string }> {
   const frames: Array<{ seq: number; flags: number; payload: string }> = [];
-  for (const batch of batches) decodeFrames(batch, { control() {}, data: (seq, flags, payload) => frames.push({ seq, flags, payload: payload.toString('utf8') }), ack() {}, nack() {} });
+  for (const batch of batches) decodeFrames(batch, { control() {}, data: (seq, flags, buf, start, end) => frames.push({ seq, flags, payload: buf.toString('utf8', start, end) }), ack() {}, nack() {} });
   return frames;
 }
 

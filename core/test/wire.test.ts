@@ -11,7 +11,7 @@ function collect(buf: Buffer): Seen {
   const seen: Seen = [];
   const visitor: FrameVisitor = {
     control: (type, body) => seen.push(['control', type, body]),
-    data: (seq, flags, payload) => seen.push(['data', seq, flags, payload.toString('utf8')]),
+    data: (seq, flags, buf, start, end) => seen.push(['data', seq, flags, buf.toString('utf8', start, end)]),
     ack: (seq) => seen.push(['ack', seq]),
     nack: (seq, reason) => seen.push(['nack', seq, reason]),
   };

@@ -24,7 +24,8 @@ export interface AckSink {
   reportFailure(seq: number, reason: string): void;
 }
 
-export type Deliver = (payload: Buffer, message: ReceivedMessage) => unknown;
+/** Hands one message to the hook: its payload is `buf` from `start` to `end`. */
+export type Deliver = (buf: Buffer, start: number, end: number, message: ReceivedMessage) => unknown;
 
 interface Queued {
   seq: number;
@@ -87,11 +88,12 @@ export class Inbox {
   }
 
   /**
-   * Takes one DATA frame. A sequence number at or below the last accepted one is a duplicate
+   * Takes one DATA frame, whose payload is `buf` from `start` to `end` (delivered at once when
+   * idle; a Buffer view is made only when it has to wait). A sequence number at or below the last accepted one is a duplicate
    * (dropped, but acknowledged again so the sender can forget it); one that skips ahead means a
    * message would be lost, which is a protocol error that ends the session.
    */
-  accept(seq: number, flags: number, payload: Buffer): void {
+  accept(seq: number, flags: number, buf: Buffer, start: number, end: number): void {
     if (seq <= this.#lastAccepted) {
       this.#events.duplicate(seq);
       if (!this.#running && this.queued === 0) this.#sink?.acknowledge(this.lastDelivered);
@@ -107,10 +109,10 @@ export class Inbox {
     if (!this.#running && this.#queueHead === this.#queue.length) {
       // Idle (the common case with sync hooks): deliver at once, without queueing.
       this.#running = true;
-      if (!this.#deliverOne(seq, flags, payload)) this.#run();
+      if (!this.#deliverOne(seq, flags, buf, start, end)) this.#run();
       return;
     }
-    this.#queue.push({ seq, flags, payload });
+    this.#queue.push({ seq, flags, payload: buf.subarray(start, end) });
     if (!this.#pressured && this.queued >= this.#highWater) {
       this.#pressured = true;
       this.#events.pressure(true);
@@ -125,7 +127,7 @@ export class Inbox {
       const item = this.#queue[this.#queueHead] as Queued;
       this.#queue[this.#queueHead] = undefined as unknown as Queued;
       this.#queueHead += 1;
-      if (this.#deliverOne(item.seq, item.flags, item.payload)) return;
+      if (this.#deliverOne(item.seq, item.flags, item.payload, 0, item.payload.length)) return;
     }
     this.#running = false;
     if (this.#queue.length > 0) this.#compact();
@@ -133,7 +135,7 @@ export class Inbox {
   }
 
   /** Runs the hook for one message; true when it returned a promise (#resume continues then). */
-  #deliverOne(seq: number, flags: number, payload: Buffer): boolean {
+  #deliverOne(seq: number, flags: number, buf: Buffer, start: number, end: number): boolean {
     const message: ReceivedMessage = {
       id: `${this.streamId}-${seq}`,
       seq,
@@ -141,7 +143,7 @@ export class Inbox {
     };
     let result: unknown;
     try {
-      result = this.#deliver(payload, message);
+      result = this.#deliver(buf, start, end, message);
     } catch (err) {
       this.#failed(err, message);
       this.#settled(seq);

@@ -95,7 +95,7 @@ export class Session implements AckSink {
     if (typeof options.streams !== 'function') this.#streams = options.streams;
     this.#visitor = {
       control: (type, body) => this.#onControl(type, body),
-      data: (seq, flags, payload) => this.#onData(seq, flags, payload),
+      data: (seq, flags, buf, start, end) => this.#onData(seq, flags, buf, start, end),
       ack: (seq) => this.#onAck(seq),
       nack: (seq, reason) => this.#onNack(seq, reason),
     };
@@ -332,9 +332,9 @@ export class Session implements AckSink {
     for (const listener of this.#openListeners) listener();
   }
 
-  #onData(seq: number, flags: number, payload: Buffer): void {
+  #onData(seq: number, flags: number, buf: Buffer, start: number, end: number): void {
     if (this.state !== 'open') throw protocolError('DATA before the handshake');
-    (this.#streams as Streams).inbox.accept(seq, flags, payload);
+    (this.#streams as Streams).inbox.accept(seq, flags, buf, start, end);
   }
 
   #onAck(seq: number): void {

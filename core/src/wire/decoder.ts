@@ -5,7 +5,8 @@
  *
  * An explicit state machine in one loop (after ws's receiver.js): READ_TYPE, then the state
  * for that type's header, then its body. Frames are handed to a visitor as they are read, so
- * the hot path allocates no frame objects: payloads are views into the received buffer.
+ * the hot path allocates no frame objects, and a payload is handed over as its place in the
+ * received buffer (no Buffer view per message).
  */
 import { FerryError } from '../errors.js';
 import {
@@ -19,7 +20,8 @@ import {
 
 export interface FrameVisitor {
   control(type: typeof FrameType.HELLO | typeof FrameType.WELCOME, body: unknown): void;
-  data(seq: number, flags: number, payload: Buffer): void;
+  /** The payload is `buf` from `start` to `end`, valid until the visitor returns. */
+  data(seq: number, flags: number, buf: Buffer, start: number, end: number): void;
   ack(seq: number): void;
   nack(seq: number, reason: string): void;
 }
@@ -57,7 +59,7 @@ export function decodeFrames(buf: Buffer, visitor: FrameVisitor): number {
         offset = start + length;
         count += 1;
         state = State.READ_TYPE;
-        visitor.data(seq, flags, buf.subarray(start, offset));
+        visitor.data(seq, flags, buf, start, offset);
         break;
       }
       case State.ACK: {

@@ -1,9 +1,10 @@
 /** Message payloads are UTF-8 JSON. A payload that does not parse is the sender's bug, named as such. */
 import { FerryError, messageOf } from '../errors.js';
 
-export function parsePayload(payload: Buffer): unknown {
+/** Parses the payload at `start`..`end` of `buf` (the whole buffer by default). */
+export function parsePayload(buf: Buffer, start = 0, end = buf.length): unknown {
   try {
-    return JSON.parse(payload.toString('utf8'));
+    return JSON.parse(buf.toString('utf8', start, end));
   } catch (err) {
     throw new FerryError('FERRY_ERR_BAD_FRAME', `message payload is not valid UTF-8 JSON: ${messageOf(err)}`);
   }
