@@ -130,17 +130,27 @@ export class TerminatorRuntime {
    * unknown or its outbox is full; sent when its session is open, else on its next session.
    */
   send(streamId: string, payload: Record<string, unknown>): Promise<Delivery> {
-    const streams = this.#streams.get(streamId);
-    if (!streams) return Promise.reject(new FerryError('FERRY_ERR_NO_SESSION', `no initiator stream ${streamId}`));
-    if (this.#draining) return Promise.reject(new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the terminator is shutting down'));
     return new Promise<Delivery>((resolve, reject) => {
       try {
-        const entry = streams.outbox.push(encodePayload(payload, this.config.session.maxPayloadBytes), (err, delivery) => (err ? reject(err) : resolve(delivery)));
+        const streams = this.#streams.get(streamId);
+        if (!streams) throw new FerryError('FERRY_ERR_NO_SESSION', `no initiator stream ${streamId}`);
+        if (this.#draining) throw new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the terminator is shutting down');
+        const entry = streams.outbox.push(encodePayload(payload, this.config.session.maxPayloadBytes), (err, delivery) => {
+          if (err) reject(this.#counted(err));
+          else resolve(delivery);
+        });
         this.#sessions.get(streamId)?.sendEntry(entry);
       } catch (err) {
-        reject(err);
+        reject(this.#counted(err));
       }
     });
+  }
+
+  /** A refusal as a FerryError, counted by its code (as the initiator counts its own). */
+  #counted(err: unknown): FerryError {
+    const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err });
+    this.metrics.messagesRefused.inc({ reason: ferr.code });
+    return ferr;
   }
 
   /** Stops accepting, lets in-flight hooks finish and their acks go out, then closes (1001). */

@@ -1,0 +1,123 @@
+/**
+ * The runtimes' calls for code (not HTTP), in one process: a real terminator and initiator
+ * runtime over mutual TLS on loopback. InitiatorRuntime.write(), the promise-free streaming
+ * call: every write arrives once, in order, with its own payload; `false` means "wait for
+ * whenSendable()"; a write with no session throws a coded error and is counted. And a refused
+ * reply() from the terminator is counted like the initiator's refusals.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadConfig, silentLogger, startInitiator, startTerminator, FerryError, type InitiatorRuntime, type TerminatorHooks, type TerminatorRuntime } from '@fast-ferry/core';
+import { sample, scrape } from '../helpers/metrics.js';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { freePort } from '../helpers/ports.js';
+
+let pki: TestPki;
+before(() => {
+  pki = makeTestPki();
+});
+after(() => pki.cleanup());
+
+async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort = 0): Promise<InitiatorRuntime> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      'session.url': `wss://127.0.0.1:${sessionPort}`,
+      'session.serverName': 'localhost',
+      'http.host': '127.0.0.1',
+      'http.port': httpPort || (await freePort()),
+      'tls.caFile': pki.ca.cert,
+      'tls.certFile': pki.initiator.cert,
+      'tls.keyFile': pki.initiator.key,
+      'session.outboxLimit': outboxLimit,
+      'autoTrigger.count': 0,
+    },
+  });
+  return startInitiator({ on_trigger: (payload) => payload }, { config, logger: silentLogger });
+}
+
+async function terminatorWith(hooks: TerminatorHooks, httpPort: number, outboxLimit = 10_000): Promise<TerminatorRuntime> {
+  return startTerminator(hooks, {
+    logger: silentLogger,
+    config: loadConfig({
+      env: {},
+      overrides: {
+        'session.listenHost': '127.0.0.1',
+        'session.listenPort': await freePort(),
+        'http.host': '127.0.0.1',
+        'http.port': httpPort,
+        'tls.caFile': pki.ca.cert,
+        'tls.certFile': pki.terminator.cert,
+        'tls.keyFile': pki.terminator.key,
+        'session.outboxLimit': outboxLimit,
+      },
+    }),
+  });
+}
+
+test('5,000 writes through a 64-message outbox: false pushes back, every message arrives once, in order, intact', async () => {
+  const received: unknown[] = [];
+  const terminator = await terminatorWith({ on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
+  const initiator = await initiatorFor(terminator.sessionPort, 64);
+  try {
+    let pushedBack = 0;
+    for (let i = 0; i < 5000; i += 1) {
+      await initiator.whenSendable();
+      if (!initiator.write({ i, text: `message ${i} é` })) pushedBack += 1;
+    }
+    while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(pushedBack > 0, 'write() returned false when the outbox filled');
+    assert.equal(received.length, 5000);
+    received.forEach((payload, i) => assert.deepEqual(payload, { i, text: `message ${i} é` }));
+  } finally {
+    await initiator.stop();
+    await terminator.stop();
+  }
+});
+
+test('a write with no session throws FERRY_ERR_NO_SESSION and counts it as refused', async () => {
+  // Nothing listens on this port: the initiator keeps dialing, no session opens.
+  const httpPort = await freePort();
+  const initiator = await initiatorFor(await freePort(), 64, httpPort);
+  try {
+    assert.throws(
+      () => initiator.write({ lost: false }),
+      (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_NO_SESSION' && /no session/.test(err.message),
+    );
+    assert.equal(initiator.outbox.depth, 0, 'nothing was queued');
+    assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 1);
+  } finally {
+    await initiator.stop();
+  }
+});
+
+test('a reply() the terminator refuses (outbox full) rejects with its code and is counted in ferry_messages_refused_total', async () => {
+  const outcomes: string[] = [];
+  const httpPort = await freePort();
+  // An outbox of one: the hook's second reply, made before the first could be acknowledged, is refused.
+  const terminator = await terminatorWith(
+    {
+      on_receive_terminator: (_payload, message) => {
+        for (const n of [1, 2]) {
+          message.reply({ n }).then(
+            () => outcomes.push(`${n} acked`),
+            (err: unknown) => outcomes.push(`${n} ${err instanceof FerryError ? err.code : String(err)}`),
+          );
+        }
+      },
+    },
+    httpPort,
+    1,
+  );
+  const initiator = await initiatorFor(terminator.sessionPort, 64);
+  try {
+    await initiator.whenSendable();
+    await initiator.send({ ask: 'two replies' });
+    while (outcomes.length < 2) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(outcomes.sort(), ['1 acked', '2 FERRY_ERR_OUTBOX_FULL']);
+    assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_OUTBOX_FULL' }), 1);
+  } finally {
+    await initiator.stop();
+    await terminator.stop();
+  }
+});
