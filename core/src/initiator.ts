@@ -157,6 +157,13 @@ export class InitiatorRuntime {
     this.#session?.sendEntry(entry);
   }
 
+  /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
+  #failAll(err: FerryError): number {
+    const { failed, unwatched } = this.outbox.failAll(err);
+    if (unwatched > 0) this.metrics.messagesRefused.inc({ reason: err.code }, unwatched);
+    return failed;
+  }
+
   /** A refusal as a FerryError, counted by its code. */
   #counted(err: unknown): FerryError {
     const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err });
@@ -175,7 +182,7 @@ export class InitiatorRuntime {
     const depth = this.outbox.depth;
     this.#log.info('draining', { reason, unacked: depth, timeoutMs: this.config.session.drainTimeoutMs });
     if (depth > 0 && this.sessionOpen) await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
-    const failed = this.outbox.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
+    const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#session?.close(CloseCode.GOING_AWAY, reason);
     this.#stopWatching();
@@ -293,7 +300,7 @@ export class InitiatorRuntime {
       this.state = 'circuit-open';
       this.metrics.circuitOpen.set(1);
       this.#log.error(`⛔ circuit open: ${this.#backoff.failures} connection attempts in a row failed; not retrying (reconnect.maxRetries=${this.config.reconnect.maxRetries}). Last error: ${cause.message}`, { code: cause.code });
-      const refused = this.outbox.failAll(new FerryError('FERRY_ERR_CIRCUIT_OPEN', `not delivered: the circuit opened after ${this.#backoff.failures} failed attempts`));
+      const refused = this.#failAll(new FerryError('FERRY_ERR_CIRCUIT_OPEN', `not delivered: the circuit opened after ${this.#backoff.failures} failed attempts`));
       if (refused > 0) this.#log.error('unacknowledged messages refused to their callers', { count: refused });
       for (const wake of this.#openWaiters.splice(0)) wake();
       return;

@@ -213,9 +213,6 @@ export class TerminatorRuntime {
         sessionRef = session;
         session.onOpen(() => {
           const streamId = (session.streams as Streams).inbox.streamId;
-          const previous = this.#sessions.get(streamId);
-          // One initiator stream, one session: a reconnect replaces a half-dead old connection.
-          if (previous && previous !== session) previous.close(CloseCode.NORMAL, 'replaced by a newer connection');
           this.#sessions.set(streamId, session);
           session.onClose(() => {
             if (this.#sessions.get(streamId) === session) this.#sessions.delete(streamId);
@@ -231,8 +228,14 @@ export class TerminatorRuntime {
       });
   }
 
-  /** Finds (or makes) the streams of the initiator that said HELLO. */
+  /**
+   * Finds (or makes) the streams of the initiator that said HELLO. One initiator stream, one
+   * session: a reconnect replaces a half-dead old connection, closed here, before the new
+   * session resends what is unacknowledged, so the old one's last batch leaves first and
+   * every repeat on the new one is flagged.
+   */
   #streamsFor(hello: Hello): Streams {
+    this.#sessions.get(hello.streamId)?.close(CloseCode.NORMAL, 'replaced by a newer connection');
     let streams = this.#streams.get(hello.streamId);
     if (streams) {
       // Refresh its age for the eviction below.
@@ -249,6 +252,7 @@ export class TerminatorRuntime {
     for (const [id, streams] of this.#streams) {
       if (this.#streams.size <= MAX_REMEMBERED_STREAMS) return;
       if (this.#sessions.has(id)) continue;
+      // Replies are always sent with a promise (message.reply), so every one is told and counted.
       streams.outbox.failAll(new FerryError('FERRY_ERR_SESSION_CLOSED', `initiator stream ${id} forgotten (more than ${MAX_REMEMBERED_STREAMS} streams)`));
       this.#streams.delete(id);
     }

@@ -69,12 +69,13 @@ describe('outbox', () => {
     assert.equal(box.find(2), undefined);
   });
 
-  test('failAll tells every caller and empties the outbox', () => {
+  test('failAll tells every caller, reports the messages nobody awaits, and empties the outbox', () => {
     const box = new Outbox(10);
     const errors: string[] = [];
     box.push(payload(1), (err) => errors.push(String((err as FerryError).code)));
     box.push(payload(2), (err) => errors.push(String((err as FerryError).code)));
-    assert.equal(box.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', 'bye')), 2);
+    box.push(payload(3));
+    assert.deepEqual(box.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', 'bye')), { failed: 3, unwatched: 1 });
     assert.deepEqual(errors, ['FERRY_ERR_SHUTTING_DOWN', 'FERRY_ERR_SHUTTING_DOWN']);
     assert.equal(box.depth, 0);
   });

@@ -111,6 +111,26 @@ describe('session', () => {
     second.session.close(1000, 'done');
   });
 
+  test('3,000 messages over many batches and slabs are resent byte for byte on the next session', async () => {
+    const outbox = new Outbox(10_000, STREAM);
+    const first = openInitiatorSession(1024 * 1024, outbox);
+    const texts = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, body: (i % 3 ? 'x' : 'ü').repeat(1000 + (i % 7)) }));
+    for (let i = 0; i < texts.length; i += 1) {
+      first.session.sendEntry(outbox.push(texts[i] as string));
+      if (i % 500 === 499) await settleTick();
+    }
+    await settleTick();
+    assert.ok(first.channel.sent.length > 10, 'the messages left in many batches');
+    first.channel.handlers?.onClose(1006, '');
+    const second = openInitiatorSession(1024 * 1024, outbox);
+    await settleTick();
+    const resent = dataFrames(second.channel.sent.slice(1));
+    assert.equal(resent.length, texts.length);
+    resent.forEach((f, i) => assert.equal(f.payload, texts[i], `seq ${f.seq}`));
+    assert.equal(outbox.bytes, texts.reduce((n, t) => n + Buffer.byteLength(t), 0), 'the outbox counts the exact UTF-8 bytes once encoded');
+    second.session.close(1000, 'done');
+  });
+
   test('never lets a batch grow past what the peer accepts (maxPayloadBytes)', async () => {
     const maxPayloadBytes = 4096;
     const { channel, outbox, session } = openInitiatorSession(maxPayloadBytes);

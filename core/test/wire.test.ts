@@ -135,7 +135,24 @@ describe('frame encoding of JSON text', () => {
     assert.notEqual(Buffer.byteLength(text), text.length, 'the fixture has multi-byte characters');
   });
 
-  test('a small batch handed over is a copy: later writes into the reused scratch buffer leave it alone', () => {
+  test('every batch handed over keeps its bytes while later batches fill the slab, grow it and start new ones', () => {
+    const w = new FrameWriter();
+    const kept: Array<{ batch: Buffer; texts: string[] }> = [];
+    let seq = 0;
+    // Batch sizes from one small frame to past a 1 MiB slab, UTF-8 multibyte text among them.
+    for (const [count, chars] of [[1, 10], [40, 900], [3, 200_000], [1, 1_500_000], [200, 1000], [5, 7]] as const) {
+      const texts: string[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const text = JSON.stringify({ seq: ++seq, body: (seq % 2 ? 'é' : 'x').repeat(chars) });
+        texts.push(text);
+        w.data(seq, 0, text);
+      }
+      kept.push({ batch: w.take(), texts });
+    }
+    for (const { batch, texts } of kept) assert.deepEqual(collect(batch).map((f) => f[3]), texts);
+  });
+
+  test('a small batch handed over stays as it was: later writes into the same slab leave it alone', () => {
     const w = new FrameWriter();
     w.data(1, 0, '"first"');
     const first = w.take();

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig, silentLogger, startInitiator, startTerminator, FerryError, type InitiatorRuntime, type TerminatorHooks, type TerminatorRuntime } from '@fast-ferry/core';
+import { loadConfig, silentLogger, startInitiator, startTerminator, FerryError, type InitiatorRuntime, type TerminatorHooks, type TerminatorRuntime, type ConfigKey } from '@fast-ferry/core';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -18,10 +18,11 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort = 0): Promise<InitiatorRuntime> {
+async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort = 0, extra: Partial<Record<ConfigKey, string | number>> = {}): Promise<InitiatorRuntime> {
   const config = loadConfig({
     env: {},
     overrides: {
+      ...extra,
       'session.url': `wss://127.0.0.1:${sessionPort}`,
       'session.serverName': 'localhost',
       'http.host': '127.0.0.1',
@@ -36,12 +37,13 @@ async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort =
   return startInitiator({ on_trigger: (payload) => payload }, { config, logger: silentLogger });
 }
 
-async function terminatorWith(hooks: TerminatorHooks, httpPort: number, outboxLimit = 10_000): Promise<TerminatorRuntime> {
+async function terminatorWith(hooks: TerminatorHooks, httpPort: number, outboxLimit = 10_000, extra: Partial<Record<ConfigKey, string | number>> = {}): Promise<TerminatorRuntime> {
   return startTerminator(hooks, {
     logger: silentLogger,
     config: loadConfig({
       env: {},
       overrides: {
+        ...extra,
         'session.listenHost': '127.0.0.1',
         'session.listenPort': await freePort(),
         'http.host': '127.0.0.1',
@@ -118,6 +120,43 @@ test('a reply() the terminator refuses (outbox full) rejects with its code and i
     assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_OUTBOX_FULL' }), 1);
   } finally {
     await initiator.stop();
+    await terminator.stop();
+  }
+});
+
+test('session.outboxLimitBytes pushes write() back by bytes, far below the message limit', async () => {
+  const received: unknown[] = [];
+  const terminator = await terminatorWith({ on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
+  // 64 KiB of payload at most, 10,000 messages allowed: 16 KiB messages fill it after four.
+  const initiator = await initiatorFor(terminator.sessionPort, 10_000, 0, { 'session.outboxLimitBytes': 64 * 1024 });
+  try {
+    const body = 'y'.repeat(16 * 1024);
+    let mostHeld = 0;
+    for (let i = 0; i < 200; i += 1) {
+      await initiator.whenSendable();
+      initiator.write({ i, body });
+      mostHeld = Math.max(mostHeld, initiator.outbox.depth);
+    }
+    while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(mostHeld <= 5, `at most 5 messages of 16 KiB were held at once (saw ${mostHeld})`);
+    assert.equal(received.length, 200);
+  } finally {
+    await initiator.stop();
+    await terminator.stop();
+  }
+});
+
+test('write() messages still unacknowledged when the drain times out are counted as refused (FERRY_ERR_SHUTTING_DOWN)', async () => {
+  // The terminator's hook never settles, so nothing is acknowledged.
+  const terminator = await terminatorWith({ on_receive_terminator: () => new Promise<void>(() => {}) }, await freePort(), 10_000, { 'session.drainTimeoutMs': 0 });
+  const initiator = await initiatorFor(terminator.sessionPort, 64, 0, { 'session.drainTimeoutMs': 200 });
+  try {
+    await initiator.whenSendable();
+    for (let i = 0; i < 3; i += 1) initiator.write({ i });
+    await initiator.stop();
+    const text = await initiator.metrics.registry.metrics();
+    assert.match(text, /^ferry_messages_refused_total\{reason="FERRY_ERR_SHUTTING_DOWN",role="initiator"\} 3$/m);
+  } finally {
     await terminator.stop();
   }
 });

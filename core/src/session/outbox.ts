@@ -24,8 +24,8 @@ export interface OutboxEntry {
    * were promoted and made V8 mark-compact the old generation over and over.
    */
   payload: Buffer | string | undefined;
-  /** Its share of Outbox.bytes. */
-  readonly size: number;
+  /** Its share of Outbox.bytes: UTF-16 units of the text until encoded, then its UTF-8 bytes. */
+  size: number;
   /** The batch that last carried it (never written again; see FrameWriter.take). */
   batch: Buffer | undefined;
   /** Offset of its DATA frame in `batch`. */
@@ -53,9 +53,10 @@ export class Outbox {
   readonly streamId: string;
   readonly limit: number;
   /**
-   * Most payload held at once, in characters of the JSON text (bytes for ASCII): the pod's
-   * memory limit must not be reachable by a backlog of large messages. A lone message larger
-   * than this is still taken when the outbox is empty, so every message can be sent.
+   * Most payload held at once: the pod's memory limit must not be reachable by a backlog of
+   * large messages. A message is counted by its JSON text's length until it is encoded, then
+   * by its UTF-8 bytes. A message is taken while less than this is held, so the outbox may pass
+   * it by one message; a message larger than the limit can therefore always be sent.
    */
   readonly limitBytes: number;
   /** Unacknowledged entries in sequence order: entries[i].seq === headSeq + i. */
@@ -143,19 +144,31 @@ export class Outbox {
     for (let i = this.#head; i < this.#entries.length; i += 1) yield this.#entries[i] as OutboxEntry;
   }
 
-  /** Refuses every pending entry (process exit after the drain timeout). */
-  failAll(err: FerryError): number {
-    let count = 0;
+  /**
+   * Refuses every pending entry (process exit after the drain timeout, circuit open). Returns
+   * how many, and how many of them nobody awaits (written with write()): the runtime counts
+   * those itself, since no caller is told.
+   */
+  failAll(err: FerryError): { failed: number; unwatched: number } {
+    let failed = 0;
+    let unwatched = 0;
     for (const entry of this.pending()) {
-      entry.settle?.(err, { id: this.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered });
+      if (entry.settle) entry.settle(err, { id: this.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered });
+      else unwatched += 1;
       entry.settle = undefined;
-      count += 1;
+      failed += 1;
     }
     this.#entries = [];
     this.#head = 0;
     this.#bytes = 0;
     this.#wake();
-    return count;
+    return { failed, unwatched };
+  }
+
+  /** The exact UTF-8 size of an entry, known once it is encoded (size counted UTF-16 units). */
+  resize(entry: OutboxEntry, bytes: number): void {
+    this.#bytes += bytes - entry.size;
+    entry.size = bytes;
   }
 
   #wake(): void {

@@ -212,17 +212,28 @@ export class Session implements AckSink {
     const entries = this.#entriesInBatch;
     if (entries.length > 0) {
       this.#metrics.messagesSent.inc(entries.length);
+      const outbox = (this.#streams as Streams).outbox;
       for (let i = 0; i < entries.length; i += 1) {
         const entry = entries[i] as OutboxEntry;
+        const at = this.#offsetsInBatch[i] as number;
         entry.sent = true;
         entry.batch = batch;
-        entry.at = this.#offsetsInBatch[i] as number;
+        entry.at = at;
         entry.payload = undefined;
+        // From now on the outbox counts the exact UTF-8 bytes (the text's length until here).
+        const bytes = batch.readUInt32BE(at + 8);
+        if (bytes !== entry.size) outbox.resize(entry, bytes);
       }
       entries.length = 0;
       this.#offsetsInBatch.length = 0;
     }
-    this.#channel.send(batch);
+    try {
+      this.#channel.send(batch);
+    } catch (err) {
+      // Not the caller's fault (send() may run inside write()): the session ends and the batch's
+      // messages are resent on the next one.
+      this.fail(isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', `sending a batch failed: ${messageOf(err)}`, { cause: err }));
+    }
   }
 
   /** Flushes the batch first when `bytes` more would take it past the batch limit. */
@@ -361,8 +372,11 @@ export class Session implements AckSink {
     this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
     const settle = entry.settle;
     if (!settle) {
-      // Sent by write(): nobody awaits it, so the failure is told here.
-      if (entry.failure !== undefined) this.#log.warn(`message ${outbox.idOf(entry.seq)}: the peer's hook failed: ${entry.failure}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
+      // Sent by write(): nobody awaits it, so the failure is logged and counted here.
+      if (entry.failure !== undefined) {
+        this.#metrics.messagesRefused.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' });
+        this.#log.warn(`message ${outbox.idOf(entry.seq)}: the peer's hook failed: ${entry.failure}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
+      }
       return;
     }
     entry.settle = undefined;

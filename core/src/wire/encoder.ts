@@ -1,11 +1,12 @@
 /**
  * Writes frames into one growing buffer so that many messages leave in one WebSocket message
- * (and, under the armor, one AEAD seal). `take()` hands the bytes over and starts afresh: the
- * buffer given away is never written again, because ws may still hold it while the socket drains.
- * A small batch (an ack, a few messages) is handed over as an exact-size copy and the scratch
- * buffer is kept: allocating a fresh 16 KiB+ buffer per batch made V8 run a full mark-compact
- * every ~100 ms at 5,000 msgs/s (the external memory counts toward the old-generation limit),
- * pausing the process 1–4 ms each time.
+ * (and, under the armor, one AEAD seal). `take()` hands the bytes over as a view and starts
+ * afresh in the rest of the same slab: nothing handed over is ever written again (ws may still
+ * hold it while the socket drains, and the outbox keeps it for resends), and no batch is copied.
+ * Slabs, not a fresh buffer per batch: allocating a 16 KiB+ buffer per batch made V8 run a full
+ * mark-compact every ~100 ms at 5,000 msgs/s (external memory counts toward the old-generation
+ * limit), pausing the process 1–4 ms each time. A slab is freed once every batch in it is
+ * acknowledged and sent.
  */
 import {
   ACK_BYTES,
@@ -16,9 +17,12 @@ import {
   NACK_HEADER_BYTES,
 } from './constants.js';
 
+/** A one-off writer (a handshake frame) needs little. */
 const INITIAL_BYTES = 16 * 1024;
-/** Batches up to this size are copied out; larger ones are handed over as they are. */
-const COPY_OUT_BYTES = 64 * 1024;
+/** Batches are carved out of slabs this large (about four full batches of 256 KiB). */
+const SLAB_BYTES = 1024 * 1024;
+/** Below this much room left, the next batch starts in a new slab. */
+const MIN_ROOM_BYTES = 16 * 1024;
 
 export class FrameWriter {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -43,12 +47,18 @@ export class FrameWriter {
   data(seq: number, flags: number, payload: Buffer | string): number {
     let at: number;
     let length: number;
-    if (typeof payload === 'string') {
-      // Room for the UTF-8 upper bound (3 bytes per UTF-16 unit), then keep what was written:
-      // one pass over the text instead of Buffer.byteLength's extra one.
+    if (typeof payload === 'string' && this.#len + DATA_HEADER_BYTES + payload.length * 3 <= this.#buf.length) {
+      // The UTF-8 upper bound (3 bytes per UTF-16 unit) fits: write, then keep what was
+      // written, one pass over the text instead of Buffer.byteLength's extra one.
       at = this.#reserve(DATA_HEADER_BYTES + payload.length * 3);
       length = this.#buf.write(payload, at + DATA_HEADER_BYTES, 'utf8');
       this.#len = at + DATA_HEADER_BYTES + length;
+    } else if (typeof payload === 'string') {
+      // Otherwise grow by the exact size: reserving 3× would triple the buffer a large
+      // message is handed over in (and kept in, until it is acknowledged).
+      length = Buffer.byteLength(payload, 'utf8');
+      at = this.#reserve(DATA_HEADER_BYTES + length);
+      this.#buf.write(payload, at + DATA_HEADER_BYTES, length, 'utf8');
     } else {
       length = payload.length;
       at = this.#reserve(DATA_HEADER_BYTES + length);
@@ -92,15 +102,9 @@ export class FrameWriter {
    * seals into a new buffer), so an outbox may keep it for resends.
    */
   take(): Buffer {
-    let out: Buffer;
-    if (this.#len <= COPY_OUT_BYTES) {
-      // Buffer.allocUnsafe takes small sizes from Node's shared pool.
-      out = Buffer.allocUnsafe(this.#len);
-      this.#buf.copy(out, 0, 0, this.#len);
-    } else {
-      out = this.#buf.subarray(0, this.#len);
-      this.#buf = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.min(this.#buf.length, 1024 * 1024)));
-    }
+    const out = this.#buf.subarray(0, this.#len);
+    const room = this.#buf.length - this.#len;
+    this.#buf = room >= MIN_ROOM_BYTES ? this.#buf.subarray(this.#len) : Buffer.allocUnsafe(SLAB_BYTES);
     this.#len = 0;
     this.#frames = 0;
     return out;
@@ -109,7 +113,9 @@ export class FrameWriter {
   #reserve(bytes: number): number {
     const at = this.#len;
     if (at + bytes > this.#buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + bytes));
+      // A new slab, with the batch so far copied to its start; a message larger than a slab
+      // gets a buffer of its own size (exact: see data()).
+      const grown = Buffer.allocUnsafe(Math.max(SLAB_BYTES, at + bytes));
       this.#buf.copy(grown, 0, 0, at);
       this.#buf = grown;
     }
