@@ -55,7 +55,7 @@ export const CONFIG_SCHEMA = {
   'session.ackTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Initiator: how long POST /trigger waits for the acknowledgement before answering 504.' },
   'session.maxPayloadBytes': { kind: 'int', min: 4096, max: 256 * MIB, default: 4 * MIB, doc: 'Both: largest WebSocket message accepted; also bounds one payload.' },
   'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503).' },
-  'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 16 * MIB, doc: 'Both: most unacknowledged payload held for resend, in characters of the JSON (bytes for ASCII); keeps a backlog of large messages under the pod memory limit.' },
+  'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 16 * MIB, doc: 'Both: most unacknowledged payload held for resend, in UTF-8 bytes; beyond it senders are pushed back (503). Keeps a backlog of large messages under the pod memory limit.' },
   'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
   'reconnect.intervalMs': { kind: 'int', min: 1, max: MS_DAY, default: 500, doc: 'Initiator: first reconnect delay (full jitter: a random delay up to this).' },
   'reconnect.growth': { kind: 'number', min: 1, max: 10, default: 2, doc: 'Initiator: factor the delay cap grows by after each failed attempt.' },
