@@ -89,9 +89,10 @@ export class Inbox {
 
   /**
    * Takes one DATA frame, whose payload is `buf` from `start` to `end` (delivered at once when
-   * idle; a Buffer view is made only when it has to wait). A sequence number at or below the last accepted one is a duplicate
-   * (dropped, but acknowledged again so the sender can forget it); one that skips ahead means a
-   * message would be lost, which is a protocol error that ends the session.
+   * idle; a Buffer view is made only when it has to wait). A sequence number at or below the
+   * last accepted one is a duplicate (dropped, but acknowledged again so the sender can forget
+   * it); one that skips ahead means a message would be lost, which is a protocol error that
+   * ends the session.
    */
   accept(seq: number, flags: number, buf: Buffer, start: number, end: number): void {
     if (seq <= this.#lastAccepted) {
