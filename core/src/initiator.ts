@@ -9,7 +9,7 @@ import { checkHook, runHook } from './hooks.js';
 import { createTriggerApp } from './http/trigger-app.js';
 import { serve, type HttpServer } from './http/server.js';
 import type { Readiness } from './http/probes.js';
-import { trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
+import { countedRefusal, trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
 import { watchTlsMaterial } from './transport/tls-reload.js';
 import { onShutdownSignal, prepare, type Prepared, type RuntimeOptions } from './runtime.js';
 import { Backoff } from './session/backoff.js';
@@ -126,11 +126,11 @@ export class InitiatorRuntime {
     return new Promise<Delivery>((resolve, reject) => {
       try {
         this.#enqueue(message, (err, delivery) => {
-          if (err) reject(Object.assign(this.#counted(err), { delivery }));
+          if (err) reject(Object.assign(countedRefusal(this.metrics, err), { delivery }));
           else resolve(delivery);
         });
       } catch (err) {
-        reject(this.#counted(err));
+        reject(countedRefusal(this.metrics, err));
       }
     });
   }
@@ -146,7 +146,7 @@ export class InitiatorRuntime {
     try {
       this.#enqueue(message, undefined);
     } catch (err) {
-      throw this.#counted(err);
+      throw countedRefusal(this.metrics, err);
     }
     return !this.outbox.isFull;
   }
@@ -162,13 +162,6 @@ export class InitiatorRuntime {
     const { failed, unwatched } = this.outbox.failAll(err);
     if (unwatched > 0) this.metrics.messagesRefused.inc({ reason: err.code }, unwatched);
     return failed;
-  }
-
-  /** A refusal as a FerryError, counted by its code. */
-  #counted(err: unknown): FerryError {
-    const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err });
-    this.metrics.messagesRefused.inc({ reason: ferr.code });
-    return ferr;
   }
 
   /** Drains: no new messages, waits up to drainTimeoutMs for acks, closes with 1001. */

@@ -4,6 +4,7 @@
  * `_bytes`); the README lists them.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import { FerryError, isFerryError, messageOf } from './errors.js';
 
 const depthSources = new WeakMap<Registry, () => number>();
 
@@ -193,3 +194,10 @@ export function createMetrics(role: 'initiator' | 'terminator', options: Metrics
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A message refused to its caller, as a FerryError, counted in ferry_messages_refused_total by its code. */
+export function countedRefusal(metrics: Pick<Metrics, 'messagesRefused'>, err: unknown): FerryError {
+  const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err });
+  metrics.messagesRefused.inc({ reason: ferr.code });
+  return ferr;
+}

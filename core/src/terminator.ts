@@ -10,7 +10,7 @@ import { CloseCode, FerryError, isFerryError, messageOf } from './errors.js';
 import { checkHook, runHook } from './hooks.js';
 import { addNotFound, addProbeRoutes, type Readiness } from './http/probes.js';
 import { serve, type HttpServer } from './http/server.js';
-import { trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
+import { countedRefusal, trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
 import { watchTlsMaterial } from './transport/tls-reload.js';
 import { onShutdownSignal, prepare, type Prepared, type RuntimeOptions } from './runtime.js';
 import type { Hello } from './session/handshake.js';
@@ -136,21 +136,14 @@ export class TerminatorRuntime {
         if (!streams) throw new FerryError('FERRY_ERR_NO_SESSION', `no initiator stream ${streamId}`);
         if (this.#draining) throw new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the terminator is shutting down');
         const entry = streams.outbox.push(encodePayload(payload, this.config.session.maxPayloadBytes), (err, delivery) => {
-          if (err) reject(this.#counted(err));
+          if (err) reject(countedRefusal(this.metrics, err));
           else resolve(delivery);
         });
         this.#sessions.get(streamId)?.sendEntry(entry);
       } catch (err) {
-        reject(this.#counted(err));
+        reject(countedRefusal(this.metrics, err));
       }
     });
-  }
-
-  /** A refusal as a FerryError, counted by its code (as the initiator counts its own). */
-  #counted(err: unknown): FerryError {
-    const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', messageOf(err), { cause: err });
-    this.metrics.messagesRefused.inc({ reason: ferr.code });
-    return ferr;
   }
 
   /** Stops accepting, lets in-flight hooks finish and their acks go out, then closes (1001). */
