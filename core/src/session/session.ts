@@ -154,7 +154,8 @@ export class Session implements AckSink {
     this.#offsetsInBatch.push(this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload));
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
-      this.#scheduleFlush();
+      // endTurn() flushes the rest of the turn; only a full batch leaves before that.
+      if (this.#writer.length >= this.#maxBatchBytes) this.flush();
       return;
     }
     // The first message of a turn leaves at once, as with a plain ws.send(): it does not wait
