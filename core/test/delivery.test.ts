@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
 import { Inbox, type AckSink, type InboxEvents } from '../src/session/inbox.js';
+import { decimal, messageId } from '../src/session/message-id.js';
 import { Outbox } from '../src/session/outbox.js';
 import { FLAG_REDELIVERED } from '../src/wire/constants.js';
 
@@ -12,6 +13,15 @@ const accept = (inbox: Inbox, seq: number, flags: number, body: Buffer): void =>
   const batch = Buffer.concat([Buffer.from('head'), body, Buffer.from('tail')]);
   inbox.accept(seq, flags, batch, 4, 4 + body.length);
 };
+
+describe('message ids', () => {
+  test('are the stream id and the decimal seq, like String(seq), at every group boundary up to 2^48', () => {
+    const samples = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 10_000, 100_000, 999_999, 1_000_000, 1_000_001, 1_002_003, 2 ** 31, 2 ** 32 + 7, 2 ** 48 - 1];
+    for (let n = 0; n < 5000; n += 1) samples.push(n * 7919 + 13);
+    for (const n of samples) assert.equal(decimal(n), String(n));
+    assert.equal(messageId('00112233aabbccdd', 1_000_042), '00112233aabbccdd-1000042');
+  });
+});
 
 describe('outbox', () => {
   test('numbers messages from 1 and derives ids from the stream id', () => {

@@ -6,6 +6,7 @@
  */
 import { FerryError, isFerryError, messageOf } from '../errors.js';
 import { FLAG_REDELIVERED } from '../wire/constants.js';
+import { messageId } from './message-id.js';
 
 /** What the hook is told about each message besides its payload. */
 export interface ReceivedMessage {
@@ -138,7 +139,7 @@ export class Inbox {
   /** Runs the hook for one message; true when it returned a promise (#resume continues then). */
   #deliverOne(seq: number, flags: number, buf: Buffer, start: number, end: number): boolean {
     const message: ReceivedMessage = {
-      id: `${this.streamId}-${seq}`,
+      id: messageId(this.streamId, seq),
       seq,
       redelivered: (flags & FLAG_REDELIVERED) !== 0,
     };

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
 import { DATA_HEADER_BYTES } from '../wire/constants.js';
+import { messageId } from './message-id.js';
 
 export interface Delivery {
   id: string;
@@ -92,7 +93,7 @@ export class Outbox {
   }
 
   idOf(seq: number): string {
-    return `${this.streamId}-${seq}`;
+    return messageId(this.streamId, seq);
   }
 
   /** Accepts a message; `settle` is called once, when it is acknowledged or finally refused. */
