@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
-import { Inbox, type AckSink, type InboxEvents } from '../src/session/inbox.js';
+import { Inbox, MAX_REMEMBERED_FAILURES, type AckSink, type InboxEvents } from '../src/session/inbox.js';
 import { decimal, messageId } from '../src/session/message-id.js';
 import { Outbox } from '../src/session/outbox.js';
 import { FLAG_REDELIVERED } from '../src/wire/constants.js';
@@ -164,6 +164,61 @@ describe('inbox', () => {
     assert.deepEqual(got, [1, 2]);
     assert.deepEqual(ev.duplicates, [2]);
     assert.equal(sink.acks.at(-1), 2);
+  });
+
+  test('a NACK lost with its connection is repeated when the sender resends, ahead of the ACK that covers it', () => {
+    const calls: number[] = [];
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => {
+      const n = JSON.parse(b.toString('utf8', s, e)).n as number;
+      calls.push(n);
+      if (n === 2) throw new Error('boom on 2');
+    }, events(), 100);
+    const lost = new RecordingSink();
+    inbox.attach(lost);
+    for (const n of [1, 2, 3]) accept(inbox, n, 0, payload(n));
+    assert.deepEqual(lost.nacks, [[2, 'boom on 2']]);
+    // The connection died with that NACK and its ACK unsent; the next session resumes before 2.
+    inbox.detach(lost);
+    assert.equal(inbox.lastDelivered, 3);
+    assert.equal(inbox.resumeFrom, 1);
+    const order: string[] = [];
+    inbox.attach({ acknowledge: (seq) => order.push(`ack ${seq}`), reportFailure: (seq, reason) => order.push(`nack ${seq} ${reason}`) });
+    // The sender still holds 2 and 3 and resends them, flagged.
+    accept(inbox, 2, FLAG_REDELIVERED, payload(2));
+    accept(inbox, 3, FLAG_REDELIVERED, payload(3));
+    accept(inbox, 4, 0, payload(4));
+    assert.deepEqual(order, ['ack 1', 'nack 2 boom on 2', 'ack 2', 'ack 3', 'ack 4']);
+    assert.deepEqual(calls, [1, 2, 3, 4], 'no hook ran twice');
+  });
+
+  test('a failure the sender settled is forgotten: its next session resumes from the last delivered seq', () => {
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => {
+      if (JSON.parse(b.toString('utf8', s, e)).n === 2) throw new Error('boom');
+    }, events(), 100);
+    for (const n of [1, 2, 3]) accept(inbox, n, 0, payload(n));
+    // Failed while no session was attached: nobody was told yet.
+    assert.equal(inbox.resumeFrom, 1);
+    const sink = new RecordingSink();
+    inbox.attach(sink);
+    // The sender resends from 2: the failure is still owed to it, and so it stays remembered.
+    accept(inbox, 2, FLAG_REDELIVERED, payload(2));
+    assert.deepEqual(sink.nacks, [[2, 'boom']]);
+    inbox.detach(sink);
+    assert.equal(inbox.resumeFrom, 1);
+    // On the next session its first DATA is 4: it holds nothing older, so it had the NACK.
+    inbox.attach(new RecordingSink());
+    accept(inbox, 4, 0, payload(4));
+    assert.equal(inbox.resumeFrom, 4);
+  });
+
+  test(`remembers the last ${MAX_REMEMBERED_FAILURES} failures of a hook that fails on every message`, () => {
+    const inbox = new Inbox('00112233aabbccdd', () => {
+      throw new Error('always');
+    }, events(), 100);
+    const total = MAX_REMEMBERED_FAILURES * 3 + 7;
+    for (let n = 1; n <= total; n += 1) accept(inbox, n, 0, payload(n));
+    assert.equal(inbox.lastDelivered, total);
+    assert.equal(inbox.resumeFrom, total - MAX_REMEMBERED_FAILURES);
   });
 
   test('tells the hook when a message is a redelivery', () => {

@@ -5,7 +5,7 @@
  * still delivered, and its sequence number is what the next HELLO/WELCOME resumes from.
  */
 import { FerryError, isFerryError, messageOf } from '../errors.js';
-import { FLAG_REDELIVERED } from '../wire/constants.js';
+import { FLAG_REDELIVERED, MAX_REASON_BYTES } from '../wire/constants.js';
 import { messageId } from './message-id.js';
 
 /** What the hook is told about each message besides its payload. */
@@ -34,6 +34,19 @@ interface Queued {
   payload: Buffer;
 }
 
+/** A hook failure whose NACK the sender may not have received yet. */
+interface Failure {
+  seq: number;
+  reason: string;
+}
+
+/**
+ * Most hook failures remembered per stream for a NACK to be repeated (see `resumeFrom`). Only
+ * failures whose NACK was in flight when a connection dropped need it, a few at a time; a hook
+ * that fails on every message fills this, and the oldest are forgotten first.
+ */
+export const MAX_REMEMBERED_FAILURES = 256;
+
 export interface InboxEvents {
   /** A hook failed; logged and counted by the runtime, never fatal. */
   hookFailed(err: FerryError, message: ReceivedMessage): void;
@@ -55,6 +68,11 @@ export class Inbox {
   #sink: AckSink | null = null;
   #highWater: number;
   #pressured = false;
+  /** Hook failures in sequence order, from #failuresHead on (see `resumeFrom`). */
+  #failures: Failure[] = [];
+  #failuresHead = 0;
+  /** A session attached and no DATA arrived on it yet: the first one tells what the sender holds. */
+  #awaitingFirstData = false;
   readonly #deliver: Deliver;
   readonly #events: InboxEvents;
 
@@ -74,10 +92,27 @@ export class Inbox {
     return this.#queue.length - this.#queueHead;
   }
 
+  /**
+   * What HELLO/WELCOME tell the sender was delivered: the last delivered seq, or, while a hook
+   * failure is remembered, the seq before the oldest one. A NACK written just before a
+   * connection dropped is lost with it, and without this the resume point alone would settle
+   * that message as delivered. Resuming before it makes the sender resend what it still holds
+   * from there; those arrive as duplicates and each remembered failure is reported again,
+   * ahead of the ACK that covers it. A sender that already had the NACK holds nothing below
+   * its next seq, so nothing extra is resent.
+   */
+  get resumeFrom(): number {
+    const oldest = this.#failures[this.#failuresHead];
+    return oldest === undefined ? this.lastDelivered : Math.min(this.lastDelivered, oldest.seq - 1);
+  }
+
   /** Acks go to this sink from now on (null while no session is open). */
   attach(sink: AckSink | null): void {
     this.#sink = sink;
-    if (sink && this.lastDelivered > 0 && !this.#running) sink.acknowledge(this.lastDelivered);
+    if (!sink) return;
+    this.#awaitingFirstData = true;
+    const upTo = this.resumeFrom;
+    if (upTo > 0 && !this.#running) sink.acknowledge(upTo);
   }
 
   /**
@@ -96,9 +131,21 @@ export class Inbox {
    * ends the session.
    */
   accept(seq: number, flags: number, buf: Buffer, start: number, end: number): void {
+    if (this.#awaitingFirstData) {
+      // A sender resends what it holds, oldest first, before anything new: a failure below this
+      // seq was settled by an ACK that it received, after the NACK on the same connection.
+      this.#awaitingFirstData = false;
+      this.#forgetFailuresBefore(seq);
+    }
     if (seq <= this.#lastAccepted) {
       this.#events.duplicate(seq);
-      if (!this.#running && this.queued === 0) this.#sink?.acknowledge(this.lastDelivered);
+      if (!this.#running && this.queued === 0) {
+        // Its hook has settled. Acknowledged up to itself only: a later duplicate may still
+        // need its NACK repeated before an ACK covers it.
+        const failure = this.#failureOf(seq);
+        if (failure !== undefined) this.#sink?.reportFailure(seq, failure);
+        this.#sink?.acknowledge(seq);
+      }
       return;
     }
     // The first message of a stream this process has not seen may start anywhere: the sender
@@ -184,7 +231,40 @@ export class Inbox {
   #failed(err: unknown, message: ReceivedMessage): void {
     const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_HOOK_FAILED', messageOf(err), { cause: err });
     this.#sink?.reportFailure(message.seq, ferr.message);
+    this.#remember(message.seq, ferr.message);
     this.#events.hookFailed(ferr, message);
+  }
+
+  #remember(seq: number, reason: string): void {
+    // The NACK carries at most MAX_REASON_BYTES of it; a character is at least one byte.
+    this.#failures.push({ seq, reason: reason.length > MAX_REASON_BYTES ? reason.slice(0, MAX_REASON_BYTES) : reason });
+    if (this.#failures.length - this.#failuresHead > MAX_REMEMBERED_FAILURES) this.#failuresHead += 1;
+    if (this.#failuresHead >= MAX_REMEMBERED_FAILURES) this.#compactFailures();
+  }
+
+  #forgetFailuresBefore(seq: number): void {
+    while (this.#failuresHead < this.#failures.length && (this.#failures[this.#failuresHead] as Failure).seq < seq) this.#failuresHead += 1;
+    this.#compactFailures();
+  }
+
+  #compactFailures(): void {
+    if (this.#failuresHead === 0) return;
+    this.#failures = this.#failures.slice(this.#failuresHead);
+    this.#failuresHead = 0;
+  }
+
+  /** The remembered failure reason for `seq`, if any (binary search: they are in seq order). */
+  #failureOf(seq: number): string | undefined {
+    let lo = this.#failuresHead;
+    let hi = this.#failures.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const failure = this.#failures[mid] as Failure;
+      if (failure.seq === seq) return failure.reason;
+      if (failure.seq < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   #compact(): void {

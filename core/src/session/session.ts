@@ -260,7 +260,7 @@ export class Session implements AckSink {
       role: 'initiator',
       streamId: outbox.streamId,
       peerStreamId: inbox.streamId,
-      resumeFrom: inbox.lastDelivered,
+      resumeFrom: inbox.resumeFrom,
       armor: this.#options.armor,
     };
     this.#writer.control(FrameType.HELLO, hello);
@@ -301,7 +301,7 @@ export class Session implements AckSink {
       role: 'terminator',
       sessionId: this.id,
       streamId: outbox.streamId,
-      resumeFrom: inbox.lastDelivered,
+      resumeFrom: inbox.resumeFrom,
     };
     this.#writer.control(FrameType.WELCOME, welcome);
     this.#channel.send(this.#writer.take());
