@@ -6,6 +6,7 @@
  */
 import { FerryError, HookError, isFerryError, messageOf, CloseCode } from './errors.js';
 import { checkHook, runHook } from './hooks.js';
+import { RepeatedLog } from './log-limit.js';
 import { createTriggerApp } from './http/trigger-app.js';
 import { serve, type HttpServer } from './http/server.js';
 import type { Readiness } from './http/probes.js';
@@ -47,6 +48,9 @@ export class InitiatorRuntime {
   #tls: Prepared['tls'];
   #stopWatching: () => void = () => {};
   readonly #log: Prepared['logger'];
+  readonly #hookFailureLog = new RepeatedLog('on_receive_initiator failures');
+  readonly #remoteHookFailureLog = new RepeatedLog("failures of the terminator's on_receive_terminator");
+  readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
   readonly #backoff: Backoff;
   #session: Session | null = null;
   #http: HttpServer | null = null;
@@ -90,7 +94,7 @@ export class InitiatorRuntime {
         retryAfterSeconds: () => this.#retryAfterSeconds(),
         refused: (code, status, message) => {
           this.metrics.messagesRefused.inc({ reason: code });
-          this.#log.warn(`POST /trigger refused (${status}): ${message}`, { code });
+          this.#refusedTriggerLog.warn(this.#log, `POST /trigger refused (${status}): ${message}`, { code });
         },
       },
       this.metrics.registry,
@@ -256,6 +260,7 @@ export class InitiatorRuntime {
           streams: { outbox: this.outbox, inbox: this.#inbox },
           newInbox: (streamId) => this.#newInbox(streamId),
           identity,
+          remoteHookFailureLog: this.#remoteHookFailureLog,
         }));
       })
       .catch((err: unknown) => {
@@ -321,7 +326,7 @@ export class InitiatorRuntime {
       {
         hookFailed: (err, message) => {
           this.metrics.hookErrors.inc({ hook: 'on_receive_initiator', reason: err.code });
-          this.#log.warn(`on_receive_initiator failed: ${err.message}`, { code: err.code, id: message.id });
+          this.#hookFailureLog.warn(this.#log, `on_receive_initiator failed: ${err.message}`, { code: err.code, id: message.id });
         },
         duplicate: () => this.metrics.duplicatesDropped.inc(),
         pressure: () => {},

@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { WebSocket } from 'ws';
 import { CloseCode, FerryError, isFerryError, messageOf } from './errors.js';
 import { checkHook, runHook } from './hooks.js';
+import { RepeatedLog } from './log-limit.js';
 import { addNotFound, addProbeRoutes, type Readiness } from './http/probes.js';
 import { serve, type HttpServer } from './http/server.js';
 import { countedRefusal, trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
@@ -47,6 +48,8 @@ export class TerminatorRuntime {
   #stopWatching: () => void = () => {};
   readonly #hooks: TerminatorHooks;
   readonly #log: Prepared['logger'];
+  readonly #hookFailureLog = new RepeatedLog('on_receive_terminator failures');
+  readonly #remoteHookFailureLog = new RepeatedLog("failures of the initiator's on_receive_initiator");
   /** Per initiator stream id: its streams, kept across reconnects (insertion order = age). */
   readonly #streams = new Map<string, Streams>();
   /** The open session of each initiator stream. */
@@ -202,6 +205,7 @@ export class TerminatorRuntime {
           maxPayloadBytes: s.maxPayloadBytes,
           streams: (hello) => this.#streamsFor(hello),
           identity,
+          remoteHookFailureLog: this.#remoteHookFailureLog,
         });
         sessionRef = session;
         session.onOpen(() => {
@@ -277,7 +281,7 @@ export class TerminatorRuntime {
       {
         hookFailed: (err, message) => {
           this.metrics.hookErrors.inc({ hook: 'on_receive_terminator', reason: err.code });
-          this.#log.warn(`on_receive_terminator failed: ${err.message}`, { code: err.code, id: message.id });
+          this.#hookFailureLog.warn(this.#log, `on_receive_terminator failed: ${err.message}`, { code: err.code, id: message.id });
         },
         duplicate: () => this.metrics.duplicatesDropped.inc(),
         pressure: (high) => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../src/log.js';
+import { RepeatedLog } from '../src/log-limit.js';
 import { createMetrics } from '../src/metrics.js';
 import { Inbox } from '../src/session/inbox.js';
 import { Outbox } from '../src/session/outbox.js';
@@ -51,6 +52,7 @@ function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000,
     maxPayloadBytes,
     streams: { outbox, inbox },
     newInbox: (id) => new Inbox(id, () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100),
+    remoteHookFailureLog: new RepeatedLog('test'),
   });
   session.start();
   channel.receive((w) => w.control(FrameType.WELCOME, { v: 1, role: 'terminator', sessionId: 'aaaaaaaaaaaaaaaa', streamId: PEER_STREAM, resumeFrom: 0 }));

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig, silentLogger, startInitiator, startTerminator, FerryError, type InitiatorRuntime, type TerminatorHooks, type TerminatorRuntime, type ConfigKey } from '@fast-ferry/core';
+import { loadConfig, silentLogger, startInitiator, startTerminator, FerryError, type InitiatorRuntime, type TerminatorHooks, type TerminatorRuntime, type ConfigKey, type Logger, type LogFields } from '@fast-ferry/core';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -18,7 +18,7 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort = 0, extra: Partial<Record<ConfigKey, string | number>> = {}): Promise<InitiatorRuntime> {
+async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort = 0, extra: Partial<Record<ConfigKey, string | number>> = {}, logger: Logger = silentLogger): Promise<InitiatorRuntime> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -34,12 +34,12 @@ async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort =
       'autoTrigger.count': 0,
     },
   });
-  return startInitiator({ on_trigger: (payload) => payload }, { config, logger: silentLogger });
+  return startInitiator({ on_trigger: (payload) => payload }, { config, logger });
 }
 
-async function terminatorWith(hooks: TerminatorHooks, httpPort: number, outboxLimit = 10_000, extra: Partial<Record<ConfigKey, string | number>> = {}): Promise<TerminatorRuntime> {
+async function terminatorWith(hooks: TerminatorHooks, httpPort: number, outboxLimit = 10_000, extra: Partial<Record<ConfigKey, string | number>> = {}, logger: Logger = silentLogger): Promise<TerminatorRuntime> {
   return startTerminator(hooks, {
-    logger: silentLogger,
+    logger,
     config: loadConfig({
       env: {},
       overrides: {
@@ -157,6 +157,55 @@ test('write() messages still unacknowledged when the drain times out are counted
     const text = await initiator.metrics.registry.metrics();
     assert.match(text, /^ferry_messages_refused_total\{reason="FERRY_ERR_SHUTTING_DOWN",role="initiator"\} 3$/m);
   } finally {
+    await terminator.stop();
+  }
+});
+
+/** Keeps the warn lines a runtime logs. */
+class WarnLines implements Logger {
+  readonly lines: string[] = [];
+  debug(): void {}
+  info(): void {}
+  warn(msg: string, _fields?: LogFields): void {
+    this.lines.push(msg);
+  }
+  error(msg: string): void {
+    this.lines.push(msg);
+  }
+  child(): Logger {
+    return this;
+  }
+}
+
+test('a hook that fails on each of 2,000 writes is logged 20 times per side, and counted 2,000 times', async () => {
+  const terminatorLog = new WarnLines();
+  const initiatorLog = new WarnLines();
+  const terminatorHttp = await freePort();
+  const terminator = await terminatorWith(
+    {
+      on_receive_terminator: () => {
+        throw new Error('this hook always fails');
+      },
+    },
+    terminatorHttp,
+    10_000,
+    {},
+    terminatorLog,
+  );
+  const initiatorHttp = await freePort();
+  const initiator = await initiatorFor(terminator.sessionPort, 10_000, initiatorHttp, {}, initiatorLog);
+  try {
+    await initiator.whenSendable();
+    for (let i = 0; i < 2000; i += 1) assert.ok(initiator.write({ i }));
+    while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(sample(await scrape(terminatorHttp), 'ferry_hook_errors_total', { hook: 'on_receive_terminator' }), 2000);
+    assert.equal(sample(await scrape(initiatorHttp), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_REMOTE_HOOK' }), 2000);
+    const failed = terminatorLog.lines.filter((line) => line === 'on_receive_terminator failed: on_receive_terminator threw: this hook always fails');
+    const told = initiatorLog.lines.filter((line) => /^message [0-9a-f]{16}-\d+: the peer's hook failed: on_receive_terminator threw: this hook always fails$/.test(line));
+    assert.equal(failed.length, 20, 'the terminator logged the first 20 failures of the window');
+    assert.equal(told.length, 20, 'the initiator logged the first 20 refused writes of the window');
+  } finally {
+    await initiator.stop();
     await terminator.stop();
   }
 });

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError, isFerryError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameChannel } from '../transport/channel.js';
 import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
@@ -47,6 +48,8 @@ export interface SessionOptions {
   newInbox?: (streamId: string) => Inbox;
   /** Extra fields for the session-open log line (the armor identity). */
   identity?: Readonly<Record<string, string>>;
+  /** Logs the peer's hook failures for messages nobody awaits (write()); one per runtime. */
+  remoteHookFailureLog: RepeatedLog;
 }
 
 export type CloseListener = (code: number, reason: string, err: FerryError | undefined) => void;
@@ -376,7 +379,7 @@ export class Session implements AckSink {
       // Sent by write(): nobody awaits it, so the failure is logged and counted here.
       if (entry.failure !== undefined) {
         this.#metrics.messagesRefused.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' });
-        this.#log.warn(`message ${outbox.idOf(entry.seq)}: the peer's hook failed: ${entry.failure}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
+        this.#options.remoteHookFailureLog.warn(this.#log, `message ${outbox.idOf(entry.seq)}: the peer's hook failed: ${entry.failure}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
       }
       return;
     }
