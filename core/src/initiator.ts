@@ -101,7 +101,7 @@ export class InitiatorRuntime {
       config.http.bodyLimitBytes,
     );
     this.#http = await serve(app, config.http.host, config.http.port);
-    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, (tls) => {
+    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, this.#tls, (tls) => {
       this.#tls = tls;
     });
     this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });

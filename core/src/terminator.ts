@@ -115,7 +115,7 @@ export class TerminatorRuntime {
         this.#log.warn(`WebSocket upgrade refused: ${messageOf(err)} (the request must be a complete upgrade within session.handshakeTimeoutMs)`, { code, reason, remote });
       },
     });
-    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, (tls) => {
+    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, this.#tls, (tls) => {
       this.#tls = tls;
       this.#listener?.reload(tls);
     });

@@ -1,10 +1,15 @@
 /** Bad certificate material stops start-up with a line that names the file, the problem and the fix. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FerryError } from '../src/errors.js';
+import { silentLogger, type LogFields } from '../src/log.js';
 import { loadTlsMaterial } from '../src/transport/tls-material.js';
-import { issueLeaf } from '../../tools/src/pki.js';
+import { watchTlsMaterial } from '../src/transport/tls-reload.js';
+import { INITIATOR_SANS, issueLeaf } from '../../tools/src/pki.js';
 import { makeTestPki, type TestPki } from '../../test/helpers/pki.js';
 
 let pki: TestPki;
@@ -40,4 +45,34 @@ test('an expired certificate is refused with its end date', () => {
 
 test('a file that is not PEM is refused as such', () => {
   assert.match(certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.key, keyFile: pki.initiator.key })), /tls\.key is not a PEM certificate/);
+});
+
+test('the watcher reloads on a real change only: a folder event that leaves the files as they were is not a reload', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-watch-'));
+  const paths = { caFile: join(dir, 'ca.crt'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+  copyFileSync(pki.ca.cert, paths.caFile);
+  copyFileSync(pki.initiator.cert, paths.certFile);
+  copyFileSync(pki.initiator.key, paths.keyFile);
+  const lines: string[] = [];
+  const logger = { ...silentLogger, info: (msg: string, fields?: LogFields) => lines.push(`${msg} ${String(fields?.['serial'])}`) };
+  const reloaded: string[] = [];
+  const stop = watchTlsMaterial(paths, logger, loadTlsMaterial(paths), (tls) => reloaded.push(tls.certificate.serialNumber));
+  try {
+    // What a Secret update does first: a new folder appears; the files in use are unchanged.
+    mkdirSync(join(dir, '..2026_11_23_v2'));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(reloaded, [], 'nothing changed, nothing reloaded');
+    assert.deepEqual(lines, [], 'and nothing logged');
+    const fresh = issueLeaf({ ca: pki.ca, dir: join(dir, 'fresh'), commonName: 'initiator', sans: INITIATOR_SANS, usage: 'client' });
+    copyFileSync(fresh.key, paths.keyFile);
+    copyFileSync(fresh.cert, paths.certFile);
+    const serial = new X509Certificate(readFileSync(fresh.cert)).serialNumber;
+    const deadline = performance.now() + 5000;
+    while (reloaded.length === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(reloaded, [serial]);
+    assert.deepEqual(lines, [`🔐 TLS material reloaded: new connections use the new certificate ${serial}`]);
+  } finally {
+    stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -14,8 +14,15 @@ import { loadTlsMaterial, type TlsMaterial, type TlsPaths } from './tls-material
 /** Changes come in bursts (three files, a symlink swap): wait for quiet before reloading. */
 const SETTLE_MS = 250;
 
-export function watchTlsMaterial(paths: TlsPaths, logger: Logger, onReload: (tls: TlsMaterial) => void): () => void {
+/** Same files, byte for byte: a folder event that changed nothing we use. */
+function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
+  return a.ca.equals(b.ca) && a.cert.equals(b.cert) && a.key.equals(b.key);
+}
+
+/** `inUse` is the material loaded at start-up; `onReload` is called with each new one. */
+export function watchTlsMaterial(paths: TlsPaths, logger: Logger, inUse: TlsMaterial, onReload: (tls: TlsMaterial) => void): () => void {
   const folders = [...new Set([paths.caFile, paths.certFile, paths.keyFile].map((p) => dirname(p)))];
+  let current = inUse;
   let timer: NodeJS.Timeout | undefined;
   const reload = (): void => {
     let tls: TlsMaterial;
@@ -25,6 +32,10 @@ export function watchTlsMaterial(paths: TlsPaths, logger: Logger, onReload: (tls
       logger.error(`TLS material changed but was refused; keeping the previous certificates: ${messageOf(err)}`, { code: 'FERRY_ERR_CERT' });
       return;
     }
+    // A Secret update writes a new version folder before it swaps the link to it: a slow one
+    // can outlast SETTLE_MS, and the files then still read as the old version.
+    if (sameMaterial(tls, current)) return;
+    current = tls;
     logger.info('🔐 TLS material reloaded: new connections use the new certificate', {
       serial: tls.certificate.serialNumber,
       notAfter: new Date(tls.certificate.validTo).toISOString(),
