@@ -33,7 +33,7 @@ export function runHook<R, A = undefined, B = undefined>(name: HookName, timeout
   return new Promise<R>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new HookError('FERRY_ERR_HOOK_TIMEOUT', name, `${name} did not settle within ${timeoutMs} ms (hooks.timeoutMs)`));
-    }, timeoutMs);
+    }, timeoutMs).unref(); // a stuck hook must not keep a stopped runtime's process alive
     (result as Promise<R>).then(
       (value) => {
         clearTimeout(timer);

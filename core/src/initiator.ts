@@ -182,6 +182,7 @@ export class InitiatorRuntime {
     const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#session?.close(CloseCode.GOING_AWAY, reason);
+    this.#inbox.halt();
     this.#stopWatching();
     await this.#http?.close();
     this.state = 'closed';

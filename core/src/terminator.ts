@@ -160,6 +160,7 @@ export class TerminatorRuntime {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     for (const session of this.#sessions.values()) session.close(CloseCode.GOING_AWAY, reason);
+    for (const { inbox } of this.#streams.values()) inbox.halt();
     await new Promise((resolve) => setImmediate(resolve));
     this.#stopWatching();
     await this.#listener?.close();

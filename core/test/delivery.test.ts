@@ -221,6 +221,24 @@ describe('inbox', () => {
     assert.equal(inbox.resumeFrom, total - MAX_REMEMBERED_FAILURES);
   });
 
+  test('after halt() no further hook runs: queued messages stay unacknowledged for the sender to resend', async () => {
+    const started: number[] = [];
+    const releases: Array<() => void> = [];
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e) => {
+      started.push(JSON.parse(b.toString('utf8', s, e)).n as number);
+      return new Promise<void>((resolve) => releases.push(resolve));
+    }, events(), 100);
+    const sink = new RecordingSink();
+    inbox.attach(sink);
+    for (const n of [1, 2, 3]) accept(inbox, n, 0, payload(n));
+    inbox.halt();
+    releases[0]?.();
+    await new Promise((r) => setImmediate(r));
+    accept(inbox, 4, 0, payload(4));
+    assert.deepEqual(started, [1], 'only the hook that was already running ran');
+    assert.deepEqual(sink.acks, [], 'and nothing was acknowledged after the halt');
+  });
+
   test('tells the hook when a message is a redelivery', () => {
     const flags: boolean[] = [];
     const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => flags.push(m.redelivered), events(), 100);

@@ -73,6 +73,8 @@ export class Inbox {
   #failuresHead = 0;
   /** A session attached and no DATA arrived on it yet: the first one tells what the sender holds. */
   #awaitingFirstData = false;
+  /** The runtime stopped: no hook runs again. */
+  #halted = false;
   readonly #deliver: Deliver;
   readonly #events: InboxEvents;
 
@@ -116,6 +118,18 @@ export class Inbox {
   }
 
   /**
+   * The runtime is stopping: no further hook runs, and queued messages are dropped unacknowledged
+   * (the sender keeps them and resends them to the next instance). A hook already running is
+   * left to finish; it cannot be cancelled.
+   */
+  halt(): void {
+    this.#halted = true;
+    this.#sink = null;
+    this.#queue = [];
+    this.#queueHead = 0;
+  }
+
+  /**
    * A session that ends lets go of the inbox only if it is still the one attached: when a
    * reconnect replaced a half-open session, the newer one already holds it and keeps its acks.
    */
@@ -131,6 +145,7 @@ export class Inbox {
    * ends the session.
    */
   accept(seq: number, flags: number, buf: Buffer, start: number, end: number): void {
+    if (this.#halted) return;
     if (this.#awaitingFirstData) {
       // A sender resends what it holds, oldest first, before anything new: a failure below this
       // seq was settled by an ACK that it received, after the NACK on the same connection.
@@ -172,7 +187,7 @@ export class Inbox {
   /** Runs queued hooks in order; sync hooks run in one loop without a promise per message. */
   #run(): void {
     this.#running = true;
-    while (this.#queueHead < this.#queue.length) {
+    while (this.#queueHead < this.#queue.length && !this.#halted) {
       const item = this.#queue[this.#queueHead] as Queued;
       this.#queue[this.#queueHead] = undefined as unknown as Queued;
       this.#queueHead += 1;
