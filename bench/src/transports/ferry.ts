@@ -8,7 +8,7 @@ import { loadConfig, startInitiator, startTerminator, type LogFields, type Logge
 import type { BenchMessage, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 import { pkiPaths } from '@fast-ferry/tools/dist/pki.js';
-import { freePort } from './tls-files.js';
+import { freePort } from '@fast-ferry/tools/dist/ports.js';
 import { type Receiver, type SenderConnection, type Transport } from './types.js';
 
 const OPEN_TIMEOUT_MS = 10_000;

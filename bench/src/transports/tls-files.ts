@@ -1,6 +1,5 @@
-/** The bundle PKI (made by tools' ensurePki) as the options node:tls wants, and a free port. */
+/** The bundle PKI (made by tools' ensurePki) as the options node:tls wants. */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { pkiPaths } from '@fast-ferry/tools/dist/pki.js';
 
 /** Mutual TLS 1.3, the bundle CA as the only trust anchor: what Fast Ferry's transport uses. */
@@ -26,17 +25,4 @@ export function clientTlsOptions(pkiDir: string) {
     rejectUnauthorized: true,
     minVersion: 'TLSv1.3' as const,
   };
-}
-
-/** A port that was free a moment ago (the runtimes' config does not accept port 0 for HTTP). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
