@@ -43,7 +43,8 @@ interface Failure {
 /**
  * Most hook failures remembered per stream for a NACK to be repeated (see `resumeFrom`). Only
  * failures whose NACK was in flight when a connection dropped need it, a few at a time; a hook
- * that fails on every message fills this, and the oldest are forgotten first.
+ * that fails on every message fills this, and the oldest are forgotten first (their NACK, if it
+ * was lost, is then not repeated).
  */
 export const MAX_REMEMBERED_FAILURES = 256;
 
@@ -97,30 +98,37 @@ export class Inbox {
   /**
    * What HELLO/WELCOME tell the sender was delivered: the last delivered seq, or, while a hook
    * failure is remembered, the seq before the oldest one. A NACK written just before a
-   * connection dropped is lost with it, and without this the resume point alone would settle
-   * that message as delivered. Resuming before it makes the sender resend what it still holds
-   * from there; those arrive as duplicates and each remembered failure is reported again,
-   * ahead of the ACK that covers it. A sender that already had the NACK holds nothing below
-   * its next seq, so nothing extra is resent.
+   * connection dropped is lost with it, and the resume point alone would then settle that
+   * message as delivered. Resuming before it keeps the message unsettled at the sender until
+   * `attach` has reported the failure again on the new session. A sender that already had the
+   * NACK holds nothing below its next seq, so nothing extra is resent.
    */
   get resumeFrom(): number {
     const oldest = this.#failures[this.#failuresHead];
     return oldest === undefined ? this.lastDelivered : Math.min(this.lastDelivered, oldest.seq - 1);
   }
 
-  /** Acks go to this sink from now on (null while no session is open). */
+  /**
+   * Acks go to this sink from now on (null while no session is open). Every remembered failure
+   * is reported again first, ahead of any ACK on this session: the sender ignores a NACK for a
+   * message it no longer holds, and marks one it still holds as failed.
+   */
   attach(sink: AckSink | null): void {
     this.#sink = sink;
     if (!sink) return;
     this.#awaitingFirstData = true;
-    const upTo = this.resumeFrom;
-    if (upTo > 0 && !this.#running) sink.acknowledge(upTo);
+    for (let i = this.#failuresHead; i < this.#failures.length; i += 1) {
+      const failure = this.#failures[i] as Failure;
+      sink.reportFailure(failure.seq, failure.reason);
+    }
+    if (this.lastDelivered > 0 && !this.#running) sink.acknowledge(this.lastDelivered);
   }
 
   /**
    * The runtime is stopping: no further hook runs, and queued messages are dropped unacknowledged
    * (the sender keeps them and resends them to the next instance). A hook already running is
-   * left to finish; it cannot be cancelled.
+   * left to finish, since it cannot be cancelled; its ACK has nowhere to go, so the next
+   * instance gets that message again, flagged redelivered.
    */
   halt(): void {
     this.#halted = true;
@@ -148,19 +156,13 @@ export class Inbox {
     if (this.#halted) return;
     if (this.#awaitingFirstData) {
       // A sender resends what it holds, oldest first, before anything new: a failure below this
-      // seq was settled by an ACK that it received, after the NACK on the same connection.
+      // seq was settled at the sender, so its NACK need not be repeated on later sessions.
       this.#awaitingFirstData = false;
       this.#forgetFailuresBefore(seq);
     }
     if (seq <= this.#lastAccepted) {
       this.#events.duplicate(seq);
-      if (!this.#running && this.queued === 0) {
-        // Its hook has settled. Acknowledged up to itself only: a later duplicate may still
-        // need its NACK repeated before an ACK covers it.
-        const failure = this.#failureOf(seq);
-        if (failure !== undefined) this.#sink?.reportFailure(seq, failure);
-        this.#sink?.acknowledge(seq);
-      }
+      if (!this.#running && this.queued === 0) this.#sink?.acknowledge(this.lastDelivered);
       return;
     }
     // The first message of a stream this process has not seen may start anywhere: the sender
@@ -266,20 +268,6 @@ export class Inbox {
     if (this.#failuresHead === 0) return;
     this.#failures = this.#failures.slice(this.#failuresHead);
     this.#failuresHead = 0;
-  }
-
-  /** The remembered failure reason for `seq`, if any (binary search: they are in seq order). */
-  #failureOf(seq: number): string | undefined {
-    let lo = this.#failuresHead;
-    let hi = this.#failures.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const failure = this.#failures[mid] as Failure;
-      if (failure.seq === seq) return failure.reason;
-      if (failure.seq < seq) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
   }
 
   #compact(): void {
