@@ -80,14 +80,16 @@ main() {
   # machine while they run, and the closing pass/fail count covers everything.
   mapfile -t files < <(test_files)
   node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" | tee "$RESULTS" || status=$?
-  local passed failed
+  local passed failed cancelled
   passed="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$RESULTS" | tail -1)"
   failed="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$RESULTS" | tail -1)"
+  # node:test counts a test whose promise never settled (the event loop ran dry) as cancelled.
+  cancelled="$(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$RESULTS" | tail -1)"
   if [ "$QUICK" = "0" ]; then
     bash .ci/docker-down.sh
     trap - EXIT
   fi
-  printf '\ntests: %s passed, %s failed\n' "${passed:-0}" "${failed:-0}"
+  printf '\ntests: %s passed, %s failed, %s cancelled\n' "${passed:-0}" "${failed:-0}" "${cancelled:-0}"
   return "$status"
 }
 
