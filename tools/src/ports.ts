@@ -6,8 +6,8 @@
  * kernel may give the same port to any outgoing connection or to another listen(0). Seen here:
  * `EADDRINUSE` at start-up when test files ran concurrently, and sequential listen(0) calls
  * repeating a recent port about once in 2,000. Ports below the kernel's ephemeral range are
- * never handed out that way; each process walks its own stretch of them, starting at an offset
- * from its pid, and takes the next one that it can bind.
+ * never handed out that way; each process walks its own stretch of them, from a random start,
+ * and takes the next one that it can bind.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -29,7 +29,9 @@ const high = ephemeralLow();
 const low = Math.max(1024, high - SPAN);
 /** Fewer ports than this below the ephemeral range (an unusual kernel setting): use listen(0). */
 const ENOUGH = 1000;
-let next = high - low >= ENOUGH ? low + ((process.pid * 7919) % (high - low)) : 0;
+// A random start: test files are spawned one after another with nearby pids, and a start
+// derived from the pid put their walks a few ports apart.
+let next = high - low >= ENOUGH ? low + Math.floor(Math.random() * (high - low)) : 0;
 
 /** Binds `port` (0: any) on loopback and lets it go: the port, or 0 when it was taken. */
 function tryListen(port: number): Promise<number> {
