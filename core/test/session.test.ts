@@ -133,6 +133,34 @@ describe('session', () => {
     second.session.close(1000, 'done');
   });
 
+  test('a batch that outgrew its slab and died unsent is resent byte for byte', async () => {
+    const outbox = new Outbox(10_000, STREAM);
+    const first = openInitiatorSession(1024 * 1024, outbox);
+    const text = (i: number): string => JSON.stringify({ i, body: (i % 2 ? 'é' : 'x').repeat(600) });
+    // Fill most of a 1 MiB slab with batches that leave, so the next batch starts in its rest.
+    let seq = 0;
+    for (; seq < 1000; seq += 1) first.session.sendEntry(outbox.push(text(seq)));
+    await settleTick();
+    const sentBefore = first.channel.sent.length;
+    // One turn of ~200 KB, under the batch limit but more than the slab has left: its batch
+    // continues in a copy.
+    for (const end = seq + 220; seq < end; seq += 1) first.session.sendEntry(outbox.push(text(seq)));
+    const unsent = [...outbox.pending()].filter((entry) => !entry.sent);
+    assert.ok(unsent.length > 100, `most of the turn is still in the unsent batch (${unsent.length})`);
+    assert.ok(new Set(unsent.map((entry) => (entry.batch as Buffer).buffer)).size > 1, 'the unsent batch outgrew the buffer it started in');
+    first.channel.handlers?.onClose(1006, '');
+    assert.ok(first.channel.sent.length > sentBefore);
+
+    const second = openInitiatorSession(1024 * 1024, outbox);
+    await settleTick();
+    const resent = dataFrames(second.channel.sent.slice(1));
+    assert.equal(resent.length, 1220);
+    resent.forEach((f, i) => assert.equal(f.payload, text(i), `seq ${f.seq}`));
+    const flagged = resent.filter((f) => f.flags === 1).length;
+    assert.equal(flagged, 1220 - unsent.length, 'only what left before is flagged redelivered');
+    second.session.close(1000, 'done');
+  });
+
   test('never lets a batch grow past what the peer accepts (maxPayloadBytes)', async () => {
     const maxPayloadBytes = 4096;
     const { channel, outbox, session } = openInitiatorSession(maxPayloadBytes);

@@ -27,7 +27,7 @@ export interface OutboxEntry {
   payload: Buffer | string | undefined;
   /** Its share of Outbox.bytes: UTF-16 units of the text until encoded, then its UTF-8 bytes. */
   size: number;
-  /** The batch that last carried it (never written again; see FrameWriter.take). */
+  /** The buffer its frame was last written into (never written again; see FrameWriter.buffer). */
   batch: Buffer | undefined;
   /** Offset of its DATA frame in `batch`. */
   at: number;

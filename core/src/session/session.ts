@@ -81,7 +81,6 @@ export class Session implements AckSink {
    * leaves them pointing at the last batch that did leave).
    */
   readonly #entriesInBatch: OutboxEntry[] = [];
-  readonly #offsetsInBatch: number[] = [];
   /** A batch is flushed before it would pass this size, so it always fits the peer's maxPayload. */
   readonly #maxBatchBytes: number;
   #handshakeTimer: NodeJS.Timeout | undefined;
@@ -154,7 +153,15 @@ export class Session implements AckSink {
     const payload = payloadOf(entry);
     // An upper bound (UTF-8 needs at most 3 bytes per UTF-16 unit), so no exact count per message.
     this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
-    this.#offsetsInBatch.push(this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload));
+    const at = this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload);
+    // The text goes now, not when the batch leaves: a scavenge during a long turn would
+    // otherwise copy every text of the batch being built (256 KiB of them at most).
+    entry.batch = this.#writer.buffer;
+    entry.at = at;
+    entry.payload = undefined;
+    // From now on the outbox counts the exact UTF-8 bytes (the text's length until here).
+    const bytes = entry.batch.readUInt32BE(at + 8);
+    if (bytes !== entry.size) (this.#streams as Streams).outbox.resize(entry, bytes);
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
       // endTurn() flushes the rest of the turn; only a full batch leaves before that.
@@ -216,20 +223,9 @@ export class Session implements AckSink {
     const entries = this.#entriesInBatch;
     if (entries.length > 0) {
       this.#metrics.messagesSent.inc(entries.length);
-      const outbox = (this.#streams as Streams).outbox;
-      for (let i = 0; i < entries.length; i += 1) {
-        const entry = entries[i] as OutboxEntry;
-        const at = this.#offsetsInBatch[i] as number;
-        entry.sent = true;
-        entry.batch = batch;
-        entry.at = at;
-        entry.payload = undefined;
-        // From now on the outbox counts the exact UTF-8 bytes (the text's length until here).
-        const bytes = batch.readUInt32BE(at + 8);
-        if (bytes !== entry.size) outbox.resize(entry, bytes);
-      }
+      // Sent only once its batch leaves: one that dies unsent is not flagged redelivered.
+      for (let i = 0; i < entries.length; i += 1) (entries[i] as OutboxEntry).sent = true;
       entries.length = 0;
-      this.#offsetsInBatch.length = 0;
     }
     try {
       this.#channel.send(batch);

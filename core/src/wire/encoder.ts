@@ -34,6 +34,15 @@ export class FrameWriter {
     return this.#len;
   }
 
+  /**
+   * The buffer the frames since the last take() are in, at the offsets data() returned. Its
+   * bytes up to `length` are never written again (take() hands them over as they are, and a
+   * batch that outgrows it continues in a copy), so a frame can be read back from it later.
+   */
+  get buffer(): Buffer {
+    return this.#buf;
+  }
+
   /** Frames written since the last take(). */
   get frames(): number {
     return this.#frames;
