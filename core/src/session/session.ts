@@ -223,8 +223,14 @@ export class Session implements AckSink {
     const entries = this.#entriesInBatch;
     if (entries.length > 0) {
       this.#metrics.messagesSent.inc(entries.length);
-      // Sent only once its batch leaves: one that dies unsent is not flagged redelivered.
-      for (let i = 0; i < entries.length; i += 1) (entries[i] as OutboxEntry).sent = true;
+      for (let i = 0; i < entries.length; i += 1) {
+        const entry = entries[i] as OutboxEntry;
+        // Sent only once its batch leaves: one that dies unsent is not flagged redelivered.
+        entry.sent = true;
+        // The same offsets in the batch: a batch that outgrew its first buffer continued in a
+        // copy of it, and that first buffer can now be freed.
+        entry.batch = batch;
+      }
       entries.length = 0;
     }
     try {
