@@ -76,9 +76,9 @@ export class Session implements AckSink {
   #sentThisTurn = false;
   #pendingAck = 0;
   /**
-   * Outbox entries in the batch being written, and their frames' offsets: once the batch is
-   * taken they point at it (both fields at once, so a session that dies before its flush
-   * leaves them pointing at the last batch that did leave).
+   * Outbox entries in the batch being written. Each points at its frame in the writer's buffer
+   * from the moment it is encoded (so a session that dies before its flush can still resend
+   * it); the flush marks them sent and points them at the batch taken.
    */
   readonly #entriesInBatch: OutboxEntry[] = [];
   /** A batch is flushed before it would pass this size, so it always fits the peer's maxPayload. */
