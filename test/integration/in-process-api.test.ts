@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig, silentLogger, startInitiator, startTerminator, FerryError, type InitiatorRuntime, type TerminatorHooks, type TerminatorRuntime, type ConfigKey, type Logger, type LogFields } from '@fast-ferry/core';
+import { FerryError, type Logger, type LogFields } from '@fast-ferry/core';
+import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -18,49 +19,10 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-async function initiatorFor(sessionPort: number, outboxLimit: number, httpPort = 0, extra: Partial<Record<ConfigKey, string | number>> = {}, logger: Logger = silentLogger): Promise<InitiatorRuntime> {
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      ...extra,
-      'session.url': `wss://127.0.0.1:${sessionPort}`,
-      'session.serverName': 'localhost',
-      'http.host': '127.0.0.1',
-      'http.port': httpPort || (await freePort()),
-      'tls.caFile': pki.ca.cert,
-      'tls.certFile': pki.initiator.cert,
-      'tls.keyFile': pki.initiator.key,
-      'session.outboxLimit': outboxLimit,
-      'autoTrigger.count': 0,
-    },
-  });
-  return startInitiator({ on_trigger: (payload) => payload }, { config, logger });
-}
-
-async function terminatorWith(hooks: TerminatorHooks, httpPort: number, outboxLimit = 10_000, extra: Partial<Record<ConfigKey, string | number>> = {}, logger: Logger = silentLogger): Promise<TerminatorRuntime> {
-  return startTerminator(hooks, {
-    logger,
-    config: loadConfig({
-      env: {},
-      overrides: {
-        ...extra,
-        'session.listenHost': '127.0.0.1',
-        'session.listenPort': await freePort(),
-        'http.host': '127.0.0.1',
-        'http.port': httpPort,
-        'tls.caFile': pki.ca.cert,
-        'tls.certFile': pki.terminator.cert,
-        'tls.keyFile': pki.terminator.key,
-        'session.outboxLimit': outboxLimit,
-      },
-    }),
-  });
-}
-
 test('5,000 writes through a 64-message outbox: false pushes back, every message arrives once, in order, intact', async () => {
   const received: unknown[] = [];
-  const terminator = await terminatorWith({ on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
-  const initiator = await initiatorFor(terminator.sessionPort, 64);
+  const terminator = await terminatorWith(pki, { on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64);
   try {
     let pushedBack = 0;
     for (let i = 0; i < 5000; i += 1) {
@@ -80,7 +42,7 @@ test('5,000 writes through a 64-message outbox: false pushes back, every message
 test('a write with no session throws FERRY_ERR_NO_SESSION and counts it as refused', async () => {
   // Nothing listens on this port: the initiator keeps dialing, no session opens.
   const httpPort = await freePort();
-  const initiator = await initiatorFor(await freePort(), 64, httpPort);
+  const initiator = await initiatorFor(pki, await freePort(), 64, httpPort);
   try {
     assert.throws(
       () => initiator.write({ lost: false }),
@@ -98,6 +60,7 @@ test('a reply() the terminator refuses (outbox full) rejects with its code and i
   const httpPort = await freePort();
   // An outbox of one: the hook's second reply, made before the first could be acknowledged, is refused.
   const terminator = await terminatorWith(
+    pki,
     {
       on_receive_terminator: (_payload, message) => {
         for (const n of [1, 2]) {
@@ -111,7 +74,7 @@ test('a reply() the terminator refuses (outbox full) rejects with its code and i
     httpPort,
     1,
   );
-  const initiator = await initiatorFor(terminator.sessionPort, 64);
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64);
   try {
     await initiator.whenSendable();
     await initiator.send({ ask: 'two replies' });
@@ -126,9 +89,9 @@ test('a reply() the terminator refuses (outbox full) rejects with its code and i
 
 test('session.outboxLimitBytes pushes write() back by bytes, far below the message limit', async () => {
   const received: unknown[] = [];
-  const terminator = await terminatorWith({ on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
+  const terminator = await terminatorWith(pki, { on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
   // 64 KiB of payload at most, 10,000 messages allowed: 16 KiB messages fill it after four.
-  const initiator = await initiatorFor(terminator.sessionPort, 10_000, 0, { 'session.outboxLimitBytes': 64 * 1024 });
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 10_000, 0, { 'session.outboxLimitBytes': 64 * 1024 });
   try {
     const body = 'y'.repeat(16 * 1024);
     let mostHeld = 0;
@@ -148,8 +111,8 @@ test('session.outboxLimitBytes pushes write() back by bytes, far below the messa
 
 test('write() messages still unacknowledged when the drain times out are counted as refused (FERRY_ERR_SHUTTING_DOWN)', async () => {
   // The terminator's hook never settles, so nothing is acknowledged.
-  const terminator = await terminatorWith({ on_receive_terminator: () => new Promise<void>(() => {}) }, await freePort(), 10_000, { 'session.drainTimeoutMs': 0 });
-  const initiator = await initiatorFor(terminator.sessionPort, 64, 0, { 'session.drainTimeoutMs': 200 });
+  const terminator = await terminatorWith(pki, { on_receive_terminator: () => new Promise<void>(() => {}) }, await freePort(), 10_000, { 'session.drainTimeoutMs': 0 });
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64, 0, { 'session.drainTimeoutMs': 200 });
   try {
     await initiator.whenSendable();
     for (let i = 0; i < 3; i += 1) initiator.write({ i });
@@ -182,6 +145,7 @@ test('a hook that fails on each of 2,000 writes is logged 20 times per side, and
   const initiatorLog = new WarnLines();
   const terminatorHttp = await freePort();
   const terminator = await terminatorWith(
+    pki,
     {
       on_receive_terminator: () => {
         throw new Error('this hook always fails');
@@ -193,7 +157,7 @@ test('a hook that fails on each of 2,000 writes is logged 20 times per side, and
     terminatorLog,
   );
   const initiatorHttp = await freePort();
-  const initiator = await initiatorFor(terminator.sessionPort, 10_000, initiatorHttp, {}, initiatorLog);
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 10_000, initiatorHttp, {}, initiatorLog);
   try {
     await initiator.whenSendable();
     for (let i = 0; i < 2000; i += 1) assert.ok(initiator.write({ i }));

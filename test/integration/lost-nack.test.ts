@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerryError, loadConfig, silentLogger, startInitiator, startTerminator } from '@fast-ferry/core';
+import { FerryError } from '@fast-ferry/core';
+import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
 import { openLink } from '../helpers/link.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
@@ -20,7 +21,8 @@ after(() => pki.cleanup());
 test('a hook failure whose NACK died with the connection is reported to the caller after the reconnect', async () => {
   const received: unknown[] = [];
   let cutLink = (): void => {};
-  const terminator = await startTerminator(
+  const terminator = await terminatorWith(
+    pki,
     {
       on_receive_terminator: (payload) => {
         if ((payload as { fail?: unknown }).fail === true) {
@@ -32,22 +34,9 @@ test('a hook failure whose NACK died with the connection is reported to the call
         received.push(payload);
       },
     },
-    {
-      logger: silentLogger,
-      config: loadConfig({
-        env: {},
-        overrides: {
-          'session.listenHost': '127.0.0.1',
-          'session.listenPort': await freePort(),
-          'session.pingIntervalMs': 200,
-          'http.host': '127.0.0.1',
-          'http.port': await freePort(),
-          'tls.caFile': pki.ca.cert,
-          'tls.certFile': pki.terminator.cert,
-          'tls.keyFile': pki.terminator.key,
-        },
-      }),
-    },
+    await freePort(),
+    10_000,
+    { 'session.pingIntervalMs': 200 },
   );
   const link = await openLink(terminator.sessionPort);
   cutLink = () => {
@@ -55,27 +44,7 @@ test('a hook failure whose NACK died with the connection is reported to the call
     link.heal();
   };
   const initiatorHttp = await freePort();
-  const initiator = await startInitiator(
-    { on_trigger: (payload) => payload },
-    {
-      logger: silentLogger,
-      config: loadConfig({
-        env: {},
-        overrides: {
-          'session.url': `wss://127.0.0.1:${link.port}`,
-          'session.serverName': 'localhost',
-          'session.pingIntervalMs': 200,
-          'reconnect.intervalMs': 50,
-          'http.host': '127.0.0.1',
-          'http.port': initiatorHttp,
-          'tls.caFile': pki.ca.cert,
-          'tls.certFile': pki.initiator.cert,
-          'tls.keyFile': pki.initiator.key,
-          'autoTrigger.count': 0,
-        },
-      }),
-    },
-  );
+  const initiator = await initiatorFor(pki, link.port, 10_000, initiatorHttp, { 'session.pingIntervalMs': 200, 'reconnect.intervalMs': 50 });
   try {
     await initiator.whenSendable();
     await initiator.send({ n: 1 });
