@@ -1,26 +1,11 @@
 /** RepeatedLog: a per-message log line is capped per window, and what it held back is summed up. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LogFields, Logger } from '../src/log.js';
 import { RepeatedLog } from '../src/log-limit.js';
-
-class Lines implements Logger {
-  readonly warned: Array<[string, LogFields | undefined]> = [];
-  debug(): void {}
-  info(): void {}
-  warn(msg: string, fields?: LogFields): void {
-    this.warned.push([msg, fields]);
-  }
-  error(msg: string, fields?: LogFields): void {
-    this.warn(msg, fields);
-  }
-  child(): Logger {
-    return this;
-  }
-}
+import { WarnLines } from '../../test/helpers/warn-lines.js';
 
 test('logs the first lines of a window, then one summary with the count it held back, then lines again', async () => {
-  const log = new Lines();
+  const log = new WarnLines();
   const limited = new RepeatedLog('hook failures', 3, 100);
   for (let i = 1; i <= 10; i += 1) limited.warn(log, `failure ${i}`, { i });
   assert.deepEqual(log.warned.map(([msg]) => msg), ['failure 1', 'failure 2', 'failure 3']);
@@ -33,7 +18,7 @@ test('logs the first lines of a window, then one summary with the count it held 
 });
 
 test('writes no summary when nothing was held back', async () => {
-  const log = new Lines();
+  const log = new WarnLines();
   const limited = new RepeatedLog('hook failures', 3, 50);
   limited.warn(log, 'only one');
   await new Promise((resolve) => setTimeout(resolve, 80));

@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerryError, type Logger, type LogFields } from '@fast-ferry/core';
+import { FerryError } from '@fast-ferry/core';
 import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
+import { WarnLines } from '../helpers/warn-lines.js';
 
 let pki: TestPki;
 before(() => {
@@ -123,22 +124,6 @@ test('write() messages still unacknowledged when the drain times out are counted
     await terminator.stop();
   }
 });
-
-/** Keeps the warn lines a runtime logs. */
-class WarnLines implements Logger {
-  readonly lines: string[] = [];
-  debug(): void {}
-  info(): void {}
-  warn(msg: string, _fields?: LogFields): void {
-    this.lines.push(msg);
-  }
-  error(msg: string): void {
-    this.lines.push(msg);
-  }
-  child(): Logger {
-    return this;
-  }
-}
 
 test('a hook that fails on each of 2,000 writes is logged 20 times per side, and counted 2,000 times', async () => {
   const terminatorLog = new WarnLines();
