@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { NODE_OPTIONS } from './node-options.js';
 import { ensurePki } from './pki.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,7 +96,8 @@ function start(name: App['name'], configFile: string, onLine: (app: App, line: s
   }
   const child = spawn(process.execPath, [entry], {
     cwd: REPO_ROOT,
-    env: { ...process.env, FERRY_CONFIG_FILE: configFile },
+    // As in the app's image: its NODE_OPTIONS unless the user set their own.
+    env: { NODE_OPTIONS: NODE_OPTIONS[name], ...process.env, FERRY_CONFIG_FILE: configFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const app: App = { name, child, tail: [] };
