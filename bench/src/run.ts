@@ -16,6 +16,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
 import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
 import { Peer } from './child.js';
 import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
@@ -80,11 +81,15 @@ async function expect<T extends string>(peer: Peer, type: T, timeoutMs: number) 
 }
 
 async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
-  const receiver = new Peer({ ...spec, role: 'receiver', port: 0 }, opts.peerExecArgv, opts.peerLogDir);
+  // Fast Ferry's runtimes run with their image's Node options; --node-arg comes after, so it wins.
+  const ferry = spec.row.startsWith('ferry-');
+  const receiverArgs = [...(ferry ? nodeArgs('terminator') : []), ...opts.peerExecArgv];
+  const senderArgs = [...(ferry ? nodeArgs('initiator') : []), ...opts.peerExecArgv];
+  const receiver = new Peer({ ...spec, role: 'receiver', port: 0 }, receiverArgs, opts.peerLogDir);
   let sender: Peer | undefined;
   try {
     const ready = await expect(receiver, 'ready', 20_000);
-    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port }, opts.peerExecArgv, opts.peerLogDir);
+    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port }, senderArgs, opts.peerLogDir);
     await expect(sender, 'ready', 20_000);
     await sleep(opts.warmupMs);
     const before = cpuTicks();
