@@ -16,9 +16,9 @@ export const NODE_OPTIONS = {
   terminator: '--max-semi-space-size=2',
 } as const satisfies Record<'initiator' | 'terminator', string>;
 
-export type App = keyof typeof NODE_OPTIONS;
+export type AppName = keyof typeof NODE_OPTIONS;
 
 /** The app's options as process arguments (for fork's execArgv). */
-export function nodeArgs(app: App): string[] {
+export function nodeArgs(app: AppName): string[] {
   return NODE_OPTIONS[app].split(' ').filter((arg) => arg !== '');
 }
