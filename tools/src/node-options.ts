@@ -8,8 +8,10 @@
  * sustained load otherwise). What it allocates per message (the parsed payload, the hook's
  * arguments) dies within the message, so a small young generation saves it 11–20 MiB of peak RSS
  * for about 5 points of a core more CPU (at most 19): 85–98 → 69–81 MiB in the bench's floods,
- * throughput unchanged (the sender is the bottleneck). The initiator keeps V8's default: its outbox holds each message
- * until the ack, and a 2 MiB young generation cost it a quarter of its throughput.
+ * throughput unchanged (the sender is the bottleneck). The initiator keeps V8's default: its
+ * outbox holds each message until the ack, and a 2 MiB young generation cost it a quarter of its
+ * throughput. A terminator that streams back at full speed is such a sender too; the README says
+ * how to lift its cap.
  */
 export const NODE_OPTIONS = {
   initiator: '',
