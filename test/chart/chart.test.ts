@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { CONFIG_SCHEMA, loadConfig } from '@fast-ferry/core';
 import { loadBlueprint, renderValuesYaml } from '../../tools/src/render-values.js';
+import { validateBlueprint } from '../../tools/src/blueprint-schema.js';
 import { findUnknownFields, validateSchemas, type K8sDoc } from './k8s-validate.js';
 import { CHART_DIR, find, helmBinaries, helmTemplate, type Helm } from './render.js';
 import { CHART_OWNED_KEYS, runtimeConfigSchema } from './runtime-config-schema.js';
@@ -270,6 +271,18 @@ describe('blueprint.yaml through the chart', () => {
       assert.equal(image, `${bp.images[d['metadata'].name as 'initiator' | 'terminator']}:${d['metadata'].name === 'initiator' ? 'i1' : 't1'}`);
       assert.equal(d['spec'].template.metadata.annotations['fast-ferry.io/tls-checksum'], 'c1');
     }
+  });
+
+  it("puts a blueprint's nodeOptions in that app's container env as NODE_OPTIONS, over its image's", () => {
+    const doc = yaml.load(readFileSync(join(CHART_DIR, '..', '..', 'blueprint.yaml'), 'utf8'), { schema: yaml.CORE_SCHEMA }) as Obj;
+    doc['resources'].terminator.nodeOptions = '';
+    const file = join(work, 'blueprint-node-options.yaml');
+    writeFileSync(file, renderValuesYaml(validateBlueprint(doc)));
+    const r = helmTemplate(helms[0] as Helm, ['-f', file]);
+    assert.ok(r.ok, r.stderr);
+    const envOf = (name: string) => webApp(deployments(r.docs).find((d) => d['metadata'].name === name) as Obj).env as Obj[];
+    assert.deepEqual(envOf('terminator').filter((e) => e.name === 'NODE_OPTIONS'), [{ name: 'NODE_OPTIONS', value: '' }]);
+    assert.equal(envOf('initiator').some((e) => e.name === 'NODE_OPTIONS'), false);
   });
 });
 

@@ -26,6 +26,8 @@ export interface ResourceList {
 export interface Resources {
   readonly requests: ResourceList;
   readonly limits: ResourceList;
+  /** NODE_OPTIONS for the app's container, replacing its image's (tools/src/node-options.ts); unset keeps the image's. */
+  readonly nodeOptions?: string;
 }
 export type RuntimeSettings = Readonly<Record<string, Readonly<Record<string, string | number>>>>;
 
@@ -181,7 +183,7 @@ function pattern(value: unknown, key: string, re: RegExp, expected: string, fail
 }
 
 function resourcesOf(value: unknown, key: string, fail: Fail): Resources {
-  const body = mapping(value, key, fail);
+  const { nodeOptions, ...body } = mapping(value, key, fail);
   const parent = { [key]: body };
   const lists = section(parent, key, ['requests', 'limits'], fail);
   const out: Record<string, ResourceList> = {};
@@ -195,7 +197,23 @@ function resourcesOf(value: unknown, key: string, fail: Fail): Resources {
   const limits = out['limits'] as ResourceList;
   if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) fail(`${key}.requests.cpu`, requests.cpu, `at most ${key}.limits.cpu (${limits.cpu})`);
   if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) fail(`${key}.requests.memory`, requests.memory, `at most ${key}.limits.memory (${limits.memory})`);
-  return { requests, limits };
+  return nodeOptions === undefined ? { requests, limits } : { requests, limits, nodeOptions: nodeOptionsOf(nodeOptions, `${key}.nodeOptions`, fail) };
+}
+
+/**
+ * Options Node accepts in NODE_OPTIONS ('' for none): flags from its own allow-list, one space
+ * apart, values without quotes or spaces. A pod would otherwise stop at start with Node's error.
+ */
+function nodeOptionsOf(value: unknown, key: string, fail: Fail): string {
+  const expected = `Node options separated by spaces, such as --max-semi-space-size=2 ('' for V8's defaults)`;
+  if (typeof value !== 'string') return fail(key, value, expected);
+  if (value === '') return value;
+  for (const option of value.split(' ')) {
+    const flag = /^(--[a-z0-9][-a-z0-9_]*)(=[^\s"'\\]+)?$/i.exec(option)?.[1];
+    if (!flag) return fail(key, value, expected);
+    if (!process.allowedNodeEnvironmentFlags.has(flag)) return fail(key, value, `options Node accepts in NODE_OPTIONS (${flag} is not one)`);
+  }
+  return value;
 }
 
 function quantity(value: unknown, key: string, re: RegExp, expected: string, fail: Fail): string {

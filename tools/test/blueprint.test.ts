@@ -101,6 +101,27 @@ describe('blueprint validation', () => {
     assert.match(err.expected, /at most resources\.initiator\.limits\.cpu \(500m\)/);
   });
 
+  it('takes Node options per app, from the options Node allows in NODE_OPTIONS', () => {
+    const doc = shipped();
+    doc['resources'].terminator.nodeOptions = '--max-semi-space-size=4 --max-old-space-size=192';
+    doc['resources'].initiator.nodeOptions = '';
+    const bp = validateBlueprint(doc);
+    assert.equal(bp.resources.terminator.nodeOptions, '--max-semi-space-size=4 --max-old-space-size=192');
+    assert.equal(bp.resources.initiator.nodeOptions, '');
+    for (const [bad, expected] of [
+      ['--eval=1', /--eval is not one/],
+      ['-e 1', /Node options separated by spaces/],
+      ['--max-semi-space-size="2"', /Node options separated by spaces/],
+      [2, /Node options separated by spaces/],
+    ] as const) {
+      const d = shipped();
+      d['resources'].terminator.nodeOptions = bad;
+      const err = errorOf(d);
+      assert.equal(err.key, 'resources.terminator.nodeOptions');
+      assert.match(err.expected, expected);
+    }
+  });
+
   it('returns a frozen blueprint', () => {
     const bp = validateBlueprint(shipped());
     assert.ok(Object.isFrozen(bp) && Object.isFrozen(bp.runtime) && Object.isFrozen(bp.resources.initiator.limits));
@@ -123,6 +144,15 @@ describe('blueprint rendering into chart values', () => {
     assert.deepEqual(v['terminator'].resources, doc['resources'].terminator);
     assert.equal('tag' in v['initiator'].image, false, 'no tag unless given');
     assert.equal('tls' in v, false, 'no checksum unless given');
+  });
+
+  it('gives an app the blueprint\'s Node options as NODE_OPTIONS in its env, and none unless set', () => {
+    const doc = shipped();
+    doc['resources'].terminator.nodeOptions = '';
+    const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
+    assert.deepEqual(v['terminator'].extraEnv, [{ name: 'NODE_OPTIONS', value: '' }]);
+    assert.equal('extraEnv' in v['initiator'], false);
+    assert.equal('nodeOptions' in v['terminator'].resources, false, 'not a Kubernetes resource');
   });
 
   it('sets the grace period longer than the drain timeout by the margin', () => {
