@@ -121,9 +121,9 @@ export function targets(results: CaseResult[]): string {
     const f128 = rateOf(find(row, 128));
     const lat = find(row, 1024, 'paced')?.receiver?.latency;
     const wsLat = find('ws', 1024, 'paced')?.receiver?.latency;
-    const rss = results
-      .filter((r) => r.spec.row === row && r.status === 'ok')
-      .flatMap((r) => [r.sender?.peakRssBytes ?? 0, r.receiver?.peakRssBytes ?? 0]);
+    const ran = results.filter((r) => r.spec.row === row && r.status === 'ok');
+    const senderRss = ran.map((r) => r.sender?.peakRssBytes ?? 0);
+    const receiverRss = ran.map((r) => r.receiver?.peakRssBytes ?? 0);
     if (f1k === undefined && f128 === undefined && !lat) {
       out.push(`- ${ROW_LABELS[row]}: did not run.`);
       continue;
@@ -140,9 +140,11 @@ export function targets(results: CaseResult[]): string {
       const p99 = lat.p99 / wsLat.p99;
       out.push(`  - latency at the paced rate within 1.2× plain ws: p50 ${p50.toFixed(2)}×, p99 ${p99.toFixed(2)}× — ${check(p50 <= 1.2 && p99 <= 1.2)}`);
     }
-    if (rss.length > 0) {
-      const peak = Math.max(...rss) / MIB;
-      out.push(`  - peak RSS ≤ 80 MiB per process (all sizes): ${peak.toFixed(0)} MiB — ${check(peak <= 80)}`);
+    if (ran.length > 0) {
+      // Per side: the two processes run different code (and the receiver a smaller young generation).
+      const sender = Math.max(...senderRss) / MIB;
+      const receiver = Math.max(...receiverRss) / MIB;
+      out.push(`  - peak RSS ≤ 80 MiB per process (all sizes): sender ${sender.toFixed(0)} MiB, receiver ${receiver.toFixed(0)} MiB — ${check(sender <= 80 && receiver <= 80)}`);
     }
   }
   out.push(...whatTheTargetsAsk(results, find));
