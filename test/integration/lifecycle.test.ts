@@ -17,7 +17,7 @@ test('SIGTERM on the terminator lets the running hook finish and acknowledges it
   const { initiator, terminator, http, stop } = await startPair(pki);
   try {
     const pending = post(http, '/trigger', { sleepMs: 800 });
-    await new Promise((r) => setTimeout(r, 200));
+    await terminator.waitFor(/^HOOK STARTED /);
     terminator.child.kill('SIGTERM');
     const res = await pending;
     assert.equal(res.status, 200, 'the in-flight message was acknowledged');
@@ -48,10 +48,11 @@ test('SIGTERM on the initiator drains its outbox before closing, and refuses new
 });
 
 test('an initiator whose drain times out tells its callers the messages were not acknowledged', async () => {
-  const { initiator, http, stop } = await startPair(pki, { initiator: { FERRY_SESSION_DRAIN_TIMEOUT_MS: '300' } });
+  const { initiator, terminator, http, stop } = await startPair(pki, { initiator: { FERRY_SESSION_DRAIN_TIMEOUT_MS: '300' } });
   try {
     const slow = post(http, '/trigger', { sleepMs: 3000 });
-    await new Promise((r) => setTimeout(r, 100));
+    // Accepted and on its way: the terminator's hook is running it.
+    await terminator.waitFor(/^HOOK STARTED /);
     initiator.child.kill('SIGTERM');
     const res = await slow;
     assert.equal(res.status, 503);
