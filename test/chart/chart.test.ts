@@ -273,16 +273,17 @@ describe('blueprint.yaml through the chart', () => {
     }
   });
 
-  it("puts a blueprint's nodeOptions in that app's container env as NODE_OPTIONS, over its image's", () => {
+  it("puts a blueprint's nodeOptions in that app's container env as NODE_OPTIONS, next to extraEnv", () => {
     const doc = yaml.load(readFileSync(join(CHART_DIR, '..', '..', 'blueprint.yaml'), 'utf8'), { schema: yaml.CORE_SCHEMA }) as Obj;
     doc['resources'].terminator.nodeOptions = '';
     const file = join(work, 'blueprint-node-options.yaml');
     writeFileSync(file, renderValuesYaml(validateBlueprint(doc)));
-    const r = helmTemplate(helms[0] as Helm, ['-f', file]);
+    const r = helmTemplate(helms[0] as Helm, ['-f', file, '--set-json', 'terminator.extraEnv=[{"name":"FERRY_LOG_LEVEL","value":"warn"}]']);
     assert.ok(r.ok, r.stderr);
     const envOf = (name: string) => webApp(deployments(r.docs).find((d) => d['metadata'].name === name) as Obj).env as Obj[];
     assert.deepEqual(envOf('terminator').filter((e) => e.name === 'NODE_OPTIONS'), [{ name: 'NODE_OPTIONS', value: '' }]);
-    assert.equal(envOf('initiator').some((e) => e.name === 'NODE_OPTIONS'), false);
+    assert.ok(envOf('terminator').some((e) => e.name === 'FERRY_LOG_LEVEL'), 'extraEnv is kept beside it');
+    assert.equal(envOf('initiator').some((e) => e.name === 'NODE_OPTIONS'), false, "unset: the image's stays");
   });
 });
 

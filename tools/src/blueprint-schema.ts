@@ -5,6 +5,7 @@
  * sections (bundle, cluster, images, resources) are described here. Every error names the key,
  * the bad value and the expected form; the result is frozen.
  */
+import { spawnSync } from 'node:child_process';
 import { CONFIG_SCHEMA } from '@fast-ferry/core';
 
 type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
@@ -160,12 +161,13 @@ function mapping(value: unknown, key: string, fail: Fail): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-/** A required mapping with exactly the given keys. */
-function section(parent: Record<string, unknown>, key: string, keys: readonly string[], fail: Fail, prefix = ''): Record<string, unknown> {
+/** A required mapping with exactly the given keys, and maybe some of the optional ones. */
+function section(parent: Record<string, unknown>, key: string, keys: readonly string[], fail: Fail, prefix = '', optional: readonly string[] = []): Record<string, unknown> {
   const path = `${prefix}${key}`;
   if (!(key in parent)) fail(path, undefined, `a ${path} section with ${keys.join(', ')}`);
   const body = mapping(parent[key], path, fail);
-  for (const k of Object.keys(body)) if (!keys.includes(k)) fail(`${path}.${k}`, body[k], `one of ${keys.map((x) => `${path}.${x}`).join(', ')}`);
+  const allowed = [...keys, ...optional];
+  for (const k of Object.keys(body)) if (!allowed.includes(k)) fail(`${path}.${k}`, body[k], `one of ${allowed.map((x) => `${path}.${x}`).join(', ')}`);
   for (const k of keys) if (!(k in body)) fail(`${path}.${k}`, undefined, `a value (${path} needs ${keys.join(', ')})`);
   return body;
 }
@@ -183,9 +185,8 @@ function pattern(value: unknown, key: string, re: RegExp, expected: string, fail
 }
 
 function resourcesOf(value: unknown, key: string, fail: Fail): Resources {
-  const { nodeOptions, ...body } = mapping(value, key, fail);
-  const parent = { [key]: body };
-  const lists = section(parent, key, ['requests', 'limits'], fail);
+  const parent = { [key]: mapping(value, key, fail) };
+  const lists = section(parent, key, ['requests', 'limits'], fail, '', ['nodeOptions']);
   const out: Record<string, ResourceList> = {};
   for (const kind of ['requests', 'limits'] as const) {
     const list = section(lists, kind, ['cpu', 'memory'], fail, `${key}.`);
@@ -197,21 +198,22 @@ function resourcesOf(value: unknown, key: string, fail: Fail): Resources {
   const limits = out['limits'] as ResourceList;
   if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) fail(`${key}.requests.cpu`, requests.cpu, `at most ${key}.limits.cpu (${limits.cpu})`);
   if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) fail(`${key}.requests.memory`, requests.memory, `at most ${key}.limits.memory (${limits.memory})`);
-  return nodeOptions === undefined ? { requests, limits } : { requests, limits, nodeOptions: nodeOptionsOf(nodeOptions, `${key}.nodeOptions`, fail) };
+  if (!('nodeOptions' in lists)) return { requests, limits };
+  return { requests, limits, nodeOptions: nodeOptionsOf(lists['nodeOptions'], `${key}.nodeOptions`, fail) };
 }
 
 /**
- * Options Node accepts in NODE_OPTIONS ('' for none): flags from its own allow-list, one space
- * apart, values without quotes or spaces. A pod would otherwise stop at start with Node's error.
+ * NODE_OPTIONS that Node starts with: tried on this Node (the images' is Node 20, as the
+ * tools' engines), so that a flag Node refuses in NODE_OPTIONS or a bad value is named here
+ * instead of stopping the pod at start.
  */
 function nodeOptionsOf(value: unknown, key: string, fail: Fail): string {
-  const expected = `Node options separated by spaces, such as --max-semi-space-size=2 ('' for V8's defaults)`;
-  if (typeof value !== 'string') return fail(key, value, expected);
+  if (typeof value !== 'string') return fail(key, value, "Node options as one string, such as '--max-semi-space-size=16' ('' for V8's defaults)");
   if (value === '') return value;
-  for (const option of value.split(' ')) {
-    const flag = /^(--[a-z0-9][-a-z0-9_]*)(=[^\s"'\\]+)?$/i.exec(option)?.[1];
-    if (!flag) return fail(key, value, expected);
-    if (!process.allowedNodeEnvironmentFlags.has(flag)) return fail(key, value, `options Node accepts in NODE_OPTIONS (${flag} is not one)`);
+  const run = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: value }, encoding: 'utf8', timeout: 10_000 });
+  if (run.status !== 0) {
+    const why = (run.stderr || run.error?.message || `exit ${run.status}`).trim().split('\n')[0];
+    return fail(key, value, `options Node starts with in NODE_OPTIONS (node said: ${why})`);
   }
   return value;
 }

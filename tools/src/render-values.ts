@@ -46,8 +46,7 @@ export function renderValues(bp: Blueprint, options: RenderOptions = {}): Record
     return {
       image: { repository: bp.images[name], ...(tag ? { tag } : {}) },
       resources: { requests: { ...bp.resources[name].requests }, limits: { ...bp.resources[name].limits } },
-      // The container's env overrides the image's ENV of the same name.
-      ...(bp.resources[name].nodeOptions !== undefined ? { extraEnv: [{ name: 'NODE_OPTIONS', value: bp.resources[name].nodeOptions }] } : {}),
+      ...(bp.resources[name].nodeOptions !== undefined ? { nodeOptions: bp.resources[name].nodeOptions } : {}),
     };
   };
   const config: Record<string, Record<string, string | number>> = {};

@@ -101,18 +101,18 @@ describe('blueprint validation', () => {
     assert.match(err.expected, /at most resources\.initiator\.limits\.cpu \(500m\)/);
   });
 
-  it('takes Node options per app, from the options Node allows in NODE_OPTIONS', () => {
+  it('takes Node options per app that Node starts with, and names what Node refuses', () => {
     const doc = shipped();
-    doc['resources'].terminator.nodeOptions = '--max-semi-space-size=4 --max-old-space-size=192';
+    doc['resources'].terminator.nodeOptions = '--max-semi-space-size=16 --max-old-space-size=192';
     doc['resources'].initiator.nodeOptions = '';
     const bp = validateBlueprint(doc);
-    assert.equal(bp.resources.terminator.nodeOptions, '--max-semi-space-size=4 --max-old-space-size=192');
+    assert.equal(bp.resources.terminator.nodeOptions, '--max-semi-space-size=16 --max-old-space-size=192');
     assert.equal(bp.resources.initiator.nodeOptions, '');
+    assert.equal('nodeOptions' in validateBlueprint(shipped()).resources.terminator, false, 'unset unless given');
     for (const [bad, expected] of [
-      ['--eval=1', /--eval is not one/],
-      ['-e 1', /Node options separated by spaces/],
-      ['--max-semi-space-size="2"', /Node options separated by spaces/],
-      [2, /Node options separated by spaces/],
+      ['--eval=1', /not allowed in NODE_OPTIONS/],
+      ['--max-semi-space-size=abc', /illegal value for flag --max-semi-space-size/],
+      [2, /Node options as one string/],
     ] as const) {
       const d = shipped();
       d['resources'].terminator.nodeOptions = bad;
@@ -120,6 +120,14 @@ describe('blueprint validation', () => {
       assert.equal(err.key, 'resources.terminator.nodeOptions');
       assert.match(err.expected, expected);
     }
+  });
+
+  it('names nodeOptions among the keys a resources section may have', () => {
+    const d = shipped();
+    d['resources'].terminator.nodeoptions = '';
+    const err = errorOf(d);
+    assert.equal(err.key, 'resources.terminator.nodeoptions');
+    assert.match(err.expected, /resources\.terminator\.nodeOptions/);
   });
 
   it('returns a frozen blueprint', () => {
@@ -146,12 +154,12 @@ describe('blueprint rendering into chart values', () => {
     assert.equal('tls' in v, false, 'no checksum unless given');
   });
 
-  it('gives an app the blueprint\'s Node options as NODE_OPTIONS in its env, and none unless set', () => {
+  it("gives an app the blueprint's Node options as its chart value nodeOptions, and none unless set", () => {
     const doc = shipped();
     doc['resources'].terminator.nodeOptions = '';
     const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
-    assert.deepEqual(v['terminator'].extraEnv, [{ name: 'NODE_OPTIONS', value: '' }]);
-    assert.equal('extraEnv' in v['initiator'], false);
+    assert.equal(v['terminator'].nodeOptions, '');
+    assert.equal('nodeOptions' in v['initiator'], false);
     assert.equal('nodeOptions' in v['terminator'].resources, false, 'not a Kubernetes resource');
   });
 

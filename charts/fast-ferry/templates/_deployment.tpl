@@ -58,6 +58,11 @@ spec:
           env:
             - name: FERRY_CONFIG_FILE
               value: {{ include "fast-ferry.configDir" . }}/config.yaml
+            {{- if not (kindIs "invalid" $v.nodeOptions) }}
+            # Replaces the image's NODE_OPTIONS.
+            - name: NODE_OPTIONS
+              value: {{ $v.nodeOptions | quote }}
+            {{- end }}
             {{- with $v.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
