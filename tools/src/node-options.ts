@@ -4,17 +4,20 @@
  * the Dockerfiles to this table. A NODE_OPTIONS of the user's own (in the shell for --local,
  * `resources.<app>.nodeOptions` in blueprint.yaml for a pod) replaces the app's.
  *
- * The terminator's young generation is capped at 2 MiB semi-spaces (V8 grows it to 16 MiB under
- * sustained load otherwise). What it allocates per message (the parsed payload, the hook's
- * arguments) dies within the message, so a small young generation saves it 11–20 MiB of peak RSS
- * for about 5 points of a core more CPU (at most 19): 85–98 → 69–81 MiB in the bench's floods,
- * throughput unchanged (the sender is the bottleneck). The initiator keeps V8's default: its
- * outbox holds each message until the ack, and a 2 MiB young generation cost it a quarter of its
- * throughput. A terminator that streams back at full speed is such a sender too, and can be given
- * V8's default that way.
+ * Both pin V8's young generation, because its default follows the memory the process sees: 1 MiB
+ * semi-spaces in a pod with the chart's 256Mi limit, up to 16 MiB on an unlimited host. Pinned,
+ * a pod, a local run and the bench behave alike. Measured in the bench's floods (1 KiB and
+ * 16 KiB, tls and tunnel, interleaved rounds):
+ *  - terminator, 2 MiB: what it allocates per message dies within the message. Peak RSS 75–79
+ *    MiB, against 80–97 at 1 MiB (more is promoted) and 85–98 at 16 MiB, for about 5 points of
+ *    a core more than at 16 MiB; throughput unchanged (the sender is the bottleneck).
+ *  - initiator, 16 MiB: its outbox holds each message until the ack. At 1 KiB (tls) it sent
+ *    183–217k msgs/s, against 150–187k at 8 MiB and 163–166k at 4 MiB (and 26 % less at 2 MiB),
+ *    for a peak RSS of up to 199 MiB (16 KiB, tunnel) under the 256Mi limit.
+ * A terminator that streams back at full speed is a sender too: give it the initiator's options.
  */
 export const NODE_OPTIONS = {
-  initiator: '',
+  initiator: '--max-semi-space-size=16',
   terminator: '--max-semi-space-size=2',
 } as const satisfies Record<'initiator' | 'terminator', string>;
 
