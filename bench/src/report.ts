@@ -23,6 +23,8 @@ export interface RunInfo {
   loadEnd: string;
   loadMax1m: number;
   smoke: boolean;
+  /** Node options of the Fast Ferry peers, as their images run them (tools/src/node-options.ts). */
+  ferryNodeOptions: { sender: string; receiver: string };
 }
 
 const MIB = 1024 * 1024;
@@ -187,7 +189,7 @@ export function report(info: RunInfo, results: CaseResult[], sizes: number[]): s
       ? `CPU used by other processes during the measured windows (/proc/stat minus the two peers): mean ${(foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(0)} %, max ${Math.max(...foreign).toFixed(0)} % of one core${noisy.length > 0 ? ` — noisy cases (> 20 %): ${noisy.map((r) => `${r.spec.row} ${sizeLabel(r.spec.size)} ${r.spec.mode}`).join(', ')}` : ''}.`
       : '',
     '',
-    `Loopback, sender and receiver in separate processes, ${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per case; msgs/s counted at the receiver (handed to the application), MB/s = msgs/s × nominal size / 10^6; CPU % of one core (process.cpuUsage over the window); peak RSS = maxRSS of the process's life.`,
+    `Loopback, sender and receiver in separate processes, ${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per case; msgs/s counted at the receiver (handed to the application), MB/s = msgs/s × nominal size / 10^6; CPU % of one core (process.cpuUsage over the window); peak RSS = maxRSS of the process's life. Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.`,
     '',
     '## Throughput',
     '',

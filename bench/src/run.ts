@@ -16,7 +16,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
+import { NODE_OPTIONS, nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
 import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
 import { Peer } from './child.js';
 import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
@@ -140,7 +140,8 @@ async function main(): Promise<void> {
     rmSync(pkiDir, { recursive: true, force: true });
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  const info = { machine, startedAt, seconds, warmupMs: opts.warmupMs, windowMs: opts.windowMs, rate: opts.rate, loadStart, loadEnd: loadAverage(), loadMax1m, smoke: opts.smoke };
+  const ferryNodeOptions = { sender: NODE_OPTIONS.initiator, receiver: NODE_OPTIONS.terminator };
+  const info = { machine, startedAt, seconds, warmupMs: opts.warmupMs, windowMs: opts.windowMs, rate: opts.rate, loadStart, loadEnd: loadAverage(), loadMax1m, smoke: opts.smoke, ferryNodeOptions };
   const text = report(info, results, opts.sizes);
   process.stdout.write(`${text}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
