@@ -2,6 +2,7 @@
 export { startInitiator, InitiatorRuntime } from './initiator.js';
 export { startTerminator, TerminatorRuntime } from './terminator.js';
 export { runMain } from './runtime.js';
+export { autoTriggerStartLine, autoTriggerCompleteLine, parseAutoTriggerComplete } from './runtime/auto-trigger-line.js';
 export { loadConfig } from './config/load.js';
 export { CONFIG_SCHEMA, CONFIG_FILE_ENV, envNameOf } from './config/schema.js';
 export { FerryError, ConfigError, HookError, ArmorError, ErrorCodes, CloseCode } from './errors.js';

@@ -24,6 +24,7 @@ import { closeWebSocket, webSocketError } from './transport/channel.js';
 import { keepAlive } from './transport/keepalive.js';
 import { channelOptionsFor, openChannel, type OpenChannelOptions } from './transport/open-channel.js';
 import { encodePayload, parsePayload } from './wire/payload.js';
+import { autoTriggerCompleteLine, autoTriggerStartLine } from './runtime/auto-trigger-line.js';
 
 export type JsonObject = Record<string, unknown>;
 export type TriggerHeaders = Record<string, string | string[] | undefined>;
@@ -340,7 +341,7 @@ export class InitiatorRuntime {
   async #autoTrigger(): Promise<void> {
     const count = this.config.autoTrigger.count;
     if (count === 0) return;
-    this.#log.info(`🔁 Auto-trigger starting — sending ${count} messages`);
+    this.#log.info(autoTriggerStartLine(count));
     const outcomes: Array<Promise<void>> = [];
     const failures: string[] = [];
     for (let i = 1; i <= count; i += 1) {
@@ -356,7 +357,7 @@ export class InitiatorRuntime {
     }
     await Promise.all(outcomes);
     const sent = count - failures.length;
-    const line = `🔁 Auto-trigger complete — ${sent}/${count} messages sent.`;
+    const line = autoTriggerCompleteLine(sent, count);
     if (failures.length === 0) this.#log.info(line);
     else this.#log.warn(`${line} ${failures.length} failed: ${summarize(failures)}`);
   }
