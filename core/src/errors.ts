@@ -1,7 +1,8 @@
 /**
  * One error family for the whole networking layer, after ws's error factory and nats.js's
- * errors.ts: every failure carries a stable `code` (listed in the README), the WebSocket close
- * code it maps to when it ends a session, and the underlying `cause`.
+ * errors.ts: every failure carries a stable `code` (listed in docs/operations.md), the WebSocket
+ * close code it maps to when it ends a session, the HTTP status it is answered with, and the
+ * underlying `cause`.
  */
 
 /** WebSocket close codes used by Fast Ferry (RFC 6455 §7.4 plus the private 4000–4999 range). */
@@ -20,40 +21,56 @@ export const CloseCode = {
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
+/** HTTP statuses an error answer of the apps can carry (the table below is their only source). */
+export type HttpStatus = 400 | 404 | 405 | 413 | 415 | 422 | 500 | 502 | 503 | 504;
+
 /**
- * The code table. Keys are the codes; values the close code a session ends with when this
- * error ends it, and a one-line meaning (shown in the README's error table).
+ * The code table: the one place every FERRY_ERR_* code is defined. Per code:
+ * - `close`: the WebSocket close code a session ends with when this error ends it; null for
+ *   codes that never end a session (HTTP refusals, start-up, tools).
+ * - `http`: the status of the HTTP answer that carries this code (POST /trigger and the other
+ *   routes of the apps' HTTP server); null when no HTTP answer carries it.
+ * - `meaning`: one line, shown in the generated table in docs/operations.md.
+ * A test checks that every FERRY_ERR_* string in core/src and tools/src is listed here.
  */
 export const ErrorCodes = {
-  FERRY_ERR_CONFIG: { close: CloseCode.INTERNAL_ERROR, meaning: 'a configuration value is missing or malformed' },
-  FERRY_ERR_HOOK_INVALID: { close: CloseCode.INTERNAL_ERROR, meaning: 'a hook is not a function' },
-  FERRY_ERR_HOOK_FAILED: { close: CloseCode.INTERNAL_ERROR, meaning: 'a hook threw or rejected' },
-  FERRY_ERR_HOOK_TIMEOUT: { close: CloseCode.INTERNAL_ERROR, meaning: 'a hook did not settle within hooks.timeoutMs' },
-  FERRY_ERR_HOOK_RESULT: { close: CloseCode.INTERNAL_ERROR, meaning: 'on_trigger returned something other than a JSON object' },
-  FERRY_ERR_REMOTE_HOOK: { close: CloseCode.INTERNAL_ERROR, meaning: "the peer's hook failed for this message" },
-  FERRY_ERR_BAD_FRAME: { close: CloseCode.PROTOCOL_ERROR, meaning: 'a frame was malformed, truncated or of an unknown type' },
-  FERRY_ERR_TEXT_FRAME: { close: CloseCode.UNSUPPORTED_DATA, meaning: 'a text frame arrived; the protocol is binary only' },
-  FERRY_ERR_PROTOCOL: { close: CloseCode.PROTOCOL_ERROR, meaning: 'a frame arrived out of order for the session state' },
-  FERRY_ERR_VERSION: { close: CloseCode.PROTOCOL_ERROR, meaning: 'the peer speaks another protocol version' },
-  FERRY_ERR_SEQUENCE: { close: CloseCode.PROTOCOL_ERROR, meaning: 'a sequence number skipped ahead (a message would be lost)' },
-  FERRY_ERR_PAYLOAD_TOO_BIG: { close: CloseCode.MESSAGE_TOO_BIG, meaning: 'a payload is larger than session.maxPayloadBytes' },
-  FERRY_ERR_HANDSHAKE_TIMEOUT: { close: CloseCode.POLICY_VIOLATION, meaning: 'the hello/welcome (or armor) handshake did not finish in time' },
-  FERRY_ERR_DIAL_TIMEOUT: { close: CloseCode.GOING_AWAY, meaning: 'the wss dial did not complete within session.dialTimeoutMs' },
-  FERRY_ERR_DIAL_FAILED: { close: CloseCode.GOING_AWAY, meaning: 'the wss dial failed (refused, DNS, TLS)' },
-  FERRY_ERR_TLS: { close: CloseCode.POLICY_VIOLATION, meaning: 'the TLS handshake failed (certificate, CA, version)' },
-  FERRY_ERR_PEER_DEAD: { close: CloseCode.PEER_DEAD, meaning: 'nothing arrived from the peer for two ping intervals' },
-  FERRY_ERR_CIRCUIT_OPEN: { close: CloseCode.GOING_AWAY, meaning: 'reconnect.maxRetries reached; the initiator stopped dialing' },
-  FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, meaning: 'no session is open to carry the message' },
-  FERRY_ERR_OUTBOX_FULL: { close: CloseCode.GOING_AWAY, meaning: 'the bounded outbox is full; retry later' },
-  FERRY_ERR_ACK_TIMEOUT: { close: CloseCode.GOING_AWAY, meaning: 'the peer did not acknowledge within session.ackTimeoutMs' },
-  FERRY_ERR_SHUTTING_DOWN: { close: CloseCode.GOING_AWAY, meaning: 'the process is draining and accepts no new messages' },
-  FERRY_ERR_SESSION_CLOSED: { close: CloseCode.GOING_AWAY, meaning: 'the session ended' },
-  FERRY_ERR_CERT: { close: CloseCode.INTERNAL_ERROR, meaning: 'a certificate or key file is missing, unreadable or does not match' },
-  FERRY_ERR_ARMOR_HANDSHAKE: { close: CloseCode.ARMOR_FAILURE, meaning: 'the armor key exchange failed (bad signature, wrong TLS binding, replay)' },
-  FERRY_ERR_ARMOR_DECRYPT: { close: CloseCode.ARMOR_FAILURE, meaning: 'a sealed frame failed authentication (forged or corrupted)' },
-  FERRY_ERR_ARMOR_REPLAY: { close: CloseCode.ARMOR_FAILURE, meaning: 'a sealed frame was replayed, reordered or dropped (counter mismatch)' },
-  FERRY_ERR_ARMOR_STALE_KEY: { close: CloseCode.ARMOR_FAILURE, meaning: 'a sealed frame used a rotated-out key' },
-} as const satisfies Record<string, { close: CloseCode; meaning: string }>;
+  FERRY_ERR_CONFIG: { close: CloseCode.INTERNAL_ERROR, http: null, meaning: 'a configuration value is missing or malformed' },
+  FERRY_ERR_STARTUP: { close: null, http: null, meaning: 'an app could not start for a reason other than config, certificates or hooks; the line says why' },
+  FERRY_ERR_HOOK_INVALID: { close: CloseCode.INTERNAL_ERROR, http: null, meaning: 'a hook is not a function' },
+  FERRY_ERR_HOOK_FAILED: { close: CloseCode.INTERNAL_ERROR, http: 422, meaning: 'a hook threw or rejected' },
+  FERRY_ERR_HOOK_TIMEOUT: { close: CloseCode.INTERNAL_ERROR, http: 422, meaning: 'a hook did not settle within hooks.timeoutMs' },
+  FERRY_ERR_HOOK_RESULT: { close: CloseCode.INTERNAL_ERROR, http: 422, meaning: 'on_trigger returned something other than a JSON object' },
+  FERRY_ERR_REMOTE_HOOK: { close: CloseCode.INTERNAL_ERROR, http: 502, meaning: "the peer's hook failed for this message" },
+  FERRY_ERR_BAD_FRAME: { close: CloseCode.PROTOCOL_ERROR, http: null, meaning: 'a frame was malformed, truncated or of an unknown type' },
+  FERRY_ERR_TEXT_FRAME: { close: CloseCode.UNSUPPORTED_DATA, http: null, meaning: 'a text frame arrived; the protocol is binary only' },
+  FERRY_ERR_PROTOCOL: { close: CloseCode.PROTOCOL_ERROR, http: null, meaning: 'a frame arrived out of order for the session state' },
+  FERRY_ERR_VERSION: { close: CloseCode.PROTOCOL_ERROR, http: null, meaning: 'the peer speaks another protocol version' },
+  FERRY_ERR_SEQUENCE: { close: CloseCode.PROTOCOL_ERROR, http: null, meaning: 'a sequence number skipped ahead (a message would be lost)' },
+  FERRY_ERR_PAYLOAD_TOO_BIG: { close: CloseCode.MESSAGE_TOO_BIG, http: 413, meaning: 'a payload is larger than session.maxPayloadBytes' },
+  FERRY_ERR_HANDSHAKE_TIMEOUT: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the hello/welcome (or armor) handshake did not finish in time' },
+  FERRY_ERR_DIAL_TIMEOUT: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial did not complete within session.dialTimeoutMs' },
+  FERRY_ERR_DIAL_FAILED: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial failed (refused, DNS, TLS)' },
+  FERRY_ERR_TLS: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the TLS handshake failed (certificate, CA, version)' },
+  FERRY_ERR_PEER_DEAD: { close: CloseCode.PEER_DEAD, http: null, meaning: 'nothing arrived from the peer for two ping intervals' },
+  FERRY_ERR_CIRCUIT_OPEN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'reconnect.maxRetries reached; the initiator stopped dialing' },
+  FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'no session is open to carry the message' },
+  FERRY_ERR_OUTBOX_FULL: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the bounded outbox is full; retry later' },
+  FERRY_ERR_ACK_TIMEOUT: { close: CloseCode.GOING_AWAY, http: 504, meaning: 'the peer did not acknowledge within session.ackTimeoutMs' },
+  FERRY_ERR_SHUTTING_DOWN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the process is draining and accepts no new messages' },
+  FERRY_ERR_SESSION_CLOSED: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the session ended' },
+  FERRY_ERR_CERT: { close: CloseCode.INTERNAL_ERROR, http: null, meaning: 'a certificate or key file is missing, unreadable or does not match' },
+  FERRY_ERR_ARMOR_HANDSHAKE: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'the armor key exchange failed (bad signature, wrong TLS binding, replay)' },
+  FERRY_ERR_ARMOR_DECRYPT: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'a sealed frame failed authentication (forged or corrupted)' },
+  FERRY_ERR_ARMOR_REPLAY: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'a sealed frame was replayed, reordered or dropped (counter mismatch)' },
+  FERRY_ERR_ARMOR_STALE_KEY: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'a sealed frame used a rotated-out key' },
+  FERRY_ERR_BAD_REQUEST: { close: null, http: 400, meaning: 'the POST /trigger body is not valid JSON or not a JSON object' },
+  FERRY_ERR_UNSUPPORTED_ENCODING: { close: null, http: 415, meaning: 'the request body has a Content-Encoding or charset the app cannot read' },
+  FERRY_ERR_METHOD: { close: null, http: 405, meaning: '/trigger takes POST only' },
+  FERRY_ERR_NOT_FOUND: { close: null, http: 404, meaning: 'no such route' },
+  FERRY_ERR_INTERNAL: { close: null, http: 500, meaning: 'an unexpected error while answering a request; the message says what' },
+  FERRY_ERR_BLUEPRINT: { close: null, http: null, meaning: 'blueprint.yaml has a missing, unknown or malformed key (deploy.sh, blueprint.js check)' },
+  FERRY_ERR_VERIFY: { close: null, http: null, meaning: 'verify found the deployment not working (not ready in time, a container that cannot start); deploy.sh prints what the cluster shows' },
+} as const satisfies Record<string, { close: CloseCode | null; http: HttpStatus | null; meaning: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
@@ -66,7 +83,8 @@ export class FerryError extends Error {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.closeCode = ErrorCodes[code].close;
+    // Codes that never end a session by design still need a close code if one ever does.
+    this.closeCode = ErrorCodes[code].close ?? CloseCode.INTERNAL_ERROR;
   }
 }
 

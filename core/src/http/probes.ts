@@ -4,6 +4,7 @@
  */
 import type { Express, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
+import { ErrorCodes } from '../errors.js';
 
 export interface Readiness {
   ready: boolean;
@@ -26,6 +27,6 @@ export function addProbeRoutes(app: Express, readiness: () => Readiness, registr
 /** JSON 404s, so a wrong path is told apart from a proxy's HTML error. */
 export function addNotFound(app: Express): void {
   app.use((req: Request, res: Response) => {
-    res.status(404).json({ error: 'FERRY_ERR_NOT_FOUND', message: `no route ${req.method} ${req.path}` });
+    res.status(ErrorCodes.FERRY_ERR_NOT_FOUND.http).json({ error: 'FERRY_ERR_NOT_FOUND', message: `no route ${req.method} ${req.path}` });
   });
 }

@@ -1,12 +1,13 @@
 /**
  * The initiator's HTTP API. POST /trigger runs on_trigger and answers only after the terminator
  * acknowledged the message (its hook ran), so a 200 means delivered. Every refusal names its
- * cause: 400 bad JSON or a non-object, 413 too large, 422 the hook refused, 502 the peer's hook
- * failed, 503 + Retry-After no session / outbox full / draining, 504 no ack in time.
+ * cause with a FERRY_ERR_* code, and its status is that code's `http` in the error table
+ * (errors.ts): 400 bad JSON or a non-object, 413 too large, 422 the hook refused, 502 the peer's
+ * hook failed, 503 + Retry-After no session / outbox full / draining, 504 no ack in time.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { FerryError, HookError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
+import { ErrorCodes, FerryError, HookError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
 import type { Delivery } from '../session/outbox.js';
 import { addNotFound, addProbeRoutes, type Readiness } from './probes.js';
 
@@ -20,19 +21,10 @@ export interface TriggerBackend {
   refused?(code: string, status: number, message: string): void;
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  FERRY_ERR_HOOK_FAILED: 422,
-  FERRY_ERR_HOOK_TIMEOUT: 422,
-  FERRY_ERR_HOOK_RESULT: 422,
-  FERRY_ERR_PAYLOAD_TOO_BIG: 413,
-  FERRY_ERR_REMOTE_HOOK: 502,
-  FERRY_ERR_NO_SESSION: 503,
-  FERRY_ERR_OUTBOX_FULL: 503,
-  FERRY_ERR_CIRCUIT_OPEN: 503,
-  FERRY_ERR_SHUTTING_DOWN: 503,
-  FERRY_ERR_SESSION_CLOSED: 503,
-  FERRY_ERR_ACK_TIMEOUT: 504,
-};
+/** The HTTP status of an answer carrying `code`; a code no HTTP answer is meant to carry is a 500. */
+export function statusOf(code: ErrorCode): number {
+  return ErrorCodes[code].http ?? ErrorCodes.FERRY_ERR_INTERNAL.http;
+}
 
 export function createTriggerApp(backend: TriggerBackend, registry: Registry, bodyLimitBytes: number): Express {
   const app = express();
@@ -42,7 +34,7 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
   app.post('/trigger', express.json({ limit: bodyLimitBytes, strict: false, type: () => true }), async (req: Request, res: Response) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      refuse(res, backend, 400, 'FERRY_ERR_BAD_REQUEST', `body must be a JSON object, got ${describe(body)}`);
+      refuse(res, backend, 'FERRY_ERR_BAD_REQUEST', `body must be a JSON object, got ${describe(body)}`);
       return;
     }
     try {
@@ -53,7 +45,7 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
     }
   });
   app.all('/trigger', (_req: Request, res: Response) => {
-    res.status(405).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body' });
+    res.status(statusOf('FERRY_ERR_METHOD')).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body' });
   });
   addProbeRoutes(app, () => backend.readiness(), registry);
   addNotFound(app);
@@ -61,29 +53,30 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
     if (res.headersSent) return next(err);
     const type = (err as { type?: unknown }).type;
     if (type === 'entity.parse.failed') {
-      refuse(res, backend, 400, 'FERRY_ERR_BAD_REQUEST', `invalid JSON: ${messageOf(err)}`);
+      refuse(res, backend, 'FERRY_ERR_BAD_REQUEST', `invalid JSON: ${messageOf(err)}`);
     } else if (type === 'entity.too.large') {
-      refuse(res, backend, 413, 'FERRY_ERR_PAYLOAD_TOO_BIG', `body larger than http.bodyLimitBytes (${bodyLimitBytes} bytes)`);
+      refuse(res, backend, 'FERRY_ERR_PAYLOAD_TOO_BIG', `body larger than http.bodyLimitBytes (${bodyLimitBytes} bytes)`);
     } else if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      refuse(res, backend, 415, 'FERRY_ERR_BAD_REQUEST', messageOf(err));
+      refuse(res, backend, 'FERRY_ERR_UNSUPPORTED_ENCODING', messageOf(err));
     } else {
-      res.status(500).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
+      res.status(statusOf('FERRY_ERR_INTERNAL')).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
     }
   });
   return app;
 }
 
-function refuse(res: Response, backend: TriggerBackend, status: number, code: string, message: string): void {
+function refuse(res: Response, backend: TriggerBackend, code: ErrorCode, message: string): void {
+  const status = statusOf(code);
   backend.refused?.(code, status, message);
   res.status(status).json({ error: code, message });
 }
 
 function sendError(res: Response, err: unknown, backend: TriggerBackend): void {
   if (!isFerryError(err)) {
-    res.status(500).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
+    res.status(statusOf('FERRY_ERR_INTERNAL')).json({ error: 'FERRY_ERR_INTERNAL', message: messageOf(err) });
     return;
   }
-  const status = STATUS[err.code] ?? 500;
+  const status = statusOf(err.code);
   if (status === 503) res.set('retry-after', String(backend.retryAfterSeconds()));
   const extra = err instanceof HookError ? { hook: err.hook } : {};
   const delivery = (err as FerryError & { delivery?: Delivery }).delivery;
