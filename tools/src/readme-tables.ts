@@ -1,14 +1,17 @@
 /**
- * The README's reference tables (config keys, error codes) are generated from the code that
- * defines them, so the docs cannot drift: `node tools/dist/readme-tables.js --write` rewrites
- * the marked blocks in README.md, and a test fails when README.md is out of date.
+ * The docs' reference tables (config keys, error codes) are generated from the code that
+ * defines them, so the docs cannot drift. A generated block is marked
+ * `<!-- generated:NAME -->` … `<!-- /generated:NAME -->` in whichever file holds it (README.md or
+ * docs/*.md): moving a section to another file needs no change here. `npm run docs`
+ * (`node tools/dist/readme-tables.js --write`) rewrites every block, and a test fails when a
+ * file is out of date or a block is missing or given twice.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_SCHEMA, envNameOf, ErrorCodes } from '@fast-ferry/core';
 
-const README = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface LeafDoc {
   kind: string;
@@ -29,34 +32,70 @@ export function renderConfigTable(): string {
 }
 
 export function renderErrorTable(): string {
-  const rows = Object.entries(ErrorCodes).map(([code, { close, meaning }]) => `| \`${code}\` | ${close} | ${meaning} |`);
-  return ['| code | close code | meaning |', '|---|---|---|', ...rows].join('\n');
+  const rows = Object.entries(ErrorCodes).map(
+    ([code, { close, http, meaning }]) => `| \`${code}\` | ${close ?? '—'} | ${http ?? '—'} | ${meaning.replace(/\|/g, '\\|')} |`,
+  );
+  return ['| code | close code | HTTP status | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-const BLOCKS: Record<string, () => string> = { config: renderConfigTable, errors: renderErrorTable };
+export const BLOCKS: Record<string, () => string> = { config: renderConfigTable, errors: renderErrorTable };
 
-/** README.md with every generated block replaced by its current rendering. */
-export function renderReadme(text: string): string {
+/** The files that may hold generated blocks, relative to the repository root. */
+export function docFiles(root = ROOT): string[] {
+  const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort();
+  return ['README.md', ...docs.map((name) => `docs/${name}`)];
+}
+
+/** The names of the generated blocks `text` holds, in order. */
+export function blocksIn(text: string): string[] {
+  return [...text.matchAll(/<!-- generated:([a-z-]+) -->/g)].map((m) => m[1] as string);
+}
+
+/** `text` with every generated block it holds replaced by its current rendering. */
+export function renderDoc(text: string, file = 'this file'): string {
   let out = text;
-  for (const [name, render] of Object.entries(BLOCKS)) {
+  for (const name of blocksIn(text)) {
+    const render = BLOCKS[name];
+    if (!render) throw new Error(`${file}: unknown generated block '${name}' (known: ${Object.keys(BLOCKS).join(', ')})`);
     const start = `<!-- generated:${name} -->`;
     const end = `<!-- /generated:${name} -->`;
     const a = out.indexOf(start);
-    const b = out.indexOf(end);
-    if (a < 0 || b < a) throw new Error(`README.md lacks the ${start} … ${end} block`);
+    const b = out.indexOf(end, a);
+    if (b < 0) throw new Error(`${file}: ${start} has no ${end}`);
     out = `${out.slice(0, a + start.length)}\n${render()}\n${out.slice(b)}`;
   }
   return out;
 }
 
+/** Where each block lives; throws when a block is in no file or in two. */
+export function locateBlocks(root = ROOT): Record<string, string> {
+  const where: Record<string, string> = {};
+  for (const file of docFiles(root)) {
+    for (const name of blocksIn(readFileSync(join(root, file), 'utf8'))) {
+      if (where[name]) throw new Error(`generated block '${name}' is in both ${where[name]} and ${file}: keep one`);
+      where[name] = file;
+    }
+  }
+  const missing = Object.keys(BLOCKS).filter((name) => !where[name]);
+  if (missing.length > 0) throw new Error(`no file holds the generated block(s) ${missing.join(', ')} (mark one with <!-- generated:NAME --> … <!-- /generated:NAME -->)`);
+  return where;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const current = readFileSync(README, 'utf8');
-  const next = renderReadme(current);
-  if (process.argv.includes('--write')) {
-    writeFileSync(README, next);
-    process.stdout.write(current === next ? 'README.md tables already current\n' : 'README.md tables updated\n');
-  } else if (current !== next) {
-    process.stderr.write('README.md tables are out of date: run `npm run docs`\n');
+  locateBlocks();
+  const write = process.argv.includes('--write');
+  const stale: string[] = [];
+  for (const file of docFiles()) {
+    const path = join(ROOT, file);
+    const current = readFileSync(path, 'utf8');
+    const next = renderDoc(current, file);
+    if (current === next) continue;
+    stale.push(file);
+    if (write) writeFileSync(path, next);
+  }
+  if (write) process.stdout.write(stale.length === 0 ? 'generated tables already current\n' : `generated tables updated in ${stale.join(', ')}\n`);
+  else if (stale.length > 0) {
+    process.stderr.write(`generated tables out of date in ${stale.join(', ')}: run \`npm run docs\`\n`);
     process.exit(1);
   }
 }
