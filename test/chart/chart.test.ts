@@ -16,7 +16,7 @@ import { loadBlueprint, renderValuesYaml } from '../../tools/src/render-values.j
 import { validateBlueprint } from '../../tools/src/blueprint-schema.js';
 import { findUnknownFields, validateSchemas, type K8sDoc } from './k8s-validate.js';
 import { CHART_DIR, find, helmBinaries, helmTemplate, type Helm } from './render.js';
-import { CHART_OWNED_KEYS, runtimeConfigSchema } from './runtime-config-schema.js';
+import { CHART_OWNED_KEYS, runtimeConfigSchema } from '../../tools/src/chart-schema.js';
 
 type Obj = Record<string, any>;
 const work = mkdtempSync(join(tmpdir(), 'ferry-chart-test-'));
@@ -300,7 +300,7 @@ describe('chart files', () => {
     const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as Obj;
     assert.deepEqual(schema['definitions'].runtimeConfig, runtimeConfigSchema(),
       'the apps\' config schema changed: run npm run chart:schema');
-    for (const key of CHART_OWNED_KEYS) assert.ok(key in CONFIG_SCHEMA, `${key} (chart-owned) is still an app config key`);
+    for (const key of Object.keys(CHART_OWNED_KEYS)) assert.ok(key in CONFIG_SCHEMA, `${key} (chart-owned) is still an app config key`);
   });
 
   it('documents every key of values.yaml with a comment (on the key or its parent)', () => {
