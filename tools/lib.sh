@@ -4,6 +4,8 @@
 
 # The chart's namespaces (its values.yaml defaults; part of the bundle's contract: the verify
 # command `kubectl logs -n fast-ferry-initiator-ns deployment/initiator -c web-app` names one).
+# tools/src/names.ts defines them; bash cannot import it, so tools/test/names.test.ts holds these
+# copies to it.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 INITIATOR_NS="fast-ferry-initiator-ns"
 # shellcheck disable=SC2034

@@ -16,7 +16,8 @@ import { loadBlueprint, renderValuesYaml } from '../../tools/src/render-values.j
 import { validateBlueprint } from '../../tools/src/blueprint-schema.js';
 import { findUnknownFields, validateSchemas, type K8sDoc } from './k8s-validate.js';
 import { CHART_DIR, find, helmBinaries, helmTemplate, type Helm } from './render.js';
-import { CHART_OWNED_KEYS, runtimeConfigSchema } from './runtime-config-schema.js';
+import { CHART_OWNED_KEYS, runtimeConfigSchema } from '../../tools/src/chart-schema.js';
+import { CONTAINER, INITIATOR, TERMINATOR, logsCommand } from '../../tools/src/names.js';
 
 type Obj = Record<string, any>;
 const work = mkdtempSync(join(tmpdir(), 'ferry-chart-test-'));
@@ -53,7 +54,7 @@ writeFileSync(nonDefaultFile, yaml.dump(NON_DEFAULT_VALUES));
 
 const helms = helmBinaries();
 const deployments = (docs: readonly K8sDoc[]) => docs.filter((d) => d.kind === 'Deployment') as Obj[];
-const webApp = (d: Obj): Obj => d['spec'].template.spec.containers.find((c: Obj) => c['name'] === 'web-app');
+const webApp = (d: Obj): Obj => d['spec'].template.spec.containers.find((c: Obj) => c['name'] === CONTAINER);
 const configOf = (docs: readonly K8sDoc[], d: Obj): Obj => {
   const vol = d['spec'].template.spec.volumes.find((v: Obj) => v['configMap']);
   const cm = find(docs, 'ConfigMap', vol.configMap.name, d['metadata'].namespace) as Obj;
@@ -134,10 +135,11 @@ describe('rendered manifests honour the contract with the apps', () => {
 
       it('renders', () => assert.ok(r.ok, r.stderr));
 
-      it('has deployment/initiator and deployment/terminator in their namespaces, each with a web-app container', () => {
-        for (const name of ['initiator', 'terminator']) {
-          const d = find(docs, 'Deployment', name, values['namespaces'][name]) as Obj;
-          assert.ok(webApp(d), `deployment/${name} has a container named web-app`);
+      it('has deployment/initiator and deployment/terminator in their namespaces, each with a web-app container (names.ts)', () => {
+        for (const [role, names] of [['initiator', INITIATOR], ['terminator', TERMINATOR]] as const) {
+          const d = find(docs, 'Deployment', names.deployment, values['namespaces'][role]) as Obj;
+          assert.ok(webApp(d), `deployment/${names.deployment} has a container named ${CONTAINER}`);
+          find(docs, 'Service', names.deployment, values['namespaces'][role]);
         }
       });
 
@@ -293,14 +295,14 @@ describe('chart files', () => {
     if (!helm4) return t.skip('no helm 4 here (helm 3 dry-runs need a cluster)');
     const out = execFileSync(helm4.path, ['install', 'fast-ferry', CHART_DIR, '--dry-run=client'], { encoding: 'utf8' });
     const notes = out.slice(out.indexOf('NOTES:'));
-    assert.ok(notes.includes('kubectl logs -n fast-ferry-initiator-ns deployment/initiator -c web-app -f'), notes);
+    assert.ok(notes.includes(logsCommand()), notes);
   });
 
   it("values.schema.json's runtime config matches the apps' CONFIG_SCHEMA minus the keys the chart owns", () => {
     const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as Obj;
     assert.deepEqual(schema['definitions'].runtimeConfig, runtimeConfigSchema(),
       'the apps\' config schema changed: run npm run chart:schema');
-    for (const key of CHART_OWNED_KEYS) assert.ok(key in CONFIG_SCHEMA, `${key} (chart-owned) is still an app config key`);
+    for (const key of Object.keys(CHART_OWNED_KEYS)) assert.ok(key in CONFIG_SCHEMA, `${key} (chart-owned) is still an app config key`);
   });
 
   it('documents every key of values.yaml with a comment (on the key or its parent)', () => {

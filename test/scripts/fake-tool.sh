@@ -66,6 +66,8 @@ case "$tool" in
         else
           echo "reused certificates in $dir"
         fi ;;
+      # The line is core's autoTriggerCompleteLine(5, 5) (core/src/runtime/auto-trigger-line.ts holds
+      # the format and its parser); deploy.test.ts compares it with that function's output.
       tools/dist/verify.js) [ "${FAKE_VERIFY_EXIT:-0}" = 0 ] && echo "  🔁 Auto-trigger complete — 5/5 messages sent."; exit "${FAKE_VERIFY_EXIT:-0}" ;;
       *) exit 0 ;;
     esac ;;

@@ -1,6 +1,7 @@
 /** teardown.sh's control flow against the recording fakes of fakes.ts. */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { INITIATOR, TERMINATOR } from '../../tools/src/names.js';
 import { Sandbox, type RunResult } from './fakes.js';
 
 let box: Sandbox;
@@ -18,7 +19,7 @@ describe('teardown.sh with fake k3d, kubectl and helm', () => {
     const r = box.run('teardown.sh');
     ok(r);
     assert.ok(has(r, /^helm uninstall fast-ferry --namespace default --kube-context k3d-fast-ferry/));
-    assert.ok(has(r, /^kubectl --context k3d-fast-ferry delete namespace fast-ferry-initiator-ns fast-ferry-terminator-ns --ignore-not-found/));
+    assert.ok(has(r, new RegExp(`^kubectl --context k3d-fast-ferry delete namespace ${INITIATOR.namespace} ${TERMINATOR.namespace} --ignore-not-found`)));
     assert.ok(!has(r, /^k3d cluster delete/));
   });
 
@@ -53,7 +54,7 @@ describe('teardown.sh with fake k3d, kubectl and helm', () => {
     const r = box.run('teardown.sh');
     ok(r);
     assert.match(r.stderr, /helm not found/);
-    assert.ok(has(r, /delete namespace fast-ferry-initiator-ns fast-ferry-terminator-ns/));
+    assert.ok(has(r, new RegExp(`delete namespace ${INITIATOR.namespace} ${TERMINATOR.namespace}`)));
   });
 
   it('with --local (fake node): hands over to local.js down only', () => {

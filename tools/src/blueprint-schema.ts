@@ -7,18 +7,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { CONFIG_SCHEMA } from '@fast-ferry/core';
+import { CHART_OWNED_KEYS } from './chart-schema.js';
 
 type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
-
-/** Runtime keys the chart derives from its own manifests; the blueprint must not set them. */
-export const CHART_OWNED_KEYS: Readonly<Record<string, string>> = {
-  'http.port': 'the chart sets it from its ports.http value',
-  'session.listenPort': 'the chart sets it from its ports.session value',
-  'session.url': 'the chart points it at the terminator Service',
-  'tls.caFile': 'the chart mounts the TLS Secret and sets the paths',
-  'tls.certFile': 'the chart mounts the TLS Secret and sets the paths',
-  'tls.keyFile': 'the chart mounts the TLS Secret and sets the paths',
-};
 
 export interface ResourceList {
   readonly cpu: string;

@@ -16,11 +16,11 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { parseAutoTriggerComplete } from '@fast-ferry/core';
 import { NODE_OPTIONS } from './node-options.js';
 import { ensurePki } from './pki.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const COMPLETE = /Auto-trigger complete — (\d+)\/(\d+) messages sent\./;
 
 interface Args {
   command: 'up' | 'down';
@@ -153,9 +153,9 @@ async function up(args: Args): Promise<void> {
   };
   const onLine = (app: App, line: string): void => {
     process.stdout.write(`${prefix(app.name)} ${line}\n`);
-    const done = app.name === 'initiator' ? COMPLETE.exec(line) : null;
+    const done = app.name === 'initiator' ? parseAutoTriggerComplete(line) : undefined;
     if (done && args.once) {
-      const [sent, total] = [Number(done[1]), Number(done[2])];
+      const { sent, count: total } = done;
       if (sent === total) void finish(0, `✅ local run verified: ${sent}/${total} auto-trigger messages acknowledged by the terminator`);
       else void finish(1, `❌ local run failed: only ${sent}/${total} auto-trigger messages were acknowledged (see the initiator's line above for why)`);
     }

@@ -11,16 +11,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { X509Certificate } from 'node:crypto';
+import { INITIATOR, TERMINATOR, serviceDnsNames } from './names.js';
 
-export const TERMINATOR_SANS = [
-  'DNS:terminator',
-  'DNS:terminator.fast-ferry-terminator-ns',
-  'DNS:terminator.fast-ferry-terminator-ns.svc',
-  'DNS:terminator.fast-ferry-terminator-ns.svc.cluster.local',
-  'DNS:localhost',
-  'IP:127.0.0.1',
-];
-export const INITIATOR_SANS = ['DNS:initiator', 'DNS:initiator.fast-ferry-initiator-ns.svc'];
+/** Valid for every name of the terminator Service, and for localhost (local runs and tests). */
+export const TERMINATOR_SANS = [...serviceDnsNames(TERMINATOR).map((n) => `DNS:${n}`), 'DNS:localhost', 'IP:127.0.0.1'];
+/** The initiator's client certificate: its Service's short and .svc names. */
+export const INITIATOR_SANS = [`DNS:${INITIATOR.deployment}`, `DNS:${INITIATOR.deployment}.${INITIATOR.namespace}.svc`];
 
 export interface CaPaths {
   cert: string;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { CONFIG_SCHEMA } from '@fast-ferry/core';
-import { BlueprintError, CHART_OWNED_KEYS, validateBlueprint } from '../src/blueprint-schema.js';
+import { BlueprintError, validateBlueprint } from '../src/blueprint-schema.js';
+import { CHART_OWNED_KEYS } from '../src/chart-schema.js';
 import { envLines, main } from '../src/blueprint.js';
 import { GRACE_MARGIN_SECONDS, loadBlueprint, renderValues } from '../src/render-values.js';
 

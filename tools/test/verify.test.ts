@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { COMPLETE_LINE, VerifyError, verify, type ClusterView, type ContainerState, type DeploymentState, type PodState } from '../src/verify.js';
+import { autoTriggerCompleteLine, autoTriggerStartLine } from '@fast-ferry/core';
+import { CONTAINER, INITIATOR, TERMINATOR } from '../src/names.js';
+import type { ClusterView, ContainerState, DeploymentState, PodState } from '../src/verify/cluster.js';
+import { VerifyError, verify } from '../src/verify/flow.js';
+import { HINTS, hintsFor } from '../src/verify/hints.js';
 
-const NS = { initiator: 'fast-ferry-initiator-ns', terminator: 'fast-ferry-terminator-ns' } as const;
+const NS = { initiator: INITIATOR.namespace, terminator: TERMINATOR.namespace } as const;
 
 interface FakeState {
   available: { initiator: number; terminator: number };
@@ -15,7 +19,10 @@ interface FakeState {
   initiatorReady?: () => boolean;
 }
 
-/** A fake cluster: Deployments, one pod each, a log that streams given lines; records calls. */
+/**
+ * A fake ClusterView, i.e. a mock of the Kubernetes API (no API server can run here): Deployments,
+ * one pod each, a log that streams given lines; records calls.
+ */
 function fakeCluster(state: FakeState): ClusterView & { calls: string[] } {
   const calls: string[] = [];
   const name = (ns: string) => (ns === NS.initiator ? 'initiator' : 'terminator') as 'initiator' | 'terminator';
@@ -28,7 +35,7 @@ function fakeCluster(state: FakeState): ClusterView & { calls: string[] } {
     },
     async pods(namespace): Promise<PodState[]> {
       const n = name(namespace);
-      const c = state.containers?.[n] ?? { name: 'web-app', ready: true, restartCount: 0, state: 'running' };
+      const c = state.containers?.[n] ?? { name: CONTAINER, ready: true, restartCount: 0, state: 'running' };
       const ready = n === 'initiator' && state.initiatorReady ? state.initiatorReady() : c.ready;
       return [{ name: `${n}-abc`, namespace, phase: 'Running', ready, terminating: false, createdAt: state.createdAt?.[n] ?? 1, containers: [c] }];
     },
@@ -57,35 +64,36 @@ const capture = () => {
   const err: string[] = [];
   return { out, err, sinks: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
 };
-const complete = (n: number, m = n) => `🔁 Auto-trigger complete — ${n}/${m} messages sent.`;
+const complete = (n: number, m = n) => autoTriggerCompleteLine(n, m);
+const starting = autoTriggerStartLine(5);
 
-describe('verify against a fake cluster', () => {
+describe('verify against a fake cluster (a mock of the Kubernetes API: no API server runs here)', () => {
   it('prints the complete line once both deployments are available and the initiator logs N/N', async () => {
-    const cluster = fakeCluster({ available: { initiator: 1, terminator: 1 }, logLines: ['🔁 Auto-trigger starting — sending 5 messages', complete(5)] });
+    const cluster = fakeCluster({ available: { initiator: 1, terminator: 1 }, logLines: [starting, complete(5)] });
     const c = capture();
     const line = await verify({ cluster, messages: 5, timeoutMs: 2000, pollMs: 5, ...c.sinks });
     assert.equal(line, complete(5));
     assert.ok(c.out.includes(`  ${complete(5)}`));
-    assert.ok(cluster.calls.includes(`follow ${NS.initiator}/initiator-abc/web-app`));
+    assert.ok(cluster.calls.includes(`follow ${NS.initiator}/initiator-abc/${CONTAINER}`));
     assert.deepEqual(c.err, []);
   });
 
   it('times out with pod states, events, log tails and a hint when the line never comes', async () => {
-    const cluster = fakeCluster({ available: { initiator: 1, terminator: 1 }, logLines: ['🔁 Auto-trigger starting — sending 5 messages', 'connect ECONNREFUSED 10.43.0.7:8443'] });
+    const cluster = fakeCluster({ available: { initiator: 1, terminator: 1 }, logLines: [starting, 'connect ECONNREFUSED 10.43.0.7:8443'] });
     const c = capture();
     await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 300, pollMs: 5, ...c.sinks }), VerifyError);
     const text = c.err.join('\n');
     assert.match(text, /✖ verify: no "Auto-trigger complete — 5\/5 messages sent" line in pod\/initiator-abc/);
     assert.match(text, /pod\/terminator-abc: Running, ready/);
     assert.match(text, /Back-off restarting failed container/);
-    assert.match(text, /last log lines:\n {6}🔁 Auto-trigger starting — sending 5 messages\n {6}connect ECONNREFUSED/);
+    assert.match(text, new RegExp(`last log lines:\\n {6}${starting}\\n {6}connect ECONNREFUSED`));
     assert.match(text, /cannot reach the terminator/, 'the ECONNREFUSED hint');
   });
 
   it('fails fast on an image that cannot be pulled, without waiting for the timeout', async () => {
     const cluster = fakeCluster({
       available: { initiator: 0, terminator: 1 },
-      containers: { initiator: { name: 'web-app', ready: false, restartCount: 0, state: 'waiting', reason: 'ErrImageNeverPull', message: 'image not present' } },
+      containers: { initiator: { name: CONTAINER, ready: false, restartCount: 0, state: 'waiting', reason: 'ErrImageNeverPull', message: 'image not present' } },
       logLines: [],
     });
     const c = capture();
@@ -98,12 +106,12 @@ describe('verify against a fake cluster', () => {
   it('fails fast on a crash-looping container and shows the previous container\'s log', async () => {
     const cluster = fakeCluster({
       available: { initiator: 1, terminator: 0 },
-      containers: { terminator: { name: 'web-app', ready: false, restartCount: 4, state: 'waiting', reason: 'CrashLoopBackOff', lastState: 'terminated (Error, exit 1)' } },
+      containers: { terminator: { name: CONTAINER, ready: false, restartCount: 4, state: 'waiting', reason: 'CrashLoopBackOff', lastState: 'terminated (Error, exit 1)' } },
       logLines: [],
     });
     const c = capture();
     await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 60_000, pollMs: 5, ...c.sinks }), /restarted 4 times/);
-    assert.ok(cluster.calls.includes(`tail ${NS.terminator}/terminator-abc/web-app 30 previous`));
+    assert.ok(cluster.calls.includes(`tail ${NS.terminator}/terminator-abc/${CONTAINER} 30 previous`));
     assert.match(c.err.join('\n'), /last terminated \(Error, exit 1\)/);
   });
 
@@ -143,8 +151,25 @@ describe('verify against a fake cluster', () => {
     await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, settleMs: 10, ...c.sinks }), /not Ready .* no session to the new terminator/);
   });
 
-  it('recognises the complete line in JSON log format too', () => {
-    const m = COMPLETE_LINE.exec(JSON.stringify({ level: 'info', msg: complete(7) }));
-    assert.deepEqual([m?.[1], m?.[2]], ['7', '7']);
+  it('recognises the complete line in JSON log format too', async () => {
+    const json = JSON.stringify({ level: 'info', msg: complete(7) });
+    const cluster = fakeCluster({ available: { initiator: 1, terminator: 1 }, logLines: [json] });
+    const c = capture();
+    assert.equal(await verify({ cluster, messages: 7, timeoutMs: 2000, pollMs: 5, ...c.sinks }), json);
+  });
+});
+
+describe('verify hints', () => {
+  it('prints "cause: fix" for each row whose pattern matches the report, in table order', () => {
+    const report = 'web-app: waiting (ImagePullBackOff)\n    last terminated (OOMKilled, exit 137)';
+    const rows = HINTS.filter((h) => /ImagePull|OOMKilled/.test(h.shows));
+    assert.equal(rows.length, 2);
+    assert.deepEqual(hintsFor(report), rows.map((h) => `${h.cause}: ${h.fix}`));
+    assert.deepEqual(hintsFor('all fine'), []);
+  });
+
+  it('is data a docs generator can render: every row says what it shows, the cause and the fix', () => {
+    for (const h of HINTS) for (const text of [h.shows, h.cause, h.fix]) assert.ok(text.trim().length > 0, String(h.pattern));
+    assert.ok(Object.isFrozen(HINTS) && HINTS.every((h) => Object.isFrozen(h)));
   });
 });

@@ -1,26 +1,32 @@
 /**
- * The JSON-schema fragment values.schema.json must carry under definitions.runtimeConfig,
- * derived from the apps' CONFIG_SCHEMA. The chart test compares the two; when they drift,
+ * The chart's side of the runtime config: which keys the chart derives itself (so neither
+ * blueprint.yaml nor the chart's `config` value may set them), and the JSON-schema fragment
+ * values.schema.json carries under definitions.runtimeConfig, derived from the apps'
+ * CONFIG_SCHEMA. The chart test compares that fragment with the file; when they drift,
  * `npm run chart:schema` (this file with --write) rewrites that part of values.schema.json.
+ *
+ *   node tools/dist/chart-schema.js [--write]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_SCHEMA, type Leaf } from '../../core/src/config/schema.js';
+import { CONFIG_SCHEMA } from '@fast-ferry/core';
 
-/** Keys the chart derives from its own values (ports, Service URL, TLS mount); not settable in `config`. */
-export const CHART_OWNED_KEYS: readonly string[] = [
-  'http.port',
-  'session.listenPort',
-  'session.url',
-  'tls.caFile',
-  'tls.certFile',
-  'tls.keyFile',
-];
+type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
+
+/** Runtime keys the chart derives from its own manifests, each with the reason an error shows. */
+export const CHART_OWNED_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  'http.port': 'the chart sets it from its ports.http value',
+  'session.listenPort': 'the chart sets it from its ports.session value',
+  'session.url': 'the chart points it at the terminator Service',
+  'tls.caFile': 'the chart mounts the TLS Secret and sets the paths',
+  'tls.certFile': 'the chart mounts the TLS Secret and sets the paths',
+  'tls.keyFile': 'the chart mounts the TLS Secret and sets the paths',
+});
 
 type JsonSchema = Record<string, unknown>;
 
-function leafSchema(leaf: Leaf): JsonSchema {
+function leafSchema(leaf: RuntimeLeaf): JsonSchema {
   const description = `${leaf.doc} Default: ${JSON.stringify(leaf.default)}.`;
   switch (leaf.kind) {
     case 'int':
@@ -29,15 +35,18 @@ function leafSchema(leaf: Leaf): JsonSchema {
       return { type: 'number', minimum: leaf.min, maximum: leaf.max, description };
     case 'enum':
       return { type: 'string', enum: [...leaf.values], description };
-    case 'string':
-      return leaf.pattern ? { type: 'string', pattern: `^$|${leaf.pattern.source}`, description } : { type: 'string', description };
+    case 'string': {
+      const re: RegExp | undefined = 'pattern' in leaf ? leaf.pattern : undefined;
+      return re ? { type: 'string', pattern: `^$|${re.source}`, description } : { type: 'string', description };
+    }
   }
 }
 
+/** definitions.runtimeConfig of values.schema.json: every CONFIG_SCHEMA key the chart does not own. */
 export function runtimeConfigSchema(): JsonSchema {
   const sections: Record<string, { type: 'object'; additionalProperties: false; properties: Record<string, JsonSchema> }> = {};
-  for (const [key, leaf] of Object.entries(CONFIG_SCHEMA) as [string, Leaf][]) {
-    if (CHART_OWNED_KEYS.includes(key)) continue;
+  for (const [key, leaf] of Object.entries(CONFIG_SCHEMA) as [string, RuntimeLeaf][]) {
+    if (key in CHART_OWNED_KEYS) continue;
     const [section, name] = key.split('.') as [string, string];
     (sections[section] ??= { type: 'object', additionalProperties: false, properties: {} }).properties[name] = leafSchema(leaf);
   }
