@@ -15,7 +15,7 @@ import yaml from 'js-yaml';
 import { CONFIG_SCHEMA } from '@fast-ferry/core';
 import { findUnknownFields, validateSchemas, type K8sDoc } from './k8s-validate.js';
 import { dashboardQueries, DASHBOARD_FILE, forPrometheus, loadDashboard, metricNamesIn, monitoringQueries, promtool, QUERYABLE_METRICS, renderRuleGroups, type RuleGroup } from './monitoring.js';
-import { find, helmBinaries, helmTemplate } from './render.js';
+import { CHART_DIR, find, helmBinaries, helmTemplate } from './render.js';
 
 type Obj = Record<string, any>;
 const work = mkdtempSync(join(tmpdir(), 'ferry-monitoring-test-'));
@@ -91,6 +91,11 @@ describe('the dashboard file (charts/fast-ferry/dashboards/fast-ferry.json)', ()
 
 for (const helm of helms) {
   describe(`dashboard and alerts in the chart with ${helm.version}`, () => {
+    it('passes helm lint --strict with the dashboard, the rules and a restricted http port all on', () => {
+      execFileSync(helm.path, ['lint', '--strict', CHART_DIR, '--set', 'grafanaDashboard.enabled=true', '--set', 'prometheusRule.enabled=true',
+        '--set', 'networkPolicy.httpFrom[0].podSelector.matchLabels.team=monitoring'], { stdio: 'pipe' });
+    });
+
     it('renders neither the dashboard ConfigMap nor the PrometheusRule by default', () => {
       const r = helmTemplate(helm);
       assert.ok(r.ok, r.stderr);
