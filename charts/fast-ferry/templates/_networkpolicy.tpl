@@ -1,6 +1,7 @@
 {{/*
 fast-ferry.networkPolicy: ingress rules of a component's pods. Both pods: the HTTP port
-(health, metrics, /trigger) from networkPolicy.httpFrom (empty = anyone). The terminator
+(health, metrics, /trigger) from networkPolicy.httpFrom (empty = anyone; the initiator also
+admits its `helm test` Pod when httpFrom is set). The terminator
 also: the session port only from pods of the initiator namespace. Everything else is denied.
 */}}
 {{- define "fast-ferry.networkPolicy" -}}
@@ -24,6 +25,12 @@ spec:
       {{- with $root.Values.networkPolicy.httpFrom }}
       from:
         {{- toYaml . | nindent 8 }}
+        {{- if and (eq $.component "initiator") $root.Values.helmTest.enabled }}
+        # The `helm test` Pod (templates/tests/), which POSTs to /trigger.
+        - podSelector:
+            matchLabels:
+              {{- include "fast-ferry.selectorLabels" (dict "root" $root "component" "helm-test") | nindent 14 }}
+        {{- end }}
       {{- end }}
     {{- if eq .component "terminator" }}
     - ports:
