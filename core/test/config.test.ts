@@ -164,6 +164,17 @@ describe('runtime configuration', () => {
     assert.doesNotThrow(() => loadConfig({ env }));
   });
 
+  test('Kubernetes service-link variables of a Service named ferry-… pass; a lookalike without its _SERVICE_HOST does not', () => {
+    const links = {
+      FERRY_METRICS_SERVICE_HOST: '10.43.0.7', FERRY_METRICS_SERVICE_PORT: '9090', FERRY_METRICS_SERVICE_PORT_HTTP: '9090',
+      FERRY_METRICS_PORT: 'tcp://10.43.0.7:9090', FERRY_METRICS_PORT_9090_TCP: 'tcp://10.43.0.7:9090',
+      FERRY_METRICS_PORT_9090_TCP_PROTO: 'tcp', FERRY_METRICS_PORT_9090_TCP_PORT: '9090', FERRY_METRICS_PORT_9090_TCP_ADDR: '10.43.0.7',
+    };
+    assert.doesNotThrow(() => loadConfig({ env: links }));
+    assert.match(message(() => loadConfig({ env: { FERRY_METRICS_PORT: 'tcp://10.43.0.7:9090' } })), /invalid config FERRY_METRICS_PORT=/);
+    assert.match(message(() => loadConfig({ env: { FERRY_SESSION_PORT: '8443' } })), /invalid config FERRY_SESSION_PORT="8443": expected a known FERRY_\* setting/);
+  });
+
   test('a value of the wrong type in the file names the file', () => {
     const path = file('autoTrigger:\n  count: five\n');
     assert.match(message(() => loadConfig({ env: { FERRY_CONFIG_FILE: path } })), new RegExp(`autoTrigger\\.count \\(in ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)="five"`));

@@ -5,6 +5,7 @@
  * expected form; the result is deeply frozen.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import yaml from 'js-yaml';
 import { ConfigError } from '../errors.js';
 import { FORMAT_CHECKS, FORMAT_DOCS } from './formats.js';
@@ -161,6 +162,21 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Kubernetes service links: a pod with enableServiceLinks (the default; the chart turns it off)
+ * gets <NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT*, <NAME>_PORT* for each Service in its
+ * namespace, so a Service named ferry-… yields FERRY_… variables the operator never set.
+ * They come as a family with an IP in <NAME>_SERVICE_HOST; that family is not a typo.
+ */
+function serviceLinkPrefixes(env: NodeJS.ProcessEnv): string[] {
+  const prefixes: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    const prefix = /^(FERRY_\w+)_SERVICE_HOST$/.exec(name)?.[1];
+    if (prefix !== undefined && value !== undefined && isIP(value) !== 0) prefixes.push(prefix);
+  }
+  return prefixes;
+}
+
 /** `did you mean X? ` when a known name is close enough to be the intended one, else ''. */
 function didYouMean(name: string, known: readonly string[]): string {
   const best = nearest(name, known);
@@ -175,8 +191,10 @@ function didYouMean(name: string, known: readonly string[]): string {
 function refuseUnknownEnv(env: NodeJS.ProcessEnv): void {
   const keyNames = Object.keys(CONFIG_SCHEMA).map(envNameOf);
   const known = new Set<string>([...keyNames, ...NON_KEY_ENV]);
+  const serviceLink = serviceLinkPrefixes(env);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('FERRY_') || known.has(name) || name.startsWith(NON_KEY_ENV_PREFIX) || value === undefined || value === '') continue;
+    if (serviceLink.some((prefix) => name.startsWith(`${prefix}_SERVICE_`) || name === `${prefix}_PORT` || name.startsWith(`${prefix}_PORT_`))) continue;
     throw new ConfigError(name, value, `a known FERRY_* setting, as FERRY_* names are reserved for them (${didYouMean(name, [...known])}see the README config table)`);
   }
 }
