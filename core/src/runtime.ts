@@ -32,7 +32,7 @@ export function prepare(role: 'initiator' | 'terminator', options: RuntimeOption
   const fields = config.log.format === 'json' ? { app: role } : {};
   const logger = options.logger ?? createLogger({ format: config.log.format, level: config.log.level, fields });
   const metrics = createMetrics(role);
-  const tls = loadTlsMaterial(config.tls);
+  const tls = loadTlsMaterial(config.tls, role);
   return { config, logger, metrics, tls };
 }
 

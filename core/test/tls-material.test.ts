@@ -29,22 +29,59 @@ function certMessage(fn: () => unknown): string {
 }
 
 test('good material loads and reports its time to expiry', () => {
-  const tls = loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.cert, keyFile: pki.initiator.key });
+  const tls = loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.cert, keyFile: pki.initiator.key }, 'initiator');
   assert.ok(tls.secondsToExpiry() > 300 * 86_400);
 });
 
 test('a certificate another CA issued is refused, naming both files', () => {
-  const msg = certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.rogue.initiator.cert, keyFile: pki.rogue.initiator.key }));
+  const msg = certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.rogue.initiator.cert, keyFile: pki.rogue.initiator.key }, 'initiator'));
   assert.match(msg, /CN=initiator\) is not signed by the CA in .*ca\.crt: regenerate with `bash deploy.sh --rotate-certs`/);
 });
 
 test('an expired certificate is refused with its end date', () => {
   const expired = issueLeaf({ ca: pki.ca, dir: join(pki.dir, 'expired'), commonName: 'initiator', sans: ['DNS:initiator'], usage: 'client', expired: true });
-  assert.match(certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: expired.cert, keyFile: expired.key })), /expired on 2020-01-02T00:00:00\.000Z/);
+  assert.match(certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: expired.cert, keyFile: expired.key }, 'initiator')), /expired on 2020-01-02T00:00:00\.000Z/);
+});
+
+test('the bundle PKI deploy.sh issues passes for both roles', () => {
+  assert.equal(loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.cert, keyFile: pki.initiator.key }, 'initiator').role, 'initiator');
+  assert.equal(loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.terminator.cert, keyFile: pki.terminator.key }, 'terminator').role, 'terminator');
+});
+
+test('the CA certificate (with its own key) is refused as a pod\'s own certificate, naming the file and the fix', () => {
+  for (const role of ['initiator', 'terminator'] as const) {
+    const msg = certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.ca.cert, keyFile: pki.ca.key }, role));
+    assert.ok(msg.startsWith(`${pki.ca.cert} (tls.certFile, CN=Fast Ferry bundle CA) is a CA certificate (basicConstraints CA:TRUE), not the ${role}'s own: point tls.certFile and tls.keyFile at the ${role}'s tls.crt and tls.key, or regenerate with \`bash deploy.sh --rotate-certs\``), msg);
+  }
+});
+
+test('a certificate made for the other role is refused by its extended key usage', () => {
+  assert.match(
+    certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.terminator.cert, keyFile: pki.terminator.key }, 'initiator')),
+    /terminator\/tls\.crt \(tls\.certFile, CN=terminator\) has extended key usage serverAuth, but the initiator needs clientAuth \(is it the terminator's certificate\?\): point tls\.certFile/,
+  );
+  assert.match(
+    certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.cert, keyFile: pki.initiator.key }, 'terminator')),
+    /initiator\/tls\.crt \(tls\.certFile, CN=initiator\) has extended key usage clientAuth, but the terminator needs serverAuth \(is it the initiator's certificate\?\)/,
+  );
+});
+
+test('a leaf in the CA file is refused as not a CA', () => {
+  assert.match(
+    certMessage(() => loadTlsMaterial({ caFile: pki.terminator.cert, certFile: pki.initiator.cert, keyFile: pki.initiator.key }, 'initiator')),
+    /terminator\/tls\.crt \(tls\.caFile, CN=terminator\) is not a CA certificate \(no basicConstraints CA:TRUE\): point tls\.caFile at the bundle's ca\.crt/,
+  );
+});
+
+test('a key of another certificate is refused, naming both files', () => {
+  assert.match(
+    certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.cert, keyFile: pki.terminator.key }, 'initiator')),
+    /terminator\/tls\.key \(tls\.keyFile\) does not belong to the certificate .*initiator\/tls\.crt \(tls\.certFile\): regenerate/,
+  );
 });
 
 test('a file that is not PEM is refused as such', () => {
-  assert.match(certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.key, keyFile: pki.initiator.key })), /tls\.key is not a PEM certificate/);
+  assert.match(certMessage(() => loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.initiator.key, keyFile: pki.initiator.key }, 'initiator')), /tls\.key is not a PEM certificate/);
 });
 
 test('the watcher reloads on a real change only: a folder event that leaves the files as they were is not a reload', async () => {
@@ -56,7 +93,7 @@ test('the watcher reloads on a real change only: a folder event that leaves the 
   const lines: string[] = [];
   const logger = { ...silentLogger, info: (msg: string, fields?: LogFields) => lines.push(`${msg} ${String(fields?.['serial'])}`) };
   const reloaded: string[] = [];
-  const stop = watchTlsMaterial(paths, logger, loadTlsMaterial(paths), (tls) => reloaded.push(tls.certificate.serialNumber));
+  const stop = watchTlsMaterial(paths, logger, loadTlsMaterial(paths, 'initiator'), (tls) => reloaded.push(tls.certificate.serialNumber));
   try {
     // What a Secret update does first: a new folder appears; the files in use are unchanged.
     mkdirSync(join(dir, '..2026_11_23_v2'));

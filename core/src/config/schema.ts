@@ -27,6 +27,8 @@ export interface StringLeaf extends LeafBase {
   /** Checked when the value is non-empty. */
   readonly pattern?: RegExp;
   readonly patternDoc?: string;
+  /** Checked after the pattern (see formats.ts); an empty value passes only where the default is empty. */
+  readonly format?: StringFormat;
 }
 export interface EnumLeaf<T extends string = string> extends LeafBase {
   readonly kind: 'enum';
@@ -34,6 +36,8 @@ export interface EnumLeaf<T extends string = string> extends LeafBase {
   readonly values: readonly T[];
 }
 export type Leaf = IntLeaf | NumberLeaf | StringLeaf | EnumLeaf;
+
+import type { StringFormat } from './formats.js';
 
 const MS_DAY = 86_400_000;
 const MIB = 1024 * 1024;
@@ -43,11 +47,11 @@ export const CONFIG_SCHEMA = {
   'log.format': { kind: 'enum', values: ['text', 'json'], default: 'text', doc: 'Log line format: readable text, or one JSON object per line (LOG_FORMAT=json also works).' },
   'log.level': { kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', doc: 'Lowest level that is printed.' },
   'http.port': { kind: 'int', min: 1, max: 65535, default: 8080, doc: 'Port of the HTTP server (/trigger on the initiator, /healthz, /readyz, /metrics on both).' },
-  'http.host': { kind: 'string', default: '0.0.0.0', doc: 'Address the HTTP server binds to.' },
+  'http.host': { kind: 'string', default: '0.0.0.0', format: 'host', doc: 'Address the HTTP server binds to.' },
   'http.bodyLimitBytes': { kind: 'int', min: 1024, max: 64 * MIB, default: MIB, doc: 'Largest POST /trigger body accepted (413 above it).' },
-  'session.url': { kind: 'string', default: 'wss://terminator.fast-ferry-terminator-ns.svc:8443', pattern: /^wss:\/\/[^/\s]+(\/\S*)?$/, patternDoc: 'a wss:// URL such as wss://terminator.fast-ferry-terminator-ns.svc:8443', doc: 'Initiator: where the terminator listens.' },
-  'session.serverName': { kind: 'string', default: '', pattern: /^[A-Za-z0-9.-]+$/, patternDoc: 'a DNS name', doc: "Initiator: the name the terminator's certificate must carry; empty means the host of session.url." },
-  'session.listenHost': { kind: 'string', default: '0.0.0.0', doc: 'Terminator: address the wss listener binds to.' },
+  'session.url': { kind: 'string', default: 'wss://terminator.fast-ferry-terminator-ns.svc:8443', pattern: /^wss:\/\/[^/\s]+(\/\S*)?$/, patternDoc: 'a wss:// URL such as wss://terminator.fast-ferry-terminator-ns.svc:8443', format: 'wss-url', doc: 'Initiator: where the terminator listens.' },
+  'session.serverName': { kind: 'string', default: '', pattern: /^[A-Za-z0-9.-]+$/, patternDoc: 'a DNS name', format: 'host', doc: "Initiator: the name the terminator's certificate must carry; empty means the host of session.url." },
+  'session.listenHost': { kind: 'string', default: '0.0.0.0', format: 'host', doc: 'Terminator: address the wss listener binds to.' },
   'session.listenPort': { kind: 'int', min: 1, max: 65535, default: 8443, doc: 'Terminator: port of the wss listener.' },
   'session.pingIntervalMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Both: keepalive ping interval; a peer silent for two intervals is declared dead.' },
   'session.dialTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 20_000, doc: 'Initiator: how long one wss dial (TCP + TLS + upgrade) may take.' },

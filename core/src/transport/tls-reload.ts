@@ -27,7 +27,7 @@ export function watchTlsMaterial(paths: TlsPaths, logger: Logger, inUse: TlsMate
   const reload = (): void => {
     let tls: TlsMaterial;
     try {
-      tls = loadTlsMaterial(paths);
+      tls = loadTlsMaterial(paths, current.role);
     } catch (err) {
       logger.error(`TLS material changed but was refused; keeping the previous certificates: ${messageOf(err)}`, { code: 'FERRY_ERR_CERT' });
       return;
