@@ -121,7 +121,7 @@ build_image() {
     log "  ${app}: ${ref} is up to date"
   else
     log "  ${app}: building ${ref}"
-    docker build --file "${app}/app/Dockerfile" --build-arg "NODE_IMAGE=${FERRY_NODE_IMAGE}" --tag "$ref" "$REPO_ROOT"
+    docker build --file Dockerfile --build-arg "APP=${app}" --build-arg "NODE_IMAGE=${FERRY_NODE_IMAGE}" --tag "$ref" "$REPO_ROOT"
   fi
   if image_in_cluster "$ref"; then
     log "  ${app}: already in cluster ${FERRY_CLUSTER}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI: make sure a Docker engine answers and the base image the Dockerfiles' FROM names exists.
+# CI: make sure a Docker engine answers and the base image the Dockerfile's FROM names exists.
 # On a machine with only the docker CLI, installs Debian's docker.io and starts dockerd, and
 # records its pid in .ferry/ci/dockerd.pid so .ci/docker-down.sh stops only what this started.
 # The base image (default node:20-bookworm-slim, as users pull it) is made locally with
@@ -8,7 +8,7 @@ set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${REPO_ROOT}/.ferry/ci"
 DOCKERD_LOG="${DOCKERD_LOG:-${STATE}/dockerd.log}"
-BASE_IMAGE="${BASE_IMAGE:-$(sed -n 's/^ARG NODE_IMAGE=//p' "${REPO_ROOT}/initiator/app/Dockerfile")}"
+BASE_IMAGE="${BASE_IMAGE:-$(sed -n 's/^ARG NODE_IMAGE=//p' "${REPO_ROOT}/Dockerfile")}"
 mkdir -p "$STATE"
 
 if docker info >/dev/null 2>&1; then

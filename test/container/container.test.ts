@@ -1,5 +1,5 @@
 /**
- * Container test: a real Docker engine builds both images from the shipped Dockerfiles, then
+ * Container test: a real Docker engine builds both images from the shipped Dockerfile, then
  * runs them as two containers configured only from the rendered chart: each Deployment's env,
  * ports, probes, user and group ids, read-only root filesystem, dropped capabilities, memory
  * limit, ConfigMap and Secret files mounted at the manifests' mount paths, an emptyDir as a
@@ -9,7 +9,7 @@
  *
  * The chart is rendered from blueprint.yaml plus non-default ports (CONTAINER_TEST_VALUES), so
  * a pod that silently ignores its ConfigMap cannot pass on the apps' defaults.
- * Needs: a Docker engine and the base image the Dockerfiles' FROM names (.ci/container-test.sh
+ * Needs: a Docker engine and the base image the Dockerfile's FROM names (.ci/container-test.sh
  * provides both), the tools built (npm run build), helm (.ci/setup-k8s-tools.sh).
  */
 import assert from 'node:assert/strict';
@@ -183,21 +183,21 @@ async function running(container: string): Promise<boolean> {
   return (await docker('inspect', '--format', '{{.State.Running}}', container).catch(() => 'false')) === 'true';
 }
 
-describe('container test: images from the shipped Dockerfiles, run as the rendered chart configures them', { timeout: 15 * 60_000 }, () => {
+describe('container test: images from the shipped Dockerfile, run as the rendered chart configures them', { timeout: 15 * 60_000 }, () => {
   before(async () => {
     await docker('info', '--format', '{{.ServerVersion}}').catch(() => {
       throw new Error('no Docker engine: run bash .ci/container-test.sh (it starts one), or start dockerd');
     });
     // 1. certificates, exactly as deploy.sh makes them
     execFileSync('node', [join(REPO_ROOT, 'tools/dist/pki.js'), 'ensure', '--dir', join(work, 'pki')], { stdio: 'pipe' });
-    // 2. images under their content tags, built from the shipped Dockerfiles
+    // 2. images under their content tags, built from the shipped Dockerfile
     const bp = loadBlueprint(join(REPO_ROOT, 'blueprint.yaml'));
     const tags: Record<AppName, string> = { initiator: '', terminator: '' };
     for (const app of APPS) {
       const buildArgs = { NODE_IMAGE: bp.images.nodeImage };
       tags[app] = imageTag(REPO_ROOT, app, buildArgs);
       const t0 = Date.now();
-      await docker('build', '--file', `${app}/app/Dockerfile`, '--build-arg', `NODE_IMAGE=${bp.images.nodeImage}`, '--tag', `${bp.images[app]}:${tags[app]}`, REPO_ROOT);
+      await docker('build', '--file', join(REPO_ROOT, 'Dockerfile'), '--build-arg', `APP=${app}`, '--build-arg', `NODE_IMAGE=${bp.images.nodeImage}`, '--tag', `${bp.images[app]}:${tags[app]}`, REPO_ROOT);
       console.log(`# built ${bp.images[app]}:${tags[app]} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     // 3. the chart, rendered from the blueprint (as deploy.sh does) plus the test's ports

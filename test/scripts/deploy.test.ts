@@ -31,7 +31,7 @@ describe('deploy.sh with fake k3d, kubectl, helm and docker', () => {
     const r = box.run('deploy.sh');
     ok(r);
     const create = indexOf(r, /^k3d cluster create fast-ferry /);
-    const builds = ['initiator', 'terminator'].map((app) => indexOf(r, new RegExp(`^docker build --file ${app}/app/Dockerfile .*--tag fast-ferry/${app}:hash-${app}-1 `)));
+    const builds = ['initiator', 'terminator'].map((app) => indexOf(r, new RegExp(`^docker build --file Dockerfile --build-arg APP=${app} .*--tag fast-ferry/${app}:hash-${app}-1 `)));
     const imports = ['initiator', 'terminator'].map((app) => indexOf(r, new RegExp(`^k3d image import fast-ferry/${app}:hash-${app}-1 --cluster fast-ferry$`)));
     const pki = indexOf(r, /^node tools\/dist\/pki\.js ensure --dir .*\/\.ferry\/pki$/);
     const secrets = indexOf(r, new RegExp(`^kubectl create secret generic terminator-tls --namespace ${TERMINATOR.namespace} --type kubernetes\\.io/tls`));
@@ -71,7 +71,7 @@ describe('deploy.sh with fake k3d, kubectl, helm and docker', () => {
     ok(r);
     assert.deepEqual(r.calls.filter((c) => /^docker build|^k3d image import/.test(c)).map((c) => c.replace(/ --.*| \/.*/, '')),
       ['docker build', 'k3d image import fast-ferry/terminator:hash-terminator-2'].map((c) => c.replace(/ --.*| \/.*/, '')));
-    assert.ok(has(r, /^docker build --file terminator\/app\/Dockerfile/) && !has(r, /^docker build --file initiator/));
+    assert.ok(has(r, /^docker build --file Dockerfile --build-arg APP=terminator /) && !has(r, /^docker build .*--build-arg APP=initiator /));
     assert.ok(renderedArgs().includes('initiator=hash-initiator-1') && renderedArgs().includes('terminator=hash-terminator-2'));
   });
 

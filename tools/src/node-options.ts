@@ -1,7 +1,7 @@
 /**
- * The Node options each app runs with: `ENV NODE_OPTIONS` in its Dockerfile, the environment of
- * `deploy.sh --local`, and the bench's Fast Ferry peers. tools/test/node-options.test.ts holds
- * the Dockerfiles to this table. A NODE_OPTIONS of the user's own (in the shell for --local,
+ * The Node options each app runs with: `ENV NODE_OPTIONS` in the app's stage of the Dockerfile,
+ * the environment of `deploy.sh --local`, and the bench's Fast Ferry peers.
+ * tools/test/node-options.test.ts holds the Dockerfile to this table. A NODE_OPTIONS of the user's own (in the shell for --local,
  * `resources.<app>.nodeOptions` in blueprint.yaml for a pod) replaces the app's.
  *
  * Both pin V8's young generation, because its default follows the memory the process sees: 1 MiB

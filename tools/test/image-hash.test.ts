@@ -15,8 +15,9 @@ function fixture(name: string): string {
   const files: Record<string, string> = {
     'package.json': '{}', 'package-lock.json': '{}', 'tsconfig.base.json': '{}', 'tsconfig.json': '{}',
     'core/package.json': '{}', 'core/tsconfig.json': '{}', 'core/src/index.ts': 'export {};',
-    'initiator/app/app.ts': 'on_trigger', 'initiator/app/package.json': '{}', 'initiator/app/Dockerfile': 'FROM x',
-    'terminator/app/app.ts': 'on_receive_terminator', 'terminator/app/package.json': '{}', 'terminator/app/Dockerfile': 'FROM x',
+    'Dockerfile': 'FROM x',
+    'initiator/app/app.ts': 'on_trigger', 'initiator/app/package.json': '{}',
+    'terminator/app/app.ts': 'on_receive_terminator', 'terminator/app/package.json': '{}',
     'tools/package.json': '{}', 'tools/src/verify.ts': 'tools are not in the images',
     'README.md': 'not in the images',
   };
@@ -39,16 +40,18 @@ describe('image content tags', () => {
     for (const app of ['initiator', 'terminator'] as const) assert.equal(imageTag(a, app), imageTag(b, app));
   });
 
-  it('changes only the terminator tag when the terminator hook changes', () => {
-    const root = fixture('hook');
-    const before = { initiator: imageTag(root, 'initiator'), terminator: imageTag(root, 'terminator') };
-    write(root, 'terminator/app/app.ts', 'on_receive_terminator edited');
-    assert.equal(imageTag(root, 'initiator'), before.initiator);
-    assert.notEqual(imageTag(root, 'terminator'), before.terminator);
-  });
+  for (const [app, other] of [['initiator', 'terminator'], ['terminator', 'initiator']] as const) {
+    it(`changes only the ${app} tag when the ${app} hook changes`, () => {
+      const root = fixture(`hook-${app}`);
+      const before = { [app]: imageTag(root, app), [other]: imageTag(root, other) };
+      write(root, `${app}/app/app.ts`, 'hook edited');
+      assert.equal(imageTag(root, other), before[other]);
+      assert.notEqual(imageTag(root, app), before[app]);
+    });
+  }
 
-  it('changes both tags when core or the lock file changes', () => {
-    for (const path of ['core/src/index.ts', 'package-lock.json']) {
+  it('changes both tags when core, the lock file or the Dockerfile changes', () => {
+    for (const path of ['core/src/index.ts', 'package-lock.json', 'Dockerfile']) {
       const root = fixture(`shared-${path.replace(/\W/g, '')}`);
       const before = [imageTag(root, 'initiator'), imageTag(root, 'terminator')];
       write(root, path, 'changed');
@@ -81,10 +84,10 @@ describe('image content tags', () => {
   });
 });
 
-describe('the shipped Dockerfiles and .dockerignore', () => {
-  for (const [app, dir] of Object.entries(APPS) as [keyof typeof APPS, string][]) {
-    it(`hashes every file the ${app} Dockerfile copies from the build context`, () => {
-      const dockerfile = readFileSync(join(REPO, dir, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+describe('the shipped Dockerfile and .dockerignore', () => {
+  for (const app of Object.keys(APPS) as (keyof typeof APPS)[]) {
+    it(`hashes every file the Dockerfile copies from the build context for APP=${app}`, () => {
+      const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ').replace(/\$\{APP\}|\$APP\b/g, app);
       const inputs = imageInputs(REPO, app);
       const context = contextFiles(REPO);
       const sources = dockerfile.split('\n')

@@ -21,13 +21,47 @@ function imageNodeOptions(dockerfile: string): string {
   return value;
 }
 
+/**
+ * The instructions of the image built with --build-arg APP=<app>: the stage named after the app
+ * and the stages it is built FROM, in build order. Refuses a Dockerfile whose last stage is not
+ * chosen by APP, since the app's stage would then not be the image.
+ */
+function appStage(dockerfile: string, app: string): string {
+  const stages = new Map<string, { base: string; lines: string[] }>();
+  let lines: string[] = [];
+  let last = '';
+  for (const line of dockerfile.replace(/\\\n/g, ' ').split('\n')) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?\s*$/i.exec(line);
+    if (!from) {
+      lines.push(line);
+      continue;
+    }
+    lines = [];
+    last = from[1] as string;
+    if (from[2]) stages.set(from[2].toLowerCase(), { base: last, lines });
+  }
+  if (!/^\$\{APP[:?}]/.test(last)) throw new Error(`the last stage is FROM ${last}, not the app's stage chosen by APP`);
+  const chain: string[] = [];
+  for (let stage = stages.get(app); stage && chain.length <= stages.size; stage = stages.get(stage.base)) chain.unshift(stage.lines.join('\n'));
+  if (chain.length === 0) throw new Error(`no stage named ${app}`);
+  return chain.join('\n');
+}
+
 describe('node options', () => {
+  const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
   for (const app of ['initiator', 'terminator'] as const) {
     it(`the ${app} image runs with the options local mode and the bench use`, () => {
-      const dockerfile = readFileSync(join(REPO, app, 'app', 'Dockerfile'), 'utf8');
-      assert.equal(imageNodeOptions(dockerfile), NODE_OPTIONS[app]);
+      assert.equal(imageNodeOptions(appStage(dockerfile, app)), NODE_OPTIONS[app]);
     });
   }
+
+  it('reads an app stage with the stages it is built from, and refuses a Dockerfile that APP does not choose from', () => {
+    const file = 'FROM x AS base\nENV NODE_OPTIONS=--a\nFROM base AS one\nENV NODE_OPTIONS=--b\nFROM base AS two\nFROM ${APP}\n';
+    assert.equal(imageNodeOptions(appStage(file, 'one')), '--b');
+    assert.equal(imageNodeOptions(appStage(file, 'two')), '--a');
+    assert.throws(() => appStage(file, 'three'), /no stage named three/);
+    assert.throws(() => appStage(`${file}FROM two\n`, 'one'), /last stage is FROM two/);
+  });
 
   it('reads a quoted value, a continued line and the last ENV that sets it, and refuses what it cannot read', () => {
     assert.equal(imageNodeOptions('ENV A=1 NODE_OPTIONS="--x --y" B=2\n'), '--x --y');
