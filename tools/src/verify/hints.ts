@@ -54,7 +54,7 @@ export const HINTS: readonly Hint[] = Object.freeze([
     shows: '`pending, not scheduled`',
     pattern: /pending, not scheduled/,
     cause: 'a pod cannot be scheduled (the scheduler\'s reason is on the same line)',
-    fix: 'lower replicas.<app> or resources.<app>.requests in blueprint.yaml, or add nodes; with topologySpread DoNotSchedule, ScheduleAnyway',
+    fix: 'lower replicas.<app> or resources.<app>.requests in blueprint.yaml, or add nodes (a topologySpread.whenUnsatisfiable of DoNotSchedule also leaves pods Pending)',
   },
   {
     shows: '`OOMKilled` as a termination reason',

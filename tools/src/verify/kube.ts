@@ -30,7 +30,8 @@ export function kubeClusterView(context?: string): ClusterView {
       const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
       // The current ReplicaSet carries the Deployment's revision annotation (what kubectl rollout status compares).
       const revision = d.metadata?.annotations?.[REVISION];
-      const sets = revision ? (await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items : [];
+      // Without it (no revision yet, or no right to list ReplicaSets) verify counts every pod that is not terminating.
+      const sets = revision ? await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }).then((l) => l.items, (): k8s.V1ReplicaSet[] => []) : [];
       const current = sets.find((rs) => rs.metadata?.annotations?.[REVISION] === revision && rs.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === name));
       return {
         name, namespace,
