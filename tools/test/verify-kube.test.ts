@@ -62,8 +62,14 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
   };
   const path = url.pathname;
   if (path === `/apis/apps/v1/namespaces/${NS}/deployments/initiator`) return json(200, deployment);
+  if (path === `/apis/apps/v1/namespaces/${NS}/deployments/forbidden-sets`) {
+    return json(200, { ...deployment, metadata: { ...deployment.metadata, name: 'forbidden-sets' }, spec: { ...deployment.spec, selector: { matchLabels: { 'app.kubernetes.io/component': 'forbidden-sets' } } } });
+  }
   if (path.startsWith(`/apis/apps/v1/namespaces/${NS}/deployments/`)) return json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
-  if (path === `/apis/apps/v1/namespaces/${NS}/replicasets`) return json(200, replicaSets);
+  if (path === `/apis/apps/v1/namespaces/${NS}/replicasets`) {
+    if (url.searchParams.get('labelSelector')?.includes('forbidden-sets')) return json(403, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 });
+    return json(200, replicaSets);
+  }
   if (path === `/api/v1/namespaces/${NS}/pods`) return json(200, pods);
   if (path === `/api/v1/namespaces/${NS}/events`) return json(200, events);
   if (path === `/api/v1/namespaces/${NS}/pods/initiator-1/log`) {
@@ -115,6 +121,12 @@ describe('kubeClusterView against a mock Kubernetes API server (no API server ru
       desired: 2, updated: 2, available: 1, current: 3, generation: 3, observedGeneration: 3, replicaSet: 'initiator-new',
     });
     assert.ok(requests.some((r) => r.startsWith(`GET /apis/apps/v1/namespaces/${NS}/replicasets?`) && r.includes('labelSelector=app.kubernetes.io%2Fcomponent%3Dinitiator')), requests.join('\n'));
+  });
+
+  it('reads a Deployment without its current ReplicaSet when ReplicaSets may not be listed (403): verify then counts every live pod', async () => {
+    const d = await cluster.deployment(NS, 'forbidden-sets');
+    assert.equal(d?.name, 'forbidden-sets');
+    assert.equal(d && 'replicaSet' in d, false);
   });
 
   it('answers undefined for a Deployment that does not exist (404), using the context it was given', async () => {
