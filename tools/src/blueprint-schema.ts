@@ -23,11 +23,31 @@ export interface Resources {
 }
 export type RuntimeSettings = Readonly<Record<string, Readonly<Record<string, string | number>>>>;
 
+/** Pods per app; each initiator pod is its own stream with its own auto-trigger. */
+export interface Replicas {
+  readonly initiator: number;
+  readonly terminator: number;
+  /** Spread each app's pods over nodes (a preference: ScheduleAnyway). */
+  readonly topologySpread: boolean;
+}
+
+/**
+ * Bounds of a replica count. At least 1: with 0 pods of an app nothing streams and verify
+ * cannot pass (scaling to zero is `kubectl scale`, not a deploy). At most 100, the chart's own
+ * cap (values.schema.json): beyond it a count is more likely a typo than a plan, each
+ * initiator pod opens its own session and sends its own auto-trigger, and the chart's
+ * one-pod-at-a-time rollout (maxSurge 1) would take minutes.
+ */
+export const REPLICAS_MIN = 1;
+export const REPLICAS_MAX = 100;
+
 export interface Blueprint {
   readonly bundle: { readonly name: string };
   readonly cluster: { readonly name: string };
   readonly images: { readonly nodeImage: string; readonly initiator: string; readonly terminator: string };
   readonly resources: { readonly initiator: Resources; readonly terminator: Resources };
+  /** The replicas section; 1 pod per app when left out. */
+  readonly replicas: Replicas;
   /** The runtime sections, as given (unset keys keep the apps' defaults). */
   readonly runtime: RuntimeSettings;
 }
@@ -52,7 +72,7 @@ const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
-const BUNDLE_SECTIONS = ['bundle', 'cluster', 'images', 'resources'] as const;
+const BUNDLE_SECTIONS = ['bundle', 'cluster', 'images', 'resources', 'replicas'] as const;
 
 /** Runtime sections a blueprint may carry: those of CONFIG_SCHEMA with a key the chart does not own. */
 export function runtimeSections(): string[] {
@@ -91,6 +111,8 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
     terminator: resourcesOf(resources['terminator'], 'resources.terminator', fail),
   };
 
+  const replicas = replicasOf(root, fail);
+
   const runtime: Record<string, Record<string, string | number>> = {};
   for (const sectionName of runtimeSections()) {
     if (!(sectionName in root) || root[sectionName] === null) continue;
@@ -110,8 +132,25 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
     cluster: { name: clusterName },
     images: { nodeImage, initiator, terminator },
     resources: res,
+    replicas,
     runtime,
   });
+}
+
+/** The optional replicas section: initiator and terminator counts, topologySpread. */
+function replicasOf(root: Record<string, unknown>, fail: Fail): Replicas {
+  if (!('replicas' in root) || root['replicas'] === null) return { initiator: 1, terminator: 1, topologySpread: false };
+  const body = section(root, 'replicas', [], fail, '', ['initiator', 'terminator', 'topologySpread']);
+  const count = (app: 'initiator' | 'terminator'): number => {
+    const value = body[app] ?? 1;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < REPLICAS_MIN || value > REPLICAS_MAX) {
+      return fail(`replicas.${app}`, value, `an integer from ${REPLICAS_MIN} to ${REPLICAS_MAX} (pods of the ${app}; each initiator pod is its own stream)`);
+    }
+    return value;
+  };
+  const spread = body['topologySpread'] ?? false;
+  if (typeof spread !== 'boolean') fail('replicas.topologySpread', spread, 'true or false (spread each app\'s pods over nodes when it can)');
+  return { initiator: count('initiator'), terminator: count('terminator'), topologySpread: spread as boolean };
 }
 
 /** The runtime value a key may have, per CONFIG_SCHEMA (the same bounds the pods enforce). */

@@ -44,6 +44,7 @@ export function renderValues(bp: Blueprint, options: RenderOptions = {}): Record
   const component = (name: 'initiator' | 'terminator') => {
     const tag = options.tags?.[name];
     return {
+      replicaCount: bp.replicas[name],
       image: { repository: bp.images[name], ...(tag ? { tag } : {}) },
       resources: { requests: { ...bp.resources[name].requests }, limits: { ...bp.resources[name].limits } },
       ...(bp.resources[name].nodeOptions !== undefined ? { nodeOptions: bp.resources[name].nodeOptions } : {}),
@@ -54,6 +55,7 @@ export function renderValues(bp: Blueprint, options: RenderOptions = {}): Record
   return {
     config,
     terminationGracePeriodSeconds: gracePeriodSeconds(bp),
+    topologySpread: { enabled: bp.replicas.topologySpread },
     ...(options.tlsChecksum ? { tls: { checksum: options.tlsChecksum } } : {}),
     initiator: component('initiator'),
     terminator: component('terminator'),

@@ -1,6 +1,6 @@
 /**
  * Verifies a deployment (deploy.sh's last step): waits until both Deployments are available,
- * then follows the initiator's web-app log until "Auto-trigger complete — N/N messages sent"
+ * then follows the web-app log of every initiator pod until "Auto-trigger complete — N/N messages sent"
  * (and prints that line). On failure or timeout it prints what the cluster knows: deployment
  * status, pod phases, container states, recent events, the last log lines of both pods and a
  * hint per known failure; then exits 1.

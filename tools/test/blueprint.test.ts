@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { CONFIG_SCHEMA } from '@fast-ferry/core';
-import { BlueprintError, validateBlueprint } from '../src/blueprint-schema.js';
+import { BlueprintError, REPLICAS_MAX, validateBlueprint } from '../src/blueprint-schema.js';
 import { CHART_OWNED_KEYS } from '../src/chart-schema.js';
 import { envLines, main } from '../src/blueprint.js';
 import { GRACE_MARGIN_SECONDS, loadBlueprint, renderValues } from '../src/render-values.js';
@@ -140,6 +140,61 @@ describe('blueprint validation', () => {
     const file = join(work, 'broken.yaml');
     writeFileSync(file, 'bundle: [unclosed\n');
     assert.throws(() => loadBlueprint(file), new RegExp(`${file}: not valid YAML`));
+  });
+});
+
+describe('blueprint replicas', () => {
+  it('defaults to one pod per app, no spread, when the replicas section is left out', () => {
+    const doc = shipped();
+    delete doc['replicas'];
+    assert.deepEqual(validateBlueprint(doc).replicas, { initiator: 1, terminator: 1, topologySpread: false });
+  });
+
+  it('takes counts per app and the spread switch, and renders them as the chart values', () => {
+    const doc = shipped();
+    doc['replicas'] = { initiator: 2, terminator: 3, topologySpread: true };
+    const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
+    assert.equal(v['initiator'].replicaCount, 2);
+    assert.equal(v['terminator'].replicaCount, 3);
+    assert.deepEqual(v['topologySpread'], { enabled: true });
+  });
+
+  it('refuses a count that is not an integer, below 1 or above the cap, naming the key and the bounds', () => {
+    const cases: [string, unknown][] = [['initiator', 0], ['terminator', -1], ['terminator', 1.5], ['initiator', '3'], ['terminator', REPLICAS_MAX + 1], ['initiator', 1e9]];
+    for (const [app, value] of cases) {
+      const doc = shipped();
+      doc['replicas'][app] = value;
+      const err = errorOf(doc);
+      assert.equal(err.key, `replicas.${app}`, String(value));
+      assert.match(err.message, new RegExp(`expected an integer from 1 to ${REPLICAS_MAX}`));
+    }
+  });
+
+  it('refuses a spread switch that is not a boolean and an unknown key, naming the key', () => {
+    const a = shipped();
+    a['replicas'].topologySpread = 'yes';
+    assert.equal(errorOf(a).key, 'replicas.topologySpread');
+    const b = shipped();
+    b['replicas'].initiators = 2;
+    const err = errorOf(b);
+    assert.equal(err.key, 'replicas.initiators');
+    assert.match(err.expected, /replicas\.initiator, replicas\.terminator, replicas\.topologySpread/);
+    const c = shipped();
+    c['replicas'] = 3;
+    assert.equal(errorOf(c).key, 'replicas');
+  });
+
+  it('exits 1 from blueprint.js check with the key named for a replica count that cannot work', (t) => {
+    const doc = shipped();
+    doc['replicas'].terminator = 0;
+    const file = join(work, 'zero-terminators.yaml');
+    writeFileSync(file, yaml.dump(doc));
+    const errs: string[] = [];
+    t.mock.method(process.stderr, 'write', (chunk: string) => { errs.push(String(chunk)); return true; });
+    const code = main(['check', '--file', file]);
+    t.mock.restoreAll();
+    assert.equal(code, 1);
+    assert.match(errs.join(''), /replicas\.terminator: got 0, expected an integer from 1 to/);
   });
 });
 

@@ -17,16 +17,27 @@ const requests: string[] = [];
 let followed: ServerResponse | undefined;
 
 const deployment = {
-  metadata: { name: 'initiator', namespace: NS, generation: 3 },
+  metadata: { name: 'initiator', namespace: NS, generation: 3, annotations: { 'deployment.kubernetes.io/revision': '2' } },
   spec: { replicas: 2, selector: { matchLabels: { 'app.kubernetes.io/component': 'initiator', 'app.kubernetes.io/instance': 'fast-ferry' } } },
   status: { replicas: 3, updatedReplicas: 2, availableReplicas: 1, observedGeneration: 3 },
 };
+const owner = (name: string) => [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: name }];
+const replicaSets = {
+  items: [
+    { metadata: { name: 'initiator-old', annotations: { 'deployment.kubernetes.io/revision': '1' }, ownerReferences: owner('initiator') } },
+    { metadata: { name: 'other-new', annotations: { 'deployment.kubernetes.io/revision': '2' }, ownerReferences: owner('other') } },
+    { metadata: { name: 'initiator-new', annotations: { 'deployment.kubernetes.io/revision': '2' }, ownerReferences: owner('initiator') } },
+  ],
+};
 const pods = {
   items: [{
-    metadata: { name: 'initiator-1', namespace: NS, creationTimestamp: '2026-01-02T03:04:05Z', deletionTimestamp: '2026-01-02T03:05:00Z' },
+    metadata: {
+      name: 'initiator-1', namespace: NS, creationTimestamp: '2026-01-02T03:04:05Z', deletionTimestamp: '2026-01-02T03:05:00Z',
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'initiator-7d9f', uid: 'u1' }],
+    },
     status: {
       phase: 'Running',
-      conditions: [{ type: 'Ready', status: 'True' }],
+      conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True', reason: 'Scheduled' }],
       containerStatuses: [{
         name: 'web-app', ready: false, restartCount: 2, image: 'x', imageID: 'x',
         state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 20s' } },
@@ -51,7 +62,14 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
   };
   const path = url.pathname;
   if (path === `/apis/apps/v1/namespaces/${NS}/deployments/initiator`) return json(200, deployment);
+  if (path === `/apis/apps/v1/namespaces/${NS}/deployments/forbidden-sets`) {
+    return json(200, { ...deployment, metadata: { ...deployment.metadata, name: 'forbidden-sets' }, spec: { ...deployment.spec, selector: { matchLabels: { 'app.kubernetes.io/component': 'forbidden-sets' } } } });
+  }
   if (path.startsWith(`/apis/apps/v1/namespaces/${NS}/deployments/`)) return json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
+  if (path === `/apis/apps/v1/namespaces/${NS}/replicasets`) {
+    if (url.searchParams.get('labelSelector')?.includes('forbidden-sets')) return json(403, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 });
+    return json(200, replicaSets);
+  }
   if (path === `/api/v1/namespaces/${NS}/pods`) return json(200, pods);
   if (path === `/api/v1/namespaces/${NS}/events`) return json(200, events);
   if (path === `/api/v1/namespaces/${NS}/pods/initiator-1/log`) {
@@ -97,20 +115,29 @@ after(() => {
 });
 
 describe('kubeClusterView against a mock Kubernetes API server (no API server runs here)', () => {
-  it('reads a Deployment into DeploymentState, with its selector as a label selector string', async () => {
+  it('reads a Deployment into DeploymentState, with its selector as a label selector string and its current ReplicaSet (same revision, owned by it)', async () => {
     assert.deepEqual(await cluster.deployment(NS, 'initiator'), {
       name: 'initiator', namespace: NS, selector: 'app.kubernetes.io/component=initiator,app.kubernetes.io/instance=fast-ferry',
-      desired: 2, updated: 2, available: 1, current: 3, generation: 3, observedGeneration: 3,
+      desired: 2, updated: 2, available: 1, current: 3, generation: 3, observedGeneration: 3, replicaSet: 'initiator-new',
     });
+    assert.ok(requests.some((r) => r.startsWith(`GET /apis/apps/v1/namespaces/${NS}/replicasets?`) && r.includes('labelSelector=app.kubernetes.io%2Fcomponent%3Dinitiator')), requests.join('\n'));
+  });
+
+  it('reads a Deployment without its current ReplicaSet when ReplicaSets may not be listed (403): verify then counts every live pod', async () => {
+    const d = await cluster.deployment(NS, 'forbidden-sets');
+    assert.equal(d?.name, 'forbidden-sets');
+    assert.equal(d && 'replicaSet' in d, false);
   });
 
   it('answers undefined for a Deployment that does not exist (404), using the context it was given', async () => {
     assert.equal(await cluster.deployment(NS, 'missing'), undefined);
   });
 
-  it('reads pods with readiness, termination, creation time and container states', async () => {
+  it('reads pods with readiness, termination, creation time, owning ReplicaSet, conditions and container states', async () => {
     assert.deepEqual(await cluster.pods(NS, 'app.kubernetes.io/component=initiator'), [{
       name: 'initiator-1', namespace: NS, phase: 'Running', ready: true, terminating: true, createdAt: Date.parse('2026-01-02T03:04:05Z'),
+      replicaSet: 'initiator-7d9f',
+      conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True', reason: 'Scheduled' }],
       containers: [{ name: 'web-app', ready: false, restartCount: 2, state: 'waiting', reason: 'CrashLoopBackOff', message: 'back-off 20s', lastState: 'terminated (Error, exit 1)' }],
     }]);
     assert.ok(requests.some((r) => r.startsWith(`GET /api/v1/namespaces/${NS}/pods?`) && r.includes('labelSelector=app.kubernetes.io%2Fcomponent%3Dinitiator')), requests.join('\n'));

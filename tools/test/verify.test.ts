@@ -159,6 +159,169 @@ describe('verify against a fake cluster (a mock of the Kubernetes API: no API se
   });
 });
 
+interface FakePod {
+  name: string;
+  /** initiator pods: the web-app log, streamed line by line */
+  lines?: string[];
+  replicaSet?: string;
+  phase?: string;
+  ready?: boolean;
+  createdAt?: number;
+  container?: Partial<ContainerState>;
+  conditions?: PodState['conditions'];
+}
+
+/**
+ * A fake ClusterView with several pods per side, i.e. a mock of the Kubernetes API (no API
+ * server can run here): each initiator pod streams its own log; the terminator's pods and the
+ * events are given as a cluster would report them.
+ */
+function fakeScaledCluster(o: { initiators: FakePod[]; terminators: FakePod[]; events?: string[]; initiatorReplicaSet?: string; initiatorReady?: (pod: string) => boolean }): ClusterView & { followed: string[] } {
+  const followed: string[] = [];
+  const side = (ns: string) => (ns === NS.initiator ? o.initiators : o.terminators);
+  const toState = (namespace: string, p: FakePod): PodState => {
+    const c: ContainerState = { name: CONTAINER, ready: p.ready ?? true, restartCount: 0, state: 'running', ...p.container };
+    const ready = namespace === NS.initiator && o.initiatorReady ? o.initiatorReady(p.name) : p.ready ?? true;
+    return {
+      name: p.name, namespace, phase: p.phase ?? 'Running', ready, terminating: false, createdAt: p.createdAt ?? 1, containers: p.phase === 'Pending' && !p.container ? [] : [c],
+      ...(p.replicaSet ? { replicaSet: p.replicaSet } : {}),
+      ...(p.conditions ? { conditions: p.conditions } : {}),
+    };
+  };
+  return {
+    followed,
+    async deployment(namespace, dep): Promise<DeploymentState> {
+      const pods = side(namespace).filter((p) => namespace !== NS.initiator || !o.initiatorReplicaSet || p.replicaSet === o.initiatorReplicaSet);
+      const available = pods.filter((p) => p.ready ?? true).length;
+      return {
+        name: dep, namespace, selector: `app.kubernetes.io/component=${dep}`, desired: pods.length, updated: pods.length, available, current: pods.length, generation: 1, observedGeneration: 1,
+        ...(namespace === NS.initiator && o.initiatorReplicaSet ? { replicaSet: o.initiatorReplicaSet } : {}),
+      };
+    },
+    async pods(namespace) {
+      return side(namespace).map((p) => toState(namespace, p));
+    },
+    async followLog(namespace, pod, _container, onLine, signal) {
+      followed.push(pod);
+      for (const line of side(namespace).find((p) => p.name === pod)?.lines ?? []) {
+        if (signal.aborted) return;
+        await new Promise((r) => setTimeout(r, 1));
+        onLine(line);
+      }
+      await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    },
+    async tailLog(_namespace, pod) {
+      return `last line of ${pod}`;
+    },
+    async events(namespace) {
+      return namespace === NS.terminator ? (o.events ?? []) : [];
+    },
+  };
+}
+
+describe('verify at N > 1 pods per side (fake cluster: a mock of the Kubernetes API)', () => {
+  const healthyTerminators: FakePod[] = [{ name: 'terminator-1' }, { name: 'terminator-2' }];
+
+  it('passes when both initiator pods log N/N, following each pod', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', lines: [starting, complete(5)] }, { name: 'initiator-b', lines: [starting, 'reconnecting', complete(5)] }],
+      terminators: healthyTerminators,
+    });
+    const c = capture();
+    const result = await verify({ cluster, messages: 5, timeoutMs: 2000, pollMs: 5, ...c.sinks });
+    assert.match(result, /^all 2 initiator pods: Auto-trigger complete — 5\/5 messages sent$/);
+    assert.deepEqual([...cluster.followed].sort(), ['initiator-a', 'initiator-b']);
+    assert.ok(c.out.includes(`  pod/initiator-a: ${complete(5)}`) && c.out.includes(`  pod/initiator-b: ${complete(5)}`), c.out.join('\n'));
+    assert.deepEqual(c.err, []);
+  });
+
+  it('fails naming the one initiator pod without its line, with the tally and the command that shows every pod', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', lines: [starting, complete(5)] }, { name: 'initiator-b', lines: [starting] }],
+      terminators: healthyTerminators,
+    });
+    const c = capture();
+    const err = await verify({ cluster, messages: 5, timeoutMs: 300, pollMs: 5, ...c.sinks }).then(() => assert.fail('expected a VerifyError'), (e: unknown) => e as Error);
+    assert.ok(err instanceof VerifyError);
+    assert.match(err.message, /^no "Auto-trigger complete — 5\/5 messages sent" line in pod\/initiator-b after /);
+    assert.doesNotMatch(err.message, /pod\/initiator-a/);
+    assert.ok(err.message.includes(`1 of 2 initiator pods complete; every pod's log: kubectl logs -n ${NS.initiator} -l app.kubernetes.io/component=initiator -c ${CONTAINER} --prefix`), err.message);
+  });
+
+  it('fails fast naming the pod that reported fewer messages, without waiting out the others', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', lines: [starting] }, { name: 'initiator-b', lines: [complete(3, 5)] }],
+      terminators: healthyTerminators,
+    });
+    const c = capture();
+    const t0 = Date.now();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 60_000, pollMs: 5, ...c.sinks }), /^VerifyError: pod\/initiator-b reported ".*3\/5 messages sent\.", expected 5\/5 \(0 of 2 initiator pods complete/);
+    assert.ok(Date.now() - t0 < 5000, 'did not wait for initiator-a until the deadline');
+  });
+
+  it("follows only the pods of the Deployment's current ReplicaSet", async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-old', replicaSet: 'rs-1', lines: [] }, { name: 'initiator-a', replicaSet: 'rs-2', lines: [complete(5)] }, { name: 'initiator-b', replicaSet: 'rs-2', lines: [complete(5)] }],
+      initiatorReplicaSet: 'rs-2',
+      terminators: healthyTerminators,
+    });
+    const c = capture();
+    await verify({ cluster, messages: 5, timeoutMs: 2000, pollMs: 5, ...c.sinks });
+    assert.deepEqual([...cluster.followed].sort(), ['initiator-a', 'initiator-b']);
+  });
+
+  it('names why no terminator is ready: its readiness probe fails (the last probe event)', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', lines: [] }],
+      terminators: [{ name: 'terminator-1', ready: false }, { name: 'terminator-2', ready: false }],
+      events: [
+        '12:00:01 Warning Unhealthy Pod/terminator-1: Readiness probe failed: HTTP probe failed with statuscode: 503 (x9)',
+        '12:00:02 Warning Unhealthy Pod/terminator-2: Readiness probe failed: Get "http://10.42.0.9:8080/readyz": connect: connection refused',
+      ],
+    });
+    const c = capture();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, ...c.sinks }), /deployment\/terminator .* not available/);
+    const text = c.err.join('\n');
+    assert.ok(text.includes('  no ready terminator: pod/terminator-1: readiness probe failing (Readiness probe failed: HTTP probe failed with statuscode: 503 (x9)); its log says why; '
+      + 'pod/terminator-2: readiness probe failing (Readiness probe failed: Get "http://10.42.0.9:8080/readyz": connect: connection refused); its log says why'), text);
+    assert.match(text, /the terminator runs but accepts no sessions/, 'the hint');
+  });
+
+  it('names why no terminator is ready: pending, not scheduled, with the scheduler\'s reason', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', lines: [] }],
+      terminators: [{ name: 'terminator-1', phase: 'Pending', ready: false, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }] }],
+    });
+    const c = capture();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, ...c.sinks }), VerifyError);
+    const text = c.err.join('\n');
+    assert.ok(text.includes('  no ready terminator: pod/terminator-1: pending, not scheduled (Unschedulable: 0/1 nodes are available: 1 Insufficient cpu.)'), text);
+    assert.match(text, /lower replicas\.<app> or resources\.<app>\.requests/, 'the hint');
+  });
+
+  it('names why no terminator is ready: every replica is in a crash loop (and gives up at once)', async () => {
+    const looping = { ready: false, state: 'waiting', reason: 'CrashLoopBackOff', restartCount: 3, lastState: 'terminated (Error, exit 1)' };
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', lines: [] }],
+      terminators: [{ name: 'terminator-1', ready: false, container: looping }, { name: 'terminator-2', ready: false, container: looping }],
+    });
+    const c = capture();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 60_000, pollMs: 5, ...c.sinks }), /restarted 3 times/);
+    assert.match(c.err.join('\n'), /no ready terminator: pod\/terminator-1: crash loop \(web-app restarted 3 times, last terminated \(Error, exit 1\)\); pod\/terminator-2: crash loop/);
+  });
+
+  it('after a terminator-only rollout, names each older initiator pod that did not reconnect', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [{ name: 'initiator-a', createdAt: 1, lines: [complete(5)] }, { name: 'initiator-b', createdAt: 1, lines: [complete(5)] }],
+      terminators: [{ name: 'terminator-1', createdAt: 2 }],
+      initiatorReady: (pod) => pod === 'initiator-a',
+    });
+    const c = capture();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, settleMs: 10, ...c.sinks }), /^VerifyError: pod\/initiator-b is not Ready .* no session to the new terminator/);
+    assert.match(c.out.join('\n'), /pod\/initiator-a, pod\/initiator-b predate the terminator's rollout/);
+  });
+});
+
 describe('verify hints', () => {
   it('prints "cause: fix" for each row whose pattern matches the report, in table order', () => {
     const report = 'web-app: waiting (ImagePullBackOff)\n    last terminated (OOMKilled, exit 137)';

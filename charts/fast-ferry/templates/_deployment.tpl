@@ -16,6 +16,15 @@ metadata:
 spec:
   replicas: {{ int $v.replicaCount }}
   revisionHistoryLimit: 3
+  # Surge before unavailable: a new pod must be Ready (the terminator: listening and not
+  # draining) before an old one gets SIGTERM, so the initiators always have a terminator to
+  # dial and a rollout never drops below replicaCount ready pods. One extra pod at a time keeps
+  # the extra requests small on a one-node k3d.
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
   selector:
     matchLabels:
       {{- include "fast-ferry.selectorLabels" . | nindent 6 }}
@@ -50,6 +59,17 @@ spec:
       {{- with $v.tolerations }}
       tolerations:
         {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $root.Values.topologySpread }}
+      {{- if .enabled }}
+      topologySpreadConstraints:
+        - maxSkew: {{ int .maxSkew }}
+          topologyKey: {{ .topologyKey }}
+          whenUnsatisfiable: {{ .whenUnsatisfiable }}
+          labelSelector:
+            matchLabels:
+              {{- include "fast-ferry.selectorLabels" $ | nindent 14 }}
+      {{- end }}
       {{- end }}
       containers:
         - name: web-app

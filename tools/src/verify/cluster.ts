@@ -20,6 +20,8 @@ export interface DeploymentState {
   readonly current: number;
   readonly generation: number;
   readonly observedGeneration: number;
+  /** The ReplicaSet of the current pod template (revision), when it can be told; its pods are the ones that count. */
+  readonly replicaSet?: string;
 }
 
 export interface ContainerState {
@@ -34,6 +36,14 @@ export interface ContainerState {
   readonly lastState?: string;
 }
 
+/** A pod condition (PodScheduled, Ready, ...), as status.conditions has it. */
+export interface PodCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
 export interface PodState {
   readonly name: string;
   readonly namespace: string;
@@ -42,6 +52,9 @@ export interface PodState {
   readonly terminating: boolean;
   readonly createdAt: number;
   readonly containers: readonly ContainerState[];
+  /** The ReplicaSet that owns the pod. */
+  readonly replicaSet?: string;
+  readonly conditions?: readonly PodCondition[];
 }
 
 /** What verify reads from a cluster. */

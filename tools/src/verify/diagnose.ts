@@ -3,7 +3,7 @@
  * which pod states mean that waiting longer will not help.
  */
 import { CONTAINER, INITIATOR, TERMINATOR } from '../names.js';
-import type { ClusterView, PodState, Target } from './cluster.js';
+import type { ClusterView, ContainerState, PodState, Target } from './cluster.js';
 import { hintsFor } from './hints.js';
 
 /** Waiting reasons that will not resolve by waiting longer. */
@@ -58,21 +58,55 @@ export async function diagnose(o: DiagnoseOptions): Promise<void> {
 
 async function describeTarget(cluster: ClusterView, target: Target, container: string, say: (line: string) => void): Promise<void> {
   const d = await cluster.deployment(target.namespace, target.deployment);
+  // Read first: a failing readiness probe's reason is only in the events.
+  const events = await cluster.events(target.namespace, EVENTS);
   if (!d) {
     say(`  deployment/${target.deployment}: not found`);
+    say(`  no ready ${target.deployment}: deployment/${target.deployment} does not exist`);
   } else {
     say(`  deployment/${target.deployment}: ${d.available}/${d.desired} available, ${d.updated} updated, ${d.current} current`);
     const pods = await cluster.pods(target.namespace, d.selector);
     if (pods.length === 0) say('  no pods');
-    for (const pod of pods) await describePod(cluster, pod, container, say);
+    const live = pods.filter((p) => !p.terminating);
+    if (d.desired > 0 && !live.some((p) => p.ready)) {
+      const why = live.length ? live.map((p) => `pod/${p.name}: ${notReadyReason(p, events, container)}`).join('; ') : `no pods (${d.desired} wanted; see the events below)`;
+      say(`  no ready ${target.deployment}: ${why}`);
+    }
+    for (const pod of pods) await describePod(cluster, pod, container, events, say);
   }
-  const events = await cluster.events(target.namespace, EVENTS);
   say(`  recent events${events.length ? ':' : ': none'}`);
   for (const e of events) say(`    ${e}`);
 }
 
-async function describePod(cluster: ClusterView, pod: PodState, container: string, say: (line: string) => void): Promise<void> {
-  say(`  pod/${pod.name}: ${pod.phase}${pod.ready ? ', ready' : ', not ready'}${pod.terminating ? ', terminating' : ''}`);
+/**
+ * Why a pod is not Ready, in the words an operator acts on: not scheduled (and the scheduler's
+ * reason), a container that cannot start, a crash loop, or a running container whose readiness
+ * probe fails (with the kubelet's last probe event; the terminator's /readyz fails while it is
+ * not listening yet or draining).
+ */
+export function notReadyReason(pod: PodState, events: readonly string[], container = CONTAINER): string {
+  if (pod.terminating) return 'terminating (draining)';
+  const scheduled = pod.conditions?.find((c) => c.type === 'PodScheduled');
+  if (pod.phase === 'Pending' && scheduled?.status === 'False') {
+    return `pending, not scheduled${scheduled.reason || scheduled.message ? ` (${[scheduled.reason, scheduled.message].filter(Boolean).join(': ')})` : ''}`;
+  }
+  const c = pod.containers.find((x) => x.name === container) ?? pod.containers[0];
+  const detail = (x: ContainerState) => `${x.reason ?? x.state}${x.message ? `: ${x.message}` : ''}`;
+  if (c && (c.reason === 'CrashLoopBackOff' || c.restartCount >= CRASHLOOP_RESTARTS)) {
+    return `crash loop (${c.name} restarted ${c.restartCount} times${c.lastState ? `, last ${c.lastState}` : ''})`;
+  }
+  if (pod.phase === 'Pending') return c ? `pending, ${c.name} ${c.state} (${detail(c)})` : 'pending, no container started yet';
+  if (!c) return `${pod.phase}, no container status`;
+  if (c.state === 'waiting' || c.state === 'terminated') return `${c.name} ${c.state} (${detail(c)})`;
+  if (pod.phase === 'Running' && !c.ready) {
+    const probe = [...events].reverse().find((e) => e.includes(`Pod/${pod.name}: Readiness probe failed`));
+    return `readiness probe failing${probe ? ` (${probe.slice(probe.indexOf(`Pod/${pod.name}: `) + `Pod/${pod.name}: `.length)})` : ''}; its log says why`;
+  }
+  return pod.ready ? 'ready' : `${pod.phase}, not ready`;
+}
+
+async function describePod(cluster: ClusterView, pod: PodState, container: string, events: readonly string[], say: (line: string) => void): Promise<void> {
+  say(`  pod/${pod.name}: ${pod.phase}${pod.terminating ? ', terminating' : pod.ready ? ', ready' : `, not ready: ${notReadyReason(pod, events, container)}`}`);
   for (const c of pod.containers) {
     const state = `${c.state}${c.reason ? ` (${c.reason}${c.message ? `: ${c.message}` : ''})` : ''}`;
     say(`    ${c.name}: ${state}, restarts ${c.restartCount}${c.lastState ? `, last ${c.lastState}` : ''}`);

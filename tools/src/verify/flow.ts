@@ -1,8 +1,8 @@
 /**
  * Verify's control flow: wait until both Deployments are available (giving up early on a pod
  * that cannot start), make sure an initiator older than a rolled terminator has reconnected,
- * then follow the initiator's log until its auto-trigger complete line. On failure it prints
- * the diagnosis and rejects with VerifyError.
+ * then follow the log of every initiator pod (each is its own stream) until its auto-trigger
+ * complete line. On failure it prints the diagnosis and rejects with VerifyError.
  */
 import { autoTriggerCompleteLine, parseAutoTriggerComplete } from '@fast-ferry/core';
 import { CONTAINER, INITIATOR, TERMINATOR } from '../names.js';
@@ -19,10 +19,10 @@ export interface VerifyOptions {
   readonly timeoutMs: number;
   readonly pollMs?: number;
   /**
-   * When the initiator pod is older than the newest terminator pod (only the terminator was
-   * rolled), its auto-trigger line predates the new terminator: wait this long (about the
-   * readiness probe's period × failure threshold) and then for the initiator to be Ready,
-   * which it is only while its session is open.
+   * When initiator pods are older than the newest terminator pod (only the terminator was
+   * rolled), their auto-trigger lines predate the new terminator: wait this long (about the
+   * readiness probe's period × failure threshold) and then for each of them to be Ready,
+   * which an initiator is only while its session is open.
    */
   readonly settleMs?: number;
   readonly out?: (line: string) => void;
@@ -65,37 +65,78 @@ async function waitAvailable(o: Resolved, target: Target, deadline: number): Pro
   }
 }
 
-/** The pod whose log tells: the newest running, non-terminating pod. */
-function currentPod(pods: readonly PodState[]): PodState | undefined {
-  return [...pods].filter((p) => !p.terminating && p.phase === 'Running').sort((a, b) => b.createdAt - a.createdAt)[0];
+/** The pods that count: running, not terminating, and of the Deployment's current ReplicaSet when that is known. */
+function currentPods(pods: readonly PodState[], d: DeploymentState): PodState[] {
+  return pods
+    .filter((p) => !p.terminating && p.phase === 'Running' && (d.replicaSet === undefined || p.replicaSet === undefined || p.replicaSet === d.replicaSet))
+    .sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
 }
 
-async function waitForCompleteLine(o: Resolved, selector: string, deadline: number): Promise<string> {
-  const pod = currentPod(await o.cluster.pods(o.initiator.namespace, selector));
-  if (!pod) throw new VerifyError(`no running initiator pod in ${o.initiator.namespace}`);
-  o.out(`  following pod/${pod.name} ${o.container} log for the auto-trigger line`);
+/** `kubectl logs` of every pod of a Deployment, each line prefixed with its pod. */
+function allLogsCommand(d: DeploymentState, container: string): string {
+  return `kubectl logs -n ${d.namespace} -l ${d.selector} -c ${container} --prefix`;
+}
+
+type LineOutcome =
+  | { readonly pod: string; readonly kind: 'complete'; readonly line: string }
+  | { readonly pod: string; readonly kind: 'mismatch'; readonly line: string }
+  | { readonly pod: string; readonly kind: 'ended' | 'timeout' | 'stopped' };
+
+/** Follows one pod's log until its auto-trigger complete line, the end of the log, the deadline or `stop`. */
+async function followOne(o: Resolved, pod: PodState, deadline: number, stop: AbortSignal): Promise<LineOutcome> {
   const ac = new AbortController();
-  let found: string | undefined;
-  let mismatch: string | undefined;
+  let outcome: LineOutcome | undefined;
   const timer = setTimeout(() => ac.abort(), Math.max(0, deadline - Date.now()));
+  const onStop = () => ac.abort();
+  stop.addEventListener('abort', onStop, { once: true });
   try {
-    const stream = o.cluster.followLog(o.initiator.namespace, pod.name, o.container, (line) => {
+    const stream = o.cluster.followLog(pod.namespace, pod.name, o.container, (line) => {
+      if (outcome) return;
       const report = parseAutoTriggerComplete(line);
       if (!report) return;
-      if (report.sent === o.messages && report.count === o.messages) found = line.trim();
-      else mismatch = line.trim();
+      const done = report.sent === o.messages && report.count === o.messages;
+      outcome = { pod: pod.name, kind: done ? 'complete' : 'mismatch', line: line.trim() };
       ac.abort();
     }, ac.signal);
     await Promise.race([stream, new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }))]);
   } finally {
     clearTimeout(timer);
+    stop.removeEventListener('abort', onStop);
     ac.abort();
   }
-  if (found) return found;
-  if (mismatch) throw new VerifyError(`the initiator reported "${mismatch}", expected ${o.messages}/${o.messages}`);
-  throw new VerifyError(Date.now() >= deadline
-    ? `no "${expectedLine(o.messages)}" line in pod/${pod.name} after ${seconds(o.timeoutMs)}`
-    : `the log of pod/${pod.name} ended before the auto-trigger completed (the container stopped?)`);
+  if (outcome) return outcome;
+  if (Date.now() >= deadline) return { pod: pod.name, kind: 'timeout' };
+  return { pod: pod.name, kind: stop.aborted ? 'stopped' : 'ended' };
+}
+
+/**
+ * Every initiator pod is its own stream with its own auto-trigger: follows the web-app log of
+ * each pod of the current ReplicaSet at once, and fails naming each pod that reported fewer
+ * messages, whose log ended, or that logged no complete line by the deadline. A pod that fails
+ * for good stops the others (no point waiting out the deadline).
+ */
+async function waitForCompleteLines(o: Resolved, ini: DeploymentState, deadline: number): Promise<string[]> {
+  const pods = currentPods(await o.cluster.pods(ini.namespace, ini.selector), ini);
+  if (pods.length === 0) throw new VerifyError(`no running initiator pod in ${ini.namespace}`);
+  o.out(`  following the ${o.container} log of ${pods.length === 1 ? '' : `all ${pods.length} initiator pods: `}${pods.map((p) => `pod/${p.name}`).join(', ')} for the auto-trigger line`);
+  const stop = new AbortController();
+  const outcomes = await Promise.all(pods.map(async (pod) => {
+    const outcome = await followOne(o, pod, deadline, stop.signal);
+    if (outcome.kind === 'mismatch' || outcome.kind === 'ended') stop.abort();
+    return outcome;
+  }));
+  const complete = outcomes.filter((x): x is Extract<LineOutcome, { kind: 'complete' }> => x.kind === 'complete');
+  if (complete.length === pods.length) return complete.map((x) => (pods.length === 1 ? x.line : `pod/${x.pod}: ${x.line}`));
+  const failures = outcomes.flatMap((x) => {
+    switch (x.kind) {
+      case 'mismatch': return [`pod/${x.pod} reported "${x.line}", expected ${o.messages}/${o.messages}`];
+      case 'timeout': return [`no "${expectedLine(o.messages)}" line in pod/${x.pod} after ${seconds(o.timeoutMs)}`];
+      case 'ended': return [`the log of pod/${x.pod} ended before the auto-trigger completed (the container stopped?)`];
+      default: return [];
+    }
+  });
+  const tally = pods.length > 1 ? ` (${complete.length} of ${pods.length} initiator pods complete; every pod's log: ${allLogsCommand(ini, o.container)})` : '';
+  throw new VerifyError(`${failures.join('; ')}${tally}`);
 }
 
 /** "Auto-trigger complete — 5/5 messages sent": the core's line without its emoji and full stop. */
@@ -103,18 +144,27 @@ function expectedLine(messages: number): string {
   return autoTriggerCompleteLine(messages, messages).replace(/^\P{L}+/u, '').replace(/\.$/, '');
 }
 
-/** After a terminator-only rollout: the (older) initiator pod must be Ready again, i.e. hold a session to the new terminator. */
+/**
+ * After a terminator-only rollout: every (older) initiator pod must be Ready again, i.e. hold a
+ * session to a terminator of the new rollout; their auto-trigger lines predate it.
+ */
 async function waitReconnected(o: Resolved, ini: DeploymentState, ter: DeploymentState, deadline: number): Promise<void> {
   const newestTerminator = Math.max(0, ...(await o.cluster.pods(ter.namespace, ter.selector)).filter((p) => !p.terminating).map((p) => p.createdAt));
-  const pod = currentPod(await o.cluster.pods(ini.namespace, ini.selector));
-  if (!pod || pod.createdAt >= newestTerminator) return;
-  o.out(`  pod/${pod.name} predates the terminator's rollout: checking its session to the new terminator (readiness, after ${seconds(o.settleMs)})`);
+  const older = currentPods(await o.cluster.pods(ini.namespace, ini.selector), ini).filter((p) => p.createdAt < newestTerminator);
+  if (older.length === 0) return;
+  const names = older.map((p) => `pod/${p.name}`).join(', ');
+  o.out(`  ${names} ${older.length === 1 ? 'predates' : 'predate'} the terminator's rollout: checking ${older.length === 1 ? 'its session' : 'their sessions'} to the new terminator (readiness, after ${seconds(o.settleMs)})`);
   await sleep(Math.min(o.settleMs, Math.max(0, deadline - Date.now())));
   for (;;) {
-    const now = (await o.cluster.pods(ini.namespace, ini.selector)).find((p) => p.name === pod.name);
-    if (now?.ready) return;
-    if (!now) throw new VerifyError(`pod/${pod.name} went away while waiting for it to reconnect`);
-    if (Date.now() >= deadline) throw new VerifyError(`pod/${pod.name} is not Ready ${seconds(o.timeoutMs)} after the terminator's rollout: no session to the new terminator`);
+    const now = await o.cluster.pods(ini.namespace, ini.selector);
+    const waiting: string[] = [];
+    for (const pod of older) {
+      const state = now.find((p) => p.name === pod.name);
+      if (!state) throw new VerifyError(`pod/${pod.name} went away while waiting for it to reconnect`);
+      if (!state.ready) waiting.push(pod.name);
+    }
+    if (waiting.length === 0) return;
+    if (Date.now() >= deadline) throw new VerifyError(`${waiting.map((n) => `pod/${n}`).join(', ')} ${waiting.length === 1 ? 'is' : 'are'} not Ready ${seconds(o.timeoutMs)} after the terminator's rollout: no session to the new terminator`);
     await sleep(o.pollMs);
   }
 }
@@ -138,9 +188,9 @@ export async function verify(options: VerifyOptions): Promise<string> {
     o.out('  both deployments are available');
     await waitReconnected(o, ini, ter, deadline);
     if (o.messages === 0) return 'auto-trigger is off (autoTrigger.count 0); both deployments are available';
-    const line = await waitForCompleteLine(o, ini.selector, deadline);
-    o.out(`  ${line}`);
-    return line;
+    const lines = await waitForCompleteLines(o, ini, deadline);
+    for (const line of lines) o.out(`  ${line}`);
+    return lines.length === 1 ? (lines[0] as string) : `all ${lines.length} initiator pods: ${expectedLine(o.messages)}`;
   } catch (err) {
     if (!(err instanceof VerifyError)) throw err;
     o.err(`✖ verify: ${err.message}`);

@@ -45,6 +45,18 @@ export const HINTS: readonly Hint[] = Object.freeze([
     fix: 'check the terminator pod and kubectl get networkpolicy -A',
   },
   {
+    shows: '`no ready terminator: … readiness probe failing`',
+    pattern: /no ready terminator: .*readiness probe failing/,
+    cause: 'the terminator runs but accepts no sessions (its /readyz fails while it is not listening yet or draining)',
+    fix: 'its last log lines above say why (a listen error, a certificate); kubectl describe pod shows the probe answers',
+  },
+  {
+    shows: '`pending, not scheduled`',
+    pattern: /pending, not scheduled/,
+    cause: 'a pod cannot be scheduled (the scheduler\'s reason is on the same line)',
+    fix: 'lower replicas.<app> or resources.<app>.requests in blueprint.yaml, or add nodes (a topologySpread.whenUnsatisfiable of DoNotSchedule also leaves pods Pending)',
+  },
+  {
     shows: '`OOMKilled` as a termination reason',
     pattern: /OOMKilled/,
     cause: 'a container ran out of memory',

@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterView } from './cluster.js';
 
+const REVISION = 'deployment.kubernetes.io/revision';
+
 /** ClusterView over the Kubernetes API (@kubernetes/client-node), using the kubeconfig. */
 export function kubeClusterView(context?: string): ClusterView {
   const kc = new k8s.KubeConfig();
@@ -25,22 +27,32 @@ export function kubeClusterView(context?: string): ClusterView {
         throw e;
       }
       const labels = d.spec?.selector.matchLabels ?? {};
+      const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+      // The current ReplicaSet carries the Deployment's revision annotation (what kubectl rollout status compares).
+      const revision = d.metadata?.annotations?.[REVISION];
+      // Without it (no revision yet, or no right to list ReplicaSets) verify counts every pod that is not terminating.
+      const sets = revision ? await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }).then((l) => l.items, (): k8s.V1ReplicaSet[] => []) : [];
+      const current = sets.find((rs) => rs.metadata?.annotations?.[REVISION] === revision && rs.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.name === name));
       return {
         name, namespace,
-        selector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(','),
+        selector,
         desired: d.spec?.replicas ?? 1,
         updated: d.status?.updatedReplicas ?? 0,
         available: d.status?.availableReplicas ?? 0,
         current: d.status?.replicas ?? 0,
         generation: d.metadata?.generation ?? 0,
         observedGeneration: d.status?.observedGeneration ?? 0,
+        ...(current?.metadata?.name ? { replicaSet: current.metadata.name } : {}),
       };
     },
     async pods(namespace, selector) {
       const list = await core.listNamespacedPod({ namespace, labelSelector: selector });
+      const ownerOf = (p: k8s.V1Pod) => p.metadata?.ownerReferences?.find((o) => o.kind === 'ReplicaSet')?.name;
       return list.items.map((p) => ({
         name: p.metadata?.name ?? '?',
         namespace,
+        ...(ownerOf(p) ? { replicaSet: ownerOf(p) as string } : {}),
+        conditions: (p.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) })),
         phase: p.status?.phase ?? 'Unknown',
         ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
         terminating: Boolean(p.metadata?.deletionTimestamp),
