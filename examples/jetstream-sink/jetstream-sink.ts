@@ -290,7 +290,11 @@ export function createJetStreamSink(settings: SinkSettings, log: SinkLog = (line
       connecting = null;
       if (!current) return;
       const c = await current.catch(() => null);
-      if (c && !c.nc.isClosed()) await c.nc.drain();
+      if (!c || c.nc.isClosed()) return;
+      // Drain flushes what is in flight; while reconnecting there is nothing to flush, and
+      // draining would wait on the reconnect loop instead of ending it.
+      if (online) await c.nc.drain();
+      else await c.nc.close();
     },
   };
 }
