@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Fast Ferry test suite on this machine, installing what they need first:
-# npm dependencies, helm 3 + 4 and shellcheck (chart and script suites), and a Docker engine
-# for the container test (started here, and stopped again if this script started it).
+# npm dependencies, helm 3 + 4 and shellcheck (chart and script suites), nats-server (JetStream
+# example), and a Docker engine for the container test (stopped again if this script started it).
 #
 #   bash tools/run-tests.sh            # everything (what CI runs)
 #   bash tools/run-tests.sh --quick    # no Docker, helm or chaos: unit + integration + adversarial
@@ -51,7 +51,7 @@ install_deps() {
 test_files() {
   local files=(core/test/*.test.ts tools/test/*.test.ts test/integration/*.test.ts test/adversarial/*.test.ts)
   if [ "$QUICK" = "0" ]; then
-    files+=(test/chart/*.test.ts test/scripts/*.test.ts test/container/*.test.ts test/chaos/*.test.ts)
+    files+=(test/chart/*.test.ts test/scripts/*.test.ts test/container/*.test.ts test/chaos/*.test.ts test/jetstream/*.test.ts)
   fi
   local f
   for f in "${files[@]}"; do [ -f "$f" ] && echo "$f"; done
@@ -65,8 +65,9 @@ main() {
   log "build and typecheck"
   npm run --silent typecheck
   if [ "$QUICK" = "0" ]; then
-    log "tools: helm 3 + 4, shellcheck"
+    log "tools: helm 3 + 4, shellcheck, nats-server"
     bash .ci/setup-k8s-tools.sh
+    bash .ci/setup-nats.sh
     log "Docker engine and base image"
     trap 'bash .ci/docker-down.sh' EXIT
     bash .ci/docker-up.sh
