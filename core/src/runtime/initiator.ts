@@ -4,27 +4,27 @@
  * auto-trigger, and sends the results through a bounded outbox that resends whatever a dropped
  * connection left unacknowledged.
  */
-import { FerryError, HookError, isFerryError, messageOf, CloseCode } from './errors.js';
-import { checkHook, runHook } from './hooks.js';
-import { RepeatedLog } from './log-limit.js';
-import { createTriggerApp } from './http/trigger-app.js';
-import { serve, type HttpServer } from './http/server.js';
-import type { Readiness } from './http/probes.js';
-import { countedRefusal, trackCertificateExpiry, trackOutboxDepth } from './metrics.js';
-import { watchTlsMaterial } from './transport/tls-reload.js';
-import { onShutdownSignal, prepare, type Prepared, type RuntimeOptions } from './runtime.js';
-import { Backoff } from './session/backoff.js';
-import { Inbox, type ReceivedMessage } from './session/inbox.js';
-import { Outbox, type Delivery, type OutboxEntry } from './session/outbox.js';
-import { Session } from './session/session.js';
-import type { TLSSocket } from 'node:tls';
-import type WebSocket from 'ws';
-import { dial, reasonLabel } from './transport/dial.js';
-import { closeWebSocket, webSocketError } from './transport/channel.js';
-import { keepAlive } from './transport/keepalive.js';
-import { channelOptionsFor, openChannel, type OpenChannelOptions } from './transport/open-channel.js';
-import { encodePayload, parsePayload } from './wire/payload.js';
-import { autoTriggerCompleteLine, autoTriggerStartLine } from './runtime/auto-trigger-line.js';
+import { FerryError, HookError, isFerryError, messageOf, CloseCode } from '../errors.js';
+import { checkHook, runHook } from '../hooks.js';
+import { RepeatedLog } from '../log-limit.js';
+import { createTriggerApp } from '../http/trigger-app.js';
+import { serve, type HttpServer } from '../http/server.js';
+import type { Readiness } from '../http/probes.js';
+import { countedRefusal, trackOutboxDepth } from '../metrics.js';
+import { Backoff } from '../session/backoff.js';
+import type { Delivery } from '../session/delivery.js';
+import type { Inbox, ReceivedMessage } from '../session/inbox.js';
+import { Outbox, type OutboxEntry } from '../session/outbox.js';
+import { encodeMessage } from '../session/payload-codec.js';
+import { Session } from '../session/session.js';
+import { connect } from '../transport/connection.js';
+import { dial } from '../transport/dial.js';
+import { reasonLabel } from '../transport/failures.js';
+import { autoTrigger } from './auto-trigger.js';
+import { Certificates } from './certificates.js';
+import { HookedInboxes } from './hooked-inbox.js';
+import { onShutdownSignal } from './main.js';
+import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
 
 export type JsonObject = Record<string, unknown>;
 export type TriggerHeaders = Record<string, string | string[] | undefined>;
@@ -44,12 +44,10 @@ export class InitiatorRuntime {
   readonly metrics: Prepared['metrics'];
   readonly outbox: Outbox;
   #inbox: Inbox;
+  readonly #inboxes: HookedInboxes<ReceivedMessage>;
   readonly #hooks: InitiatorHooks;
-  /** The TLS material in use; replaced when the files change (new connections only). */
-  #tls: Prepared['tls'];
-  #stopWatching: () => void = () => {};
+  readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
-  readonly #hookFailureLog = new RepeatedLog('on_receive_initiator failures');
   readonly #remoteHookFailureLog = new RepeatedLog("failures of the terminator's on_receive_terminator");
   readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
   readonly #backoff: Backoff;
@@ -62,14 +60,27 @@ export class InitiatorRuntime {
 
   constructor(hooks: InitiatorHooks, prepared: Prepared) {
     this.#hooks = hooks;
-    this.#tls = prepared.tls;
-    trackCertificateExpiry(prepared.metrics, () => this.#tls.secondsToExpiry());
     this.config = prepared.config;
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
+    this.#certificates = new Certificates(prepared.tls, prepared.metrics);
     this.#backoff = new Backoff(prepared.config.reconnect);
     this.outbox = new Outbox(prepared.config.session.outboxLimit, undefined, prepared.config.session.outboxLimitBytes);
-    this.#inbox = this.#newInbox('');
+    this.#inboxes = new HookedInboxes({
+      name: 'on_receive_initiator',
+      hook: hooks.on_receive_initiator,
+      describeFor: () => passThrough,
+      // One session at a time carries every terminator stream this initiator receives.
+      setPaused: (_streamId, paused) => {
+        if (!this.#session) return false;
+        this.#session.setPaused(paused);
+        return true;
+      },
+      config: prepared.config,
+      metrics: prepared.metrics,
+      logger: prepared.logger,
+    });
+    this.#inbox = this.#inboxes.create('');
     trackOutboxDepth(this.metrics, () => this.outbox.depth);
   }
 
@@ -102,9 +113,7 @@ export class InitiatorRuntime {
       config.http.bodyLimitBytes,
     );
     this.#http = await serve(app, config.http.host, config.http.port);
-    this.#stopWatching = watchTlsMaterial(config.tls, this.#log, this.#tls, (tls) => {
-      this.#tls = tls;
-    });
+    this.#certificates.watch(config.tls, this.#log);
     this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });
     this.#connect();
   }
@@ -156,17 +165,18 @@ export class InitiatorRuntime {
     return !this.outbox.isFull;
   }
 
-  #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
-    this.#refuseIfUnavailable();
-    const entry = this.outbox.push(encodePayload(message, this.config.session.maxPayloadBytes), settle);
-    this.#session?.sendEntry(entry);
-  }
-
-  /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
-  #failAll(err: FerryError): number {
-    const { failed, unwatched } = this.outbox.failAll(err);
-    if (unwatched > 0) this.metrics.messagesRefused.inc({ reason: err.code }, unwatched);
-    return failed;
+  /**
+   * Resolves once send() would accept a message: a session is open and the outbox has room.
+   * Rejects (coded) when the circuit opened or the process drains. For in-process senders
+   * that stream as fast as the peer acknowledges, like the auto-trigger.
+   */
+  async whenSendable(): Promise<void> {
+    for (;;) {
+      if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
+      if (!this.sessionOpen) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
+      else if (this.outbox.isFull) await this.outbox.whenNotFull();
+      else return;
+    }
   }
 
   /** Drains: no new messages, waits up to drainTimeoutMs for acks, closes with 1001. */
@@ -184,10 +194,23 @@ export class InitiatorRuntime {
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#session?.close(CloseCode.GOING_AWAY, reason);
     this.#inbox.halt();
-    this.#stopWatching();
+    this.#certificates.stop();
     await this.#http?.close();
     this.state = 'closed';
     this.#log.info('initiator stopped', { reason });
+  }
+
+  #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
+    this.#refuseIfUnavailable();
+    const entry = this.outbox.push(encodeMessage(message, this.config.session.maxPayloadBytes), settle);
+    this.#session?.sendEntry(entry);
+  }
+
+  /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
+  #failAll(err: FerryError): number {
+    const { failed, unwatched } = this.outbox.failAll(err);
+    if (unwatched > 0) this.metrics.messagesRefused.inc({ reason: err.code }, unwatched);
+    return failed;
   }
 
   #refuseIfUnavailable(): void {
@@ -227,31 +250,22 @@ export class InitiatorRuntime {
     return Promise.race([delivery, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** One dial; its failure (or its session's end) schedules the next through the backoff. */
   #connect(): void {
     if (this.#stopping) return;
     this.state = 'connecting';
     const { session: s } = this.config;
-    dial({ url: s.url, serverName: s.serverName, tls: this.#tls, timeoutMs: s.dialTimeoutMs, maxPayloadBytes: s.maxPayloadBytes })
+    const tls = this.#certificates.current;
+    dial({ url: s.url, serverName: s.serverName, tls, timeoutMs: s.dialTimeoutMs, maxPayloadBytes: s.maxPayloadBytes })
       .then(async ({ ws, tlsSocket }) => {
         if (this.#stopping) {
           ws.close(CloseCode.GOING_AWAY, 'shutdown');
           return;
         }
         this.state = 'handshaking';
-        // A frame ws refuses from the terminator (too big, malformed) ends the session by name.
-        ws.on('error', (err) => this.#session?.fail(webSocketError(err)));
-        keepAlive(ws, s.pingIntervalMs, (silentMs) => {
-          this.#session?.fail(new FerryError('FERRY_ERR_PEER_DEAD', `nothing from the terminator for ${silentMs} ms (2 × session.pingIntervalMs)`));
-          ws.terminate();
-        });
-        const { channel, identity } = await openChannel(this.#channelOptions(ws, tlsSocket)).catch((err: unknown) => {
-          // The armor refused the peer (or timed out): count it, and end this connection.
-          const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_ARMOR_HANDSHAKE', messageOf(err), { cause: err });
-          this.metrics.handshakeFailures.inc({ reason: ferr.code });
-          closeWebSocket(ws, ferr.closeCode, ferr.code);
-          throw ferr;
-        });
-        this.#attach(new Session({
+        const connection = connect({ role: 'initiator', ws, tlsSocket, privateKey: tls.privateKey, config: this.config, metrics: this.metrics, logger: this.#log });
+        const { channel, identity } = await connection.opened;
+        const session = new Session({
           role: 'initiator',
           channel,
           logger: this.#log,
@@ -260,10 +274,12 @@ export class InitiatorRuntime {
           handshakeTimeoutMs: s.handshakeTimeoutMs,
           maxPayloadBytes: s.maxPayloadBytes,
           streams: { outbox: this.outbox, inbox: this.#inbox },
-          newInbox: (streamId) => this.#newInbox(streamId),
+          newInbox: (streamId) => this.#inboxes.create(streamId),
           identity,
           remoteHookFailureLog: this.#remoteHookFailureLog,
-        }));
+        });
+        connection.bind(session);
+        this.#attach(session);
       })
       .catch((err: unknown) => {
         const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_DIAL_FAILED', messageOf(err), { cause: err });
@@ -282,7 +298,7 @@ export class InitiatorRuntime {
       for (const wake of this.#openWaiters.splice(0)) wake();
       if (!this.#autoTriggered) {
         this.#autoTriggered = true;
-        void this.#autoTrigger();
+        void autoTrigger(this.config.autoTrigger.count, { runTriggerHook: (p, h) => this.#runTriggerHook(p, h), whenSendable: () => this.whenSendable(), send: (m) => this.send(m) }, this.#log);
       }
     });
     session.onClose((code, reason, err) => {
@@ -311,71 +327,6 @@ export class InitiatorRuntime {
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
-  #channelOptions(ws: WebSocket, tlsSocket: TLSSocket): OpenChannelOptions {
-    return channelOptionsFor(this.config, 'initiator', { ws, tlsSocket, privateKey: this.#tls.privateKey }, (count) => this.metrics.rekeys.inc(count));
-  }
-
-
-  #newInbox(streamId: string): Inbox {
-    const hook = this.#hooks.on_receive_initiator;
-    return new Inbox(
-      streamId,
-      (buf, start, end, message) => {
-        this.metrics.messagesReceived.inc();
-        if (!hook) return undefined;
-        return runHook('on_receive_initiator', this.config.hooks.timeoutMs, hook, parsePayload(buf, start, end), message);
-      },
-      {
-        hookFailed: (err, message) => {
-          this.metrics.hookErrors.inc({ hook: 'on_receive_initiator', reason: err.code });
-          this.#hookFailureLog.warn(this.#log, `on_receive_initiator failed: ${err.message}`, { code: err.code, id: message.id });
-        },
-        duplicate: () => this.metrics.duplicatesDropped.inc(),
-        pressure: () => {},
-      },
-      this.config.session.outboxLimit,
-    );
-  }
-
-  /** Sends autoTrigger.count messages once the first session is up; "sent" means acknowledged. */
-  async #autoTrigger(): Promise<void> {
-    const count = this.config.autoTrigger.count;
-    if (count === 0) return;
-    this.#log.info(autoTriggerStartLine(count));
-    const outcomes: Array<Promise<void>> = [];
-    const failures: string[] = [];
-    for (let i = 1; i <= count; i += 1) {
-      const payload = { message: `auto-trigger ${i}/${count}`, index: i, at: new Date().toISOString() };
-      let message: JsonObject;
-      try {
-        message = await this.#runTriggerHook(payload, { 'x-ferry-trigger': 'auto' });
-        await this.whenSendable();
-        outcomes.push(this.send(message).then(() => undefined, (err: unknown) => { failures.push(describeFailure(err)); }));
-      } catch (err) {
-        failures.push(describeFailure(err));
-      }
-    }
-    await Promise.all(outcomes);
-    const sent = count - failures.length;
-    const line = autoTriggerCompleteLine(sent, count);
-    if (failures.length === 0) this.#log.info(line);
-    else this.#log.warn(`${line} ${failures.length} failed: ${summarize(failures)}`);
-  }
-
-  /**
-   * Resolves once send() would accept a message: a session is open and the outbox has room.
-   * Rejects (coded) when the circuit opened or the process drains. For in-process senders
-   * that stream as fast as the peer acknowledges, like the auto-trigger.
-   */
-  async whenSendable(): Promise<void> {
-    for (;;) {
-      if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
-      if (!this.sessionOpen) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
-      else if (this.outbox.isFull) await this.outbox.whenNotFull();
-      else return;
-    }
-  }
-
   #waitForEmptyOutbox(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const deadline = performance.now() + timeoutMs;
@@ -393,6 +344,11 @@ export class InitiatorRuntime {
   }
 }
 
+/** on_receive_initiator is told the session's ReceivedMessage as it is. */
+function passThrough(message: ReceivedMessage): ReceivedMessage {
+  return message;
+}
+
 /** Starts the initiator: validates hooks and config, opens HTTP, dials. */
 export async function startInitiator(hooks: InitiatorHooks, options: RuntimeOptions = {}): Promise<InitiatorRuntime> {
   checkHook('on_trigger', hooks.on_trigger);
@@ -401,14 +357,4 @@ export async function startInitiator(hooks: InitiatorHooks, options: RuntimeOpti
   await runtime.start();
   if (options.handleSignals) onShutdownSignal(runtime.logger, (signal) => runtime.stop(signal));
   return runtime;
-}
-
-function describeFailure(err: unknown): string {
-  return isFerryError(err) ? `${err.code}: ${err.message}` : messageOf(err);
-}
-
-function summarize(failures: string[]): string {
-  const counts = new Map<string, number>();
-  for (const f of failures) counts.set(f, (counts.get(f) ?? 0) + 1);
-  return [...counts].map(([text, n]) => (n > 1 ? `${n}× ${text}` : text)).join('; ');
 }
