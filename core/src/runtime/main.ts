@@ -10,13 +10,16 @@ const CONFIG_CODES = new Set(['FERRY_ERR_CONFIG', 'FERRY_ERR_CERT', 'FERRY_ERR_H
 
 /**
  * Runs an app's start-up; any error becomes one line on stderr naming the code and the fix,
- * and exit code 1 (78, EX_CONFIG, for configuration errors, so scripts can tell them apart).
+ * and the process exits at once: a half-started app (its HTTP port up, its session port not)
+ * would answer its liveness probe and never be restarted. Exit code 78 for configuration
+ * errors, 1 otherwise.
  */
 export function runMain(role: string, start: () => Promise<unknown>): void {
   start().catch((err: unknown) => {
     const code = isFerryError(err) ? err.code : 'FERRY_ERR_STARTUP';
+    // Writes to a pipe or file are synchronous on Linux, so the line is out before exit.
     process.stderr.write(`❌ ${role} cannot start: [${code}] ${messageOf(err)}\n`);
-    process.exitCode = CONFIG_CODES.has(code) ? 78 : 1;
+    process.exit(CONFIG_CODES.has(code) ? 78 : 1);
   });
 }
 
