@@ -1,8 +1,8 @@
 /**
- * The initiator runtime: dials the terminator and keeps one session up (keepalive, reconnect
- * with backoff and full jitter, circuit breaker), runs on_trigger for POST /trigger and for the
- * auto-trigger, and sends the results through a bounded outbox that resends whatever a dropped
- * connection left unacknowledged.
+ * The initiator runtime: keeps one session to the terminator up (dial-loop.ts), runs
+ * on_trigger for POST /trigger and for the auto-trigger, and sends the results through a
+ * bounded outbox that resends whatever a dropped connection left unacknowledged. Its API for
+ * code: send() (a promise per message), write() and whenSendable() (streaming), stop() (drain).
  */
 import { FerryError, HookError, isFerryError, messageOf, CloseCode } from '../errors.js';
 import { checkHook, runHook } from '../hooks.js';
@@ -11,17 +11,14 @@ import { createTriggerApp } from '../http/trigger-app.js';
 import { serve, type HttpServer } from '../http/server.js';
 import type { Readiness } from '../http/probes.js';
 import { countedRefusal, trackOutboxDepth } from '../metrics.js';
-import { Backoff } from '../session/backoff.js';
 import type { Delivery } from '../session/delivery.js';
 import type { Inbox, ReceivedMessage } from '../session/inbox.js';
 import { Outbox, type OutboxEntry } from '../session/outbox.js';
 import { encodeMessage } from '../session/payload-codec.js';
-import { Session } from '../session/session.js';
-import { connect } from '../transport/connection.js';
-import { dial } from '../transport/dial.js';
-import { reasonLabel } from '../transport/failures.js';
+import type { Session } from '../session/session.js';
 import { autoTrigger } from './auto-trigger.js';
 import { Certificates } from './certificates.js';
+import { DialLoop, type LinkState } from './dial-loop.js';
 import { HookedInboxes } from './hooked-inbox.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
@@ -36,10 +33,9 @@ export interface InitiatorHooks {
   on_receive_initiator?: (payload: unknown, message: ReceivedMessage) => unknown;
 }
 
-export type InitiatorState = 'connecting' | 'handshaking' | 'open' | 'backoff' | 'circuit-open' | 'draining' | 'closed';
+export type InitiatorState = LinkState | 'draining' | 'closed';
 
 export class InitiatorRuntime {
-  state: InitiatorState = 'connecting';
   readonly config: Prepared['config'];
   readonly metrics: Prepared['metrics'];
   readonly outbox: Outbox;
@@ -50,13 +46,12 @@ export class InitiatorRuntime {
   readonly #log: Prepared['logger'];
   readonly #remoteHookFailureLog = new RepeatedLog("failures of the terminator's on_receive_terminator");
   readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
-  readonly #backoff: Backoff;
-  #session: Session | null = null;
+  readonly #link: DialLoop;
   #http: HttpServer | null = null;
-  #retryTimer: NodeJS.Timeout | undefined;
   #autoTriggered = false;
   #openWaiters: Array<() => void> = [];
   #stopping = false;
+  #stopped = false;
 
   constructor(hooks: InitiatorHooks, prepared: Prepared) {
     this.#hooks = hooks;
@@ -64,16 +59,17 @@ export class InitiatorRuntime {
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
     this.#certificates = new Certificates(prepared.tls, prepared.metrics);
-    this.#backoff = new Backoff(prepared.config.reconnect);
     this.outbox = new Outbox(prepared.config.session.outboxLimit, undefined, prepared.config.session.outboxLimitBytes);
     this.#inboxes = new HookedInboxes({
       name: 'on_receive_initiator',
       hook: hooks.on_receive_initiator,
       describeFor: () => passThrough,
-      // One session at a time carries every terminator stream this initiator receives.
-      setPaused: (_streamId, paused) => {
-        if (!this.#session) return false;
-        this.#session.setPaused(paused);
+      // The open session carries the current terminator stream; an older stream's Inbox
+      // still finishing its queue has no session to pause.
+      setPaused: (streamId, paused) => {
+        const session = this.#link.session;
+        if (!session || streamId !== this.#inbox.streamId) return false;
+        session.setPaused(paused);
         return true;
       },
       config: prepared.config,
@@ -81,7 +77,23 @@ export class InitiatorRuntime {
       logger: prepared.logger,
     });
     this.#inbox = this.#inboxes.create('');
+    this.#link = new DialLoop({
+      config: prepared.config,
+      metrics: prepared.metrics,
+      logger: prepared.logger,
+      certificates: this.#certificates,
+      streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
+      newInbox: (streamId) => this.#inboxes.create(streamId),
+      remoteHookFailureLog: this.#remoteHookFailureLog,
+      opened: (session) => this.#opened(session),
+      circuitOpened: () => this.#circuitOpened(),
+    });
     trackOutboxDepth(this.metrics, () => this.outbox.depth);
+  }
+
+  get state(): InitiatorState {
+    if (this.#stopped) return 'closed';
+    return this.#stopping ? 'draining' : this.#link.state;
   }
 
   get logger(): Prepared['logger'] {
@@ -94,7 +106,7 @@ export class InitiatorRuntime {
   }
 
   get sessionOpen(): boolean {
-    return this.#session?.state === 'open';
+    return this.#link.session?.state === 'open';
   }
 
   async start(): Promise<void> {
@@ -115,12 +127,12 @@ export class InitiatorRuntime {
     this.#http = await serve(app, config.http.host, config.http.port);
     this.#certificates.watch(config.tls, this.#log);
     this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });
-    this.#connect();
+    this.#link.start();
   }
 
   readiness(): Readiness {
-    if (this.sessionOpen) return { ready: true, reason: `session ${this.#session?.id} open` };
-    if (this.state === 'circuit-open') return { ready: false, reason: `circuit open after ${this.#backoff.failures} failed attempts` };
+    if (this.sessionOpen) return { ready: true, reason: `session ${this.#link.session?.id} open` };
+    if (this.state === 'circuit-open') return { ready: false, reason: `circuit open after ${this.#link.backoff.failures} failed attempts` };
     return { ready: false, reason: `no session (${this.state})` };
   }
 
@@ -183,8 +195,7 @@ export class InitiatorRuntime {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.state = 'draining';
-    clearTimeout(this.#retryTimer);
+    this.#link.stop();
     // Whoever waits in whenSendable() for a session is refused now, not left waiting.
     for (const wake of this.#openWaiters.splice(0)) wake();
     const depth = this.outbox.depth;
@@ -192,18 +203,18 @@ export class InitiatorRuntime {
     if (depth > 0 && this.sessionOpen) await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
     const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
-    this.#session?.close(CloseCode.GOING_AWAY, reason);
+    this.#link.session?.close(CloseCode.GOING_AWAY, reason);
     this.#inbox.halt();
     this.#certificates.stop();
     await this.#http?.close();
-    this.state = 'closed';
+    this.#stopped = true;
     this.#log.info('initiator stopped', { reason });
   }
 
   #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
     this.#refuseIfUnavailable();
     const entry = this.outbox.push(encodeMessage(message, this.config.session.maxPayloadBytes), settle);
-    this.#session?.sendEntry(entry);
+    this.#link.session?.sendEntry(entry);
   }
 
   /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
@@ -216,7 +227,7 @@ export class InitiatorRuntime {
   #refuseIfUnavailable(): void {
     if (this.#stopping) throw new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the initiator is shutting down and accepts no new messages');
     if (this.state === 'circuit-open') {
-      throw new FerryError('FERRY_ERR_CIRCUIT_OPEN', `gave up connecting to ${this.config.session.url} after ${this.#backoff.failures} attempts (reconnect.maxRetries); restart the pod once the terminator is back`);
+      throw new FerryError('FERRY_ERR_CIRCUIT_OPEN', `gave up connecting to ${this.config.session.url} after ${this.#link.backoff.failures} attempts (reconnect.maxRetries); restart the pod once the terminator is back`);
     }
     if (!this.sessionOpen) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator is open right now (${this.state}); retry shortly`);
   }
@@ -250,81 +261,20 @@ export class InitiatorRuntime {
     return Promise.race([delivery, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** One dial; its failure (or its session's end) schedules the next through the backoff. */
-  #connect(): void {
-    if (this.#stopping) return;
-    this.state = 'connecting';
-    const { session: s } = this.config;
-    const tls = this.#certificates.current;
-    dial({ url: s.url, serverName: s.serverName, tls, timeoutMs: s.dialTimeoutMs, maxPayloadBytes: s.maxPayloadBytes })
-      .then(async ({ ws, tlsSocket }) => {
-        if (this.#stopping) {
-          ws.close(CloseCode.GOING_AWAY, 'shutdown');
-          return;
-        }
-        this.state = 'handshaking';
-        const connection = connect({ role: 'initiator', ws, tlsSocket, privateKey: tls.privateKey, config: this.config, metrics: this.metrics, logger: this.#log });
-        const { channel, identity } = await connection.opened;
-        const session = new Session({
-          role: 'initiator',
-          channel,
-          logger: this.#log,
-          metrics: this.metrics,
-          armor: this.config.armor.mode,
-          handshakeTimeoutMs: s.handshakeTimeoutMs,
-          maxPayloadBytes: s.maxPayloadBytes,
-          streams: { outbox: this.outbox, inbox: this.#inbox },
-          newInbox: (streamId) => this.#inboxes.create(streamId),
-          identity,
-          remoteHookFailureLog: this.#remoteHookFailureLog,
-        });
-        connection.bind(session);
-        this.#attach(session);
-      })
-      .catch((err: unknown) => {
-        const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_DIAL_FAILED', messageOf(err), { cause: err });
-        this.metrics.dialFailures.inc({ reason: reasonLabel(ferr) });
-        if (ferr.code === 'FERRY_ERR_TLS') this.metrics.handshakeFailures.inc({ reason: reasonLabel(ferr) });
-        this.#scheduleReconnect(ferr);
-      });
-  }
-
-  #attach(session: Session): void {
-    this.#session = session;
-    session.onOpen(() => {
-      this.state = 'open';
-      this.#backoff.succeed();
-      this.#inbox = (session.streams as { inbox: Inbox }).inbox;
-      for (const wake of this.#openWaiters.splice(0)) wake();
-      if (!this.#autoTriggered) {
-        this.#autoTriggered = true;
-        void autoTrigger(this.config.autoTrigger.count, { runTriggerHook: (p, h) => this.#runTriggerHook(p, h), whenSendable: () => this.whenSendable(), send: (m) => this.send(m) }, this.#log);
-      }
-    });
-    session.onClose((code, reason, err) => {
-      if (this.#session === session) this.#session = null;
-      if (this.#stopping) return;
-      this.#scheduleReconnect(err ?? new FerryError('FERRY_ERR_SESSION_CLOSED', `session closed (${code} ${reason})`));
-    });
-    session.start();
-  }
-
-  #scheduleReconnect(cause: FerryError): void {
-    if (this.#stopping) return;
-    const delay = this.#backoff.fail();
-    if (this.#backoff.exhausted) {
-      this.state = 'circuit-open';
-      this.metrics.circuitOpen.set(1);
-      this.#log.error(`⛔ circuit open: ${this.#backoff.failures} connection attempts in a row failed; not retrying (reconnect.maxRetries=${this.config.reconnect.maxRetries}). Last error: ${cause.message}`, { code: cause.code });
-      const refused = this.#failAll(new FerryError('FERRY_ERR_CIRCUIT_OPEN', `not delivered: the circuit opened after ${this.#backoff.failures} failed attempts`));
-      if (refused > 0) this.#log.error('unacknowledged messages refused to their callers', { count: refused });
-      for (const wake of this.#openWaiters.splice(0)) wake();
-      return;
+  #opened(session: Session): void {
+    this.#inbox = (session.streams as { inbox: Inbox }).inbox;
+    for (const wake of this.#openWaiters.splice(0)) wake();
+    if (!this.#autoTriggered) {
+      this.#autoTriggered = true;
+      void autoTrigger(this.config.autoTrigger.count, { runTriggerHook: (p, h) => this.#runTriggerHook(p, h), whenSendable: () => this.whenSendable(), send: (m) => this.send(m) }, this.#log);
     }
-    this.state = 'backoff';
-    this.metrics.reconnects.inc();
-    this.#log.warn(`reconnecting in ${delay} ms: ${cause.message}`, { code: cause.code, attempt: this.#backoff.failures });
-    this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** Nothing will be delivered: every caller and waiter is told now. */
+  #circuitOpened(): void {
+    const refused = this.#failAll(new FerryError('FERRY_ERR_CIRCUIT_OPEN', `not delivered: the circuit opened after ${this.#link.backoff.failures} failed attempts`));
+    if (refused > 0) this.#log.error('unacknowledged messages refused to their callers', { count: refused });
+    for (const wake of this.#openWaiters.splice(0)) wake();
   }
 
   #waitForEmptyOutbox(timeoutMs: number): Promise<void> {
@@ -340,7 +290,7 @@ export class InitiatorRuntime {
 
   #retryAfterSeconds(): number {
     if (this.outbox.isFull) return 1;
-    return Math.max(1, Math.ceil(this.#backoff.ceilingMs() / 1000));
+    return Math.max(1, Math.ceil(this.#link.backoff.ceilingMs() / 1000));
   }
 }
 
