@@ -4,8 +4,8 @@
  * bounded outbox that resends whatever a dropped connection left unacknowledged. Its API for
  * code: send() (a promise per message), write() and whenSendable() (streaming), stop() (drain).
  */
-import { FerryError, HookError, isFerryError, messageOf, CloseCode } from '../errors.js';
-import { checkHook, runHook } from '../hooks.js';
+import { FerryError, CloseCode } from '../errors.js';
+import { checkHook } from '../hooks.js';
 import { RepeatedLog } from '../log-limit.js';
 import { createTriggerApp } from '../http/trigger-app.js';
 import { serve, type HttpServer } from '../http/server.js';
@@ -22,13 +22,13 @@ import { DialLoop, type LinkState } from './dial-loop.js';
 import { HookedInboxes } from './hooked-inbox.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
+import { runTriggerHook, withAckTimeout, type JsonObject, type TriggerHeaders, type TriggerHook } from './trigger.js';
 
-export type JsonObject = Record<string, unknown>;
-export type TriggerHeaders = Record<string, string | string[] | undefined>;
+export type { JsonObject, TriggerHeaders };
 
 export interface InitiatorHooks {
   /** Turns a trigger (an HTTP body, or an auto-trigger) into the message to send. */
-  on_trigger: (payload: JsonObject, headers: TriggerHeaders) => JsonObject | Promise<JsonObject>;
+  on_trigger: TriggerHook;
   /** Optional: messages the terminator streams back. */
   on_receive_initiator?: (payload: unknown, message: ReceivedMessage) => unknown;
 }
@@ -140,7 +140,7 @@ export class InitiatorRuntime {
   async trigger(payload: JsonObject, headers: TriggerHeaders): Promise<Delivery> {
     this.#refuseIfUnavailable();
     const message = await this.#runTriggerHook(payload, headers);
-    return this.#withAckTimeout(this.send(message));
+    return withAckTimeout(this.send(message), this.config.session.ackTimeoutMs);
   }
 
   /**
@@ -232,33 +232,8 @@ export class InitiatorRuntime {
     if (!this.sessionOpen) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator is open right now (${this.state}); retry shortly`);
   }
 
-  async #runTriggerHook(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
-    const started = performance.now();
-    try {
-      const result = await runHook('on_trigger', this.config.hooks.timeoutMs, () => this.#hooks.on_trigger(payload, headers));
-      if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-        throw new HookError('FERRY_ERR_HOOK_RESULT', 'on_trigger', `on_trigger must return a JSON object to send, got ${Array.isArray(result) ? 'an array' : result === null ? 'null' : typeof result}`);
-      }
-      return result;
-    } catch (err) {
-      const code = isFerryError(err) ? err.code : 'FERRY_ERR_HOOK_FAILED';
-      this.metrics.hookErrors.inc({ hook: 'on_trigger', reason: code });
-      this.#log.warn(`on_trigger refused a trigger: ${messageOf(err)}`, { code });
-      throw err;
-    } finally {
-      this.metrics.hookDuration.observe({ hook: 'on_trigger' }, (performance.now() - started) / 1000);
-    }
-  }
-
-  #withAckTimeout(delivery: Promise<Delivery>): Promise<Delivery> {
-    const ms = this.config.session.ackTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new FerryError('FERRY_ERR_ACK_TIMEOUT', `not acknowledged within ${ms} ms (session.ackTimeoutMs); the message stays queued and may still be delivered`));
-      }, ms);
-    });
-    return Promise.race([delivery, timeout]).finally(() => clearTimeout(timer));
+  #runTriggerHook(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
+    return runTriggerHook(this.#hooks.on_trigger, this.config.hooks.timeoutMs, this.metrics, this.#log, payload, headers);
   }
 
   #opened(session: Session): void {
