@@ -18,9 +18,9 @@
  *   (session/delivery.ts), nothing else of the session.
  * - runtime/: the two roles, wiring all of the above: prepare.ts and main.ts (process start and
  *   end), certificates.ts, hooked-inbox.ts (every receive hook run and timed the same way),
- *   initiator.ts (send API, drain) with dial-loop.ts (dial, backoff, circuit), terminator.ts
- *   (accept, replies) with stream-registry.ts, and auto-trigger.ts with its report line's
- *   format and parser (auto-trigger-line.ts).
+ *   initiator.ts (send API, drain) with dial-loop.ts (dial, backoff, circuit) and trigger.ts
+ *   (on_trigger, ack timeout), terminator.ts (accept, replies) with stream-registry.ts, and
+ *   auto-trigger.ts with its report line's format and parser (auto-trigger-line.ts).
  */
 export { startInitiator, InitiatorRuntime } from './runtime/initiator.js';
 export { startTerminator, TerminatorRuntime } from './runtime/terminator.js';
