@@ -8,7 +8,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, FerryError, HookError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
-import type { Delivery } from '../session/outbox.js';
+import type { Delivery } from '../session/delivery.js';
 import { addNotFound, addProbeRoutes, type Readiness } from './probes.js';
 
 export interface TriggerBackend {

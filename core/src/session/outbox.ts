@@ -7,14 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
 import { DATA_HEADER_BYTES } from '../wire/constants.js';
+import type { Delivery } from './delivery.js';
 import { messageId } from './message-id.js';
 
-export interface Delivery {
-  id: string;
-  seq: number;
-  /** True when the message had to be sent again on a later connection. */
-  redelivered: boolean;
-}
+export type { Delivery };
 
 export interface OutboxEntry {
   readonly seq: number;

@@ -5,7 +5,8 @@
  */
 import type { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
-import { FerryError, messageOf } from '../errors.js';
+import { FerryError } from '../errors.js';
+import { classifyDialError } from './failures.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface DialOptions {
@@ -82,20 +83,4 @@ export function dial(options: DialOptions): Promise<Dialed> {
     // the dial, 'close' follows every error and the session logs its code.
     ws.on('error', (err) => fail(classifyDialError(options.url, err)));
   });
-}
-
-/** TLS and certificate problems get their own code: they will not fix themselves by retrying. */
-export function classifyDialError(url: string, err: Error): FerryError {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  const isTls = /CERT|SSL|TLS|SIGNATURE|ISSUER|ALTNAME|SELF_SIGNED/.test(code);
-  const text = `dial ${url} failed: ${code ? `${code}: ` : ''}${messageOf(err)}`;
-  return new FerryError(isTls ? 'FERRY_ERR_TLS' : 'FERRY_ERR_DIAL_FAILED', text, { cause: err });
-}
-
-/** A stable, low-cardinality metric label for a dial or handshake failure. */
-export function reasonLabel(err: unknown): string {
-  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  if (typeof code === 'string' && code) return code;
-  const own = (err as { code?: unknown } | undefined)?.code;
-  return typeof own === 'string' && own ? own : 'unknown';
 }

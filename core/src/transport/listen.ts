@@ -29,7 +29,6 @@ export interface ListenOptions {
 
 export interface Listener {
   server: Server;
-  wss: WebSocketServer;
   /** The port actually bound (useful with port 0 in tests). */
   port: number;
   /** Swaps in new certificate material for new connections; open ones keep theirs. */
@@ -106,7 +105,6 @@ export function listen(options: ListenOptions): Promise<Listener> {
       const port = typeof address === 'object' && address ? address.port : options.port;
       resolve({
         server,
-        wss,
         port,
         reload(tls) {
           server.setSecureContext(secureOptions(tls));

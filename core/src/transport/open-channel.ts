@@ -4,7 +4,6 @@
  * bound to this TLS connection and then seals every batch.
  */
 import type { KeyObject } from 'node:crypto';
-import type { FerryConfig } from '../config/schema.js';
 import type { TLSSocket } from 'node:tls';
 import type WebSocket from 'ws';
 import { armorHandshake } from './armored-channel.js';
@@ -39,21 +38,4 @@ export async function openChannel(options: OpenChannelOptions): Promise<OpenedCh
     onRekey: options.onRekey,
   });
   return { channel, identity: channel.identity };
-}
-
-/** The options both runtimes derive from their config, the socket and the key in use. */
-export function channelOptionsFor(
-  config: FerryConfig,
-  role: OpenChannelOptions['role'],
-  connection: { ws: WebSocket; tlsSocket: TLSSocket; privateKey: KeyObject },
-  onRekey: (count: number) => void,
-): OpenChannelOptions {
-  return {
-    mode: config.armor.mode,
-    role,
-    ...connection,
-    rekey: { intervalMs: config.armor.rekeyIntervalMs, messages: config.armor.rekeyMessages },
-    handshakeTimeoutMs: config.session.handshakeTimeoutMs,
-    onRekey,
-  };
 }

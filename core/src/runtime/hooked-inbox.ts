@@ -1,0 +1,77 @@
+/**
+ * The one place a received message meets the app: both roles make their Inboxes here, so
+ * every receive hook is counted, run under hooks.timeoutMs, timed and its failures logged the
+ * same way, and a stream whose hook falls behind pauses its session's reads.
+ */
+import type { FerryConfig } from '../config/schema.js';
+import { runHook, type HookName } from '../hooks.js';
+import type { Logger } from '../log.js';
+import { RepeatedLog } from '../log-limit.js';
+import type { Metrics } from '../metrics.js';
+import { Inbox, type ReceivedMessage } from '../session/inbox.js';
+import { decodeMessage } from '../session/payload-codec.js';
+
+/** A receive hook: the parsed payload and what the runtime tells about the message. */
+export type ReceiveHook<M> = (payload: unknown, message: M) => unknown;
+
+export interface HookedInboxOptions<M> {
+  name: HookName;
+  /** Undefined: messages are counted and acknowledged, nothing else. */
+  hook: ReceiveHook<M> | undefined;
+  /**
+   * Per stream, once: how to turn the session's ReceivedMessage into what the hook is told.
+   * Called per message, so it should build one object literal and nothing more.
+   */
+  describeFor(streamId: string): (message: ReceivedMessage) => M;
+  /**
+   * Pause (true) or resume (false) reading from the session that carries `streamId`; false
+   * when no session is open for it (nothing to pause).
+   */
+  setPaused(streamId: string, paused: boolean): boolean;
+  config: FerryConfig;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export class HookedInboxes<M> {
+  readonly #options: HookedInboxOptions<M>;
+  readonly #failureLog: RepeatedLog;
+
+  constructor(options: HookedInboxOptions<M>) {
+    this.#options = options;
+    this.#failureLog = new RepeatedLog(`${options.name} failures`);
+  }
+
+  /** A new Inbox for `streamId` whose messages go to the hook. */
+  create(streamId: string): Inbox {
+    const { name, hook, config, metrics, logger, setPaused } = this.#options;
+    const timeoutMs = config.hooks.timeoutMs;
+    const hookDuration = metrics.hookDuration.labels({ hook: name });
+    const received = metrics.messagesReceived;
+    const describe = this.#options.describeFor(streamId);
+    const failureLog = this.#failureLog;
+    return new Inbox(
+      streamId,
+      (buf, start, end, message) => {
+        received.inc();
+        if (!hook) return undefined;
+        const started = performance.now();
+        const result = runHook(name, timeoutMs, hook, decodeMessage(buf, start, end), describe(message));
+        if (result instanceof Promise) return result.finally(() => hookDuration.observe((performance.now() - started) / 1000));
+        hookDuration.observe((performance.now() - started) / 1000);
+        return result;
+      },
+      {
+        hookFailed: (err, message) => {
+          metrics.hookErrors.inc({ hook: name, reason: err.code });
+          failureLog.warn(logger, `${name} failed: ${err.message}`, { code: err.code, id: message.id });
+        },
+        duplicate: () => metrics.duplicatesDropped.inc(),
+        pressure: (high) => {
+          if (setPaused(streamId, high)) logger.debug(high ? 'receiver busy: pausing reads' : 'receiver caught up: resuming reads', { stream: streamId });
+        },
+      },
+      config.session.outboxLimit,
+    );
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The initiator runtime: keeps one session to the terminator up (dial-loop.ts), runs
+ * on_trigger for POST /trigger and for the auto-trigger, and sends the results through a
+ * bounded outbox that resends whatever a dropped connection left unacknowledged. Its API for
+ * code: send() (a promise per message), write() and whenSendable() (streaming), stop() (drain).
+ */
+import { FerryError, CloseCode } from '../errors.js';
+import { checkHook } from '../hooks.js';
+import { RepeatedLog } from '../log-limit.js';
+import { createTriggerApp } from '../http/trigger-app.js';
+import { serve, type HttpServer } from '../http/server.js';
+import type { Readiness } from '../http/probes.js';
+import { countedRefusal, trackOutboxDepth } from '../metrics.js';
+import type { Delivery } from '../session/delivery.js';
+import type { Inbox, ReceivedMessage } from '../session/inbox.js';
+import { Outbox, type OutboxEntry } from '../session/outbox.js';
+import { encodeMessage } from '../session/payload-codec.js';
+import type { Session } from '../session/session.js';
+import { autoTrigger } from './auto-trigger.js';
+import { Certificates } from './certificates.js';
+import { DialLoop, type LinkState } from './dial-loop.js';
+import { HookedInboxes } from './hooked-inbox.js';
+import { onShutdownSignal } from './main.js';
+import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
+import { runTriggerHook, withAckTimeout, type JsonObject, type TriggerHeaders, type TriggerHook } from './trigger.js';
+
+export type { JsonObject, TriggerHeaders };
+
+export interface InitiatorHooks {
+  /** Turns a trigger (an HTTP body, or an auto-trigger) into the message to send. */
+  on_trigger: TriggerHook;
+  /** Optional: messages the terminator streams back. */
+  on_receive_initiator?: (payload: unknown, message: ReceivedMessage) => unknown;
+}
+
+export type InitiatorState = LinkState | 'draining' | 'closed';
+
+export class InitiatorRuntime {
+  readonly config: Prepared['config'];
+  readonly metrics: Prepared['metrics'];
+  readonly outbox: Outbox;
+  #inbox: Inbox;
+  readonly #inboxes: HookedInboxes<ReceivedMessage>;
+  readonly #hooks: InitiatorHooks;
+  readonly #certificates: Certificates;
+  readonly #log: Prepared['logger'];
+  readonly #remoteHookFailureLog = new RepeatedLog("failures of the terminator's on_receive_terminator");
+  readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
+  readonly #link: DialLoop;
+  #http: HttpServer | null = null;
+  #autoTriggered = false;
+  #openWaiters: Array<() => void> = [];
+  #stopping = false;
+  #stopped = false;
+
+  constructor(hooks: InitiatorHooks, prepared: Prepared) {
+    this.#hooks = hooks;
+    this.config = prepared.config;
+    this.metrics = prepared.metrics;
+    this.#log = prepared.logger;
+    this.#certificates = new Certificates(prepared.tls, prepared.metrics);
+    this.outbox = new Outbox(prepared.config.session.outboxLimit, undefined, prepared.config.session.outboxLimitBytes);
+    this.#inboxes = new HookedInboxes({
+      name: 'on_receive_initiator',
+      hook: hooks.on_receive_initiator,
+      describeFor: () => passThrough,
+      // The open session carries the current terminator stream; an older stream's Inbox
+      // still finishing its queue has no session to pause.
+      setPaused: (streamId, paused) => {
+        const session = this.#link.session;
+        if (!session || streamId !== this.#inbox.streamId) return false;
+        session.setPaused(paused);
+        return true;
+      },
+      config: prepared.config,
+      metrics: prepared.metrics,
+      logger: prepared.logger,
+    });
+    this.#inbox = this.#inboxes.create('');
+    this.#link = new DialLoop({
+      config: prepared.config,
+      metrics: prepared.metrics,
+      logger: prepared.logger,
+      certificates: this.#certificates,
+      streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
+      newInbox: (streamId) => this.#inboxes.create(streamId),
+      remoteHookFailureLog: this.#remoteHookFailureLog,
+      opened: (session) => this.#opened(session),
+      circuitOpened: () => this.#circuitOpened(),
+    });
+    trackOutboxDepth(this.metrics, () => this.outbox.depth);
+  }
+
+  get state(): InitiatorState {
+    if (this.#stopped) return 'closed';
+    return this.#stopping ? 'draining' : this.#link.state;
+  }
+
+  get logger(): Prepared['logger'] {
+    return this.#log;
+  }
+
+  /** The port /trigger listens on. */
+  get httpPort(): number {
+    return this.#http?.port ?? 0;
+  }
+
+  get sessionOpen(): boolean {
+    return this.#link.session?.state === 'open';
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const app = createTriggerApp(
+      {
+        trigger: (payload, headers) => this.trigger(payload, headers),
+        readiness: () => this.readiness(),
+        retryAfterSeconds: () => this.#retryAfterSeconds(),
+        refused: (code, status, message) => {
+          this.metrics.messagesRefused.inc({ reason: code });
+          this.#refusedTriggerLog.warn(this.#log, `POST /trigger refused (${status}): ${message}`, { code });
+        },
+      },
+      this.metrics.registry,
+      config.http.bodyLimitBytes,
+    );
+    this.#http = await serve(app, config.http.host, config.http.port);
+    this.#certificates.watch(config.tls, this.#log);
+    this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });
+    this.#link.start();
+  }
+
+  readiness(): Readiness {
+    if (this.sessionOpen) return { ready: true, reason: `session ${this.#link.session?.id} open` };
+    if (this.state === 'circuit-open') return { ready: false, reason: `circuit open after ${this.#link.backoff.failures} failed attempts` };
+    return { ready: false, reason: `no session (${this.state})` };
+  }
+
+  /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
+  async trigger(payload: JsonObject, headers: TriggerHeaders): Promise<Delivery> {
+    this.#refuseIfUnavailable();
+    const message = await this.#runTriggerHook(payload, headers);
+    return withAckTimeout(this.send(message), this.config.session.ackTimeoutMs);
+  }
+
+  /**
+   * Sends one JSON object. Always answers with a promise: it rejects at once (coded, counted)
+   * when no session is open, the outbox is full, the message is too big or the process drains;
+   * otherwise it settles when the terminator acknowledged the message or it was finally refused.
+   */
+  send(message: JsonObject): Promise<Delivery> {
+    return new Promise<Delivery>((resolve, reject) => {
+      try {
+        this.#enqueue(message, (err, delivery) => {
+          if (err) reject(Object.assign(countedRefusal(this.metrics, err), { delivery }));
+          else resolve(delivery);
+        });
+      } catch (err) {
+        reject(countedRefusal(this.metrics, err));
+      }
+    });
+  }
+
+  /**
+   * The streaming fast path, like ws.send(): queues one JSON object without a promise per
+   * message. It is delivered exactly as send()'s are (in order, at least once, acknowledged
+   * after the terminator's hook); a hook failure there is logged on both sides. Returns false
+   * once the outbox is full: wait for whenSendable() before the next write. Throws the coded
+   * error send() would reject with.
+   */
+  write(message: JsonObject): boolean {
+    try {
+      this.#enqueue(message, undefined);
+    } catch (err) {
+      throw countedRefusal(this.metrics, err);
+    }
+    return !this.outbox.isFull;
+  }
+
+  /**
+   * Resolves once send() would accept a message: a session is open and the outbox has room.
+   * Rejects (coded) when the circuit opened or the process drains. For in-process senders
+   * that stream as fast as the peer acknowledges, like the auto-trigger.
+   */
+  async whenSendable(): Promise<void> {
+    for (;;) {
+      if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
+      if (!this.sessionOpen) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
+      else if (this.outbox.isFull) await this.outbox.whenNotFull();
+      else return;
+    }
+  }
+
+  /** Drains: no new messages, waits up to drainTimeoutMs for acks, closes with 1001. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#link.stop();
+    // Whoever waits in whenSendable() for a session is refused now, not left waiting.
+    for (const wake of this.#openWaiters.splice(0)) wake();
+    const depth = this.outbox.depth;
+    this.#log.info('draining', { reason, unacked: depth, timeoutMs: this.config.session.drainTimeoutMs });
+    if (depth > 0 && this.sessionOpen) await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
+    const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
+    if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
+    this.#link.session?.close(CloseCode.GOING_AWAY, reason);
+    this.#inbox.halt();
+    this.#certificates.stop();
+    await this.#http?.close();
+    this.#stopped = true;
+    this.#log.info('initiator stopped', { reason });
+  }
+
+  #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
+    this.#refuseIfUnavailable();
+    const entry = this.outbox.push(encodeMessage(message, this.config.session.maxPayloadBytes), settle);
+    this.#link.session?.sendEntry(entry);
+  }
+
+  /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
+  #failAll(err: FerryError): number {
+    const { failed, unwatched } = this.outbox.failAll(err);
+    if (unwatched > 0) this.metrics.messagesRefused.inc({ reason: err.code }, unwatched);
+    return failed;
+  }
+
+  #refuseIfUnavailable(): void {
+    if (this.#stopping) throw new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the initiator is shutting down and accepts no new messages');
+    if (this.state === 'circuit-open') {
+      throw new FerryError('FERRY_ERR_CIRCUIT_OPEN', `gave up connecting to ${this.config.session.url} after ${this.#link.backoff.failures} attempts (reconnect.maxRetries); restart the pod once the terminator is back`);
+    }
+    if (!this.sessionOpen) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator is open right now (${this.state}); retry shortly`);
+  }
+
+  #runTriggerHook(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
+    return runTriggerHook(this.#hooks.on_trigger, this.config.hooks.timeoutMs, this.metrics, this.#log, payload, headers);
+  }
+
+  #opened(session: Session): void {
+    this.#inbox = (session.streams as { inbox: Inbox }).inbox;
+    for (const wake of this.#openWaiters.splice(0)) wake();
+    if (!this.#autoTriggered) {
+      this.#autoTriggered = true;
+      void autoTrigger(this.config.autoTrigger.count, { runTriggerHook: (p, h) => this.#runTriggerHook(p, h), whenSendable: () => this.whenSendable(), send: (m) => this.send(m) }, this.#log);
+    }
+  }
+
+  /** Nothing will be delivered: every caller and waiter is told now. */
+  #circuitOpened(): void {
+    const refused = this.#failAll(new FerryError('FERRY_ERR_CIRCUIT_OPEN', `not delivered: the circuit opened after ${this.#link.backoff.failures} failed attempts`));
+    if (refused > 0) this.#log.error('unacknowledged messages refused to their callers', { count: refused });
+    for (const wake of this.#openWaiters.splice(0)) wake();
+  }
+
+  #waitForEmptyOutbox(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = performance.now() + timeoutMs;
+      const check = (): void => {
+        if (this.outbox.depth === 0 || performance.now() >= deadline) resolve();
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+
+  #retryAfterSeconds(): number {
+    if (this.outbox.isFull) return 1;
+    return Math.max(1, Math.ceil(this.#link.backoff.ceilingMs() / 1000));
+  }
+}
+
+/** on_receive_initiator is told the session's ReceivedMessage as it is. */
+function passThrough(message: ReceivedMessage): ReceivedMessage {
+  return message;
+}
+
+/** Starts the initiator: validates hooks and config, opens HTTP, dials. */
+export async function startInitiator(hooks: InitiatorHooks, options: RuntimeOptions = {}): Promise<InitiatorRuntime> {
+  checkHook('on_trigger', hooks.on_trigger);
+  checkHook('on_receive_initiator', hooks.on_receive_initiator, true);
+  const runtime = new InitiatorRuntime(hooks, prepare('initiator', options));
+  await runtime.start();
+  if (options.handleSignals) onShutdownSignal(runtime.logger, (signal) => runtime.stop(signal));
+  return runtime;
+}

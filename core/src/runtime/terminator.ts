@@ -1,0 +1,216 @@
+/**
+ * The terminator runtime: accepts sessions on the wss port (mutual TLS 1.3), hands every
+ * message to on_receive_terminator in order, acknowledges it only after the hook settled, and
+ * can stream messages back to an initiator. A failing hook is logged and counted; it never ends
+ * the session or the process.
+ */
+import type { TLSSocket } from 'node:tls';
+import type { WebSocket } from 'ws';
+import express from 'express';
+import { CloseCode, FerryError, messageOf } from '../errors.js';
+import { checkHook } from '../hooks.js';
+import { RepeatedLog } from '../log-limit.js';
+import { addNotFound, addProbeRoutes, type Readiness } from '../http/probes.js';
+import { serve, type HttpServer } from '../http/server.js';
+import { countedRefusal, trackOutboxDepth } from '../metrics.js';
+import type { Delivery } from '../session/delivery.js';
+import type { ReceivedMessage } from '../session/inbox.js';
+import { Outbox } from '../session/outbox.js';
+import { encodeMessage } from '../session/payload-codec.js';
+import { Session, type Streams } from '../session/session.js';
+import { connect } from '../transport/connection.js';
+import { tlsRefusal, upgradeRefusal } from '../transport/failures.js';
+import { listen, type Listener } from '../transport/listen.js';
+import { Certificates } from './certificates.js';
+import { HookedInboxes } from './hooked-inbox.js';
+import { onShutdownSignal } from './main.js';
+import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
+import { StreamRegistry } from './stream-registry.js';
+
+/** What on_receive_terminator is told besides the payload. */
+export interface TerminatorMessage extends ReceivedMessage {
+  /** The initiator stream it came from; pass it to `runtime.send` to answer later. */
+  streamId: string;
+  /** Streams a message back to the initiator that sent this one (same guarantees). */
+  reply(payload: Record<string, unknown>): Promise<Delivery>;
+}
+
+export interface TerminatorHooks {
+  on_receive_terminator: (payload: unknown, message: TerminatorMessage) => unknown;
+}
+
+export class TerminatorRuntime {
+  readonly config: Prepared['config'];
+  readonly metrics: Prepared['metrics'];
+  readonly #certificates: Certificates;
+  readonly #log: Prepared['logger'];
+  readonly #remoteHookFailureLog = new RepeatedLog("failures of the initiator's on_receive_initiator");
+  readonly #registry: StreamRegistry;
+  #listener: Listener | null = null;
+  #http: HttpServer | null = null;
+  #draining = false;
+
+  constructor(hooks: TerminatorHooks, prepared: Prepared) {
+    this.config = prepared.config;
+    this.metrics = prepared.metrics;
+    this.#log = prepared.logger;
+    this.#certificates = new Certificates(prepared.tls, prepared.metrics);
+    const inboxes = new HookedInboxes<TerminatorMessage>({
+      name: 'on_receive_terminator',
+      hook: hooks.on_receive_terminator,
+      describeFor: (streamId) => {
+        const reply = (payload: Record<string, unknown>): Promise<Delivery> => this.send(streamId, payload);
+        // An object literal, not a spread: this runs once per message.
+        return (message) => ({ id: message.id, seq: message.seq, redelivered: message.redelivered, streamId, reply });
+      },
+      setPaused: (streamId, paused) => {
+        const session = this.#registry.session(streamId);
+        session?.setPaused(paused);
+        return session !== undefined;
+      },
+      config: prepared.config,
+      metrics: prepared.metrics,
+      logger: prepared.logger,
+    });
+    const { outboxLimit, outboxLimitBytes } = prepared.config.session;
+    this.#registry = new StreamRegistry((streamId) => ({ inbox: inboxes.create(streamId), outbox: new Outbox(outboxLimit, undefined, outboxLimitBytes) }));
+    trackOutboxDepth(this.metrics, () => {
+      let depth = 0;
+      for (const s of this.#registry.allStreams()) depth += s.outbox.depth;
+      return depth;
+    });
+  }
+
+  get logger(): Prepared['logger'] {
+    return this.#log;
+  }
+
+  get sessionPort(): number {
+    return this.#listener?.port ?? 0;
+  }
+
+  get httpPort(): number {
+    return this.#http?.port ?? 0;
+  }
+
+  /** Open sessions right now. */
+  get sessionCount(): number {
+    return this.#registry.sessionCount;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    const app = express();
+    app.disable('x-powered-by');
+    addProbeRoutes(app, () => this.readiness(), this.metrics.registry);
+    addNotFound(app);
+    this.#http = await serve(app, config.http.host, config.http.port);
+    this.#listener = await listen({
+      host: config.session.listenHost,
+      port: config.session.listenPort,
+      tls: this.#certificates.current,
+      handshakeTimeoutMs: config.session.handshakeTimeoutMs,
+      maxPayloadBytes: config.session.maxPayloadBytes,
+      onConnection: (ws, tlsSocket) => this.#accept(ws, tlsSocket),
+      onTlsError: (err, remote) => {
+        const { code, reason } = tlsRefusal(err);
+        this.metrics.handshakeFailures.inc({ reason });
+        this.#log.warn(`TLS handshake refused: ${messageOf(err)}`, { code, reason, remote });
+      },
+      onUpgradeError: (err, remote) => {
+        const { code, reason } = upgradeRefusal(err);
+        this.metrics.handshakeFailures.inc({ reason });
+        this.#log.warn(`WebSocket upgrade refused: ${messageOf(err)} (the request must be a complete upgrade within session.handshakeTimeoutMs)`, { code, reason, remote });
+      },
+    });
+    this.#certificates.watch(config.tls, this.#log, (tls) => this.#listener?.reload(tls));
+    this.#log.info('terminator up', { wss: `${config.session.listenHost}:${this.#listener.port}`, http: `${config.http.host}:${this.#http.port}`, armor: config.armor.mode });
+  }
+
+  readiness(): Readiness {
+    if (this.#draining) return { ready: false, reason: 'draining' };
+    if (!this.#listener) return { ready: false, reason: 'not listening yet' };
+    return { ready: true, reason: `listening on ${this.#listener.port}, ${this.#registry.sessionCount} session(s)` };
+  }
+
+  /**
+   * Streams a message to the initiator of `streamId`. Refused (coded) when that stream is
+   * unknown or its outbox is full; sent when its session is open, else on its next session.
+   */
+  send(streamId: string, payload: Record<string, unknown>): Promise<Delivery> {
+    return new Promise<Delivery>((resolve, reject) => {
+      try {
+        const streams = this.#registry.streams(streamId);
+        if (!streams) throw new FerryError('FERRY_ERR_NO_SESSION', `no initiator stream ${streamId}`);
+        if (this.#draining) throw new FerryError('FERRY_ERR_SHUTTING_DOWN', 'the terminator is shutting down');
+        const entry = streams.outbox.push(encodeMessage(payload, this.config.session.maxPayloadBytes), (err, delivery) => {
+          if (err) reject(countedRefusal(this.metrics, err));
+          else resolve(delivery);
+        });
+        this.#registry.session(streamId)?.sendEntry(entry);
+      } catch (err) {
+        reject(countedRefusal(this.metrics, err));
+      }
+    });
+  }
+
+  /** Stops accepting, lets in-flight hooks finish and their acks go out, then closes (1001). */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#log.info('draining', { reason, sessions: this.#registry.sessionCount });
+    this.#listener?.server.close();
+    const deadline = performance.now() + this.config.session.drainTimeoutMs;
+    while (performance.now() < deadline && [...this.#registry.allStreams()].some((s) => s.inbox.queued > 0 || s.inbox.busy)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const session of this.#registry.allSessions()) session.close(CloseCode.GOING_AWAY, reason);
+    for (const { inbox } of this.#registry.allStreams()) inbox.halt();
+    await new Promise((resolve) => setImmediate(resolve));
+    this.#certificates.stop();
+    await this.#listener?.close();
+    await this.#http?.close();
+    this.#log.info('terminator stopped', { reason });
+  }
+
+  #accept(ws: WebSocket, tlsSocket: TLSSocket): void {
+    const cert = tlsSocket.getPeerX509Certificate();
+    const peer = cert?.subject.match(/CN=([^\n,]+)/)?.[1] ?? 'unknown';
+    const log = this.#log.child({ peer, peerSerial: cert?.serialNumber, remote: `${tlsSocket.remoteAddress ?? '?'}:${tlsSocket.remotePort ?? '?'}` });
+    if (this.#draining) {
+      ws.close(CloseCode.GOING_AWAY, 'draining');
+      return;
+    }
+    const { session: s, armor } = this.config;
+    const connection = connect({ role: 'terminator', ws, tlsSocket, privateKey: this.#certificates.current.privateKey, config: this.config, metrics: this.metrics, logger: log });
+    connection.opened.then(
+      ({ channel, identity }) => {
+        const session = new Session({
+          role: 'terminator',
+          channel,
+          logger: log,
+          metrics: this.metrics,
+          armor: armor.mode,
+          handshakeTimeoutMs: s.handshakeTimeoutMs,
+          maxPayloadBytes: s.maxPayloadBytes,
+          streams: (hello) => this.#registry.streamsFor(hello.streamId),
+          identity,
+          remoteHookFailureLog: this.#remoteHookFailureLog,
+        });
+        connection.bind(session);
+        session.onOpen(() => this.#registry.opened((session.streams as Streams).inbox.streamId, session));
+        session.start();
+      },
+      (err: FerryError) => log.warn(`session refused: ${err.message}`, { code: err.code }),
+    );
+  }
+}
+
+/** Starts the terminator: validates hooks and config, opens HTTP, listens for sessions. */
+export async function startTerminator(hooks: TerminatorHooks, options: RuntimeOptions = {}): Promise<TerminatorRuntime> {
+  checkHook('on_receive_terminator', hooks.on_receive_terminator);
+  const runtime = new TerminatorRuntime(hooks, prepare('terminator', options));
+  await runtime.start();
+  if (options.handleSignals) onShutdownSignal(runtime.logger, (signal) => runtime.stop(signal));
+  return runtime;
+}
