@@ -324,6 +324,15 @@ describe('blueprint.yaml through the chart', () => {
 });
 
 describe('chart files', () => {
+  it("Chart.yaml's appVersion is the apps' package version (the default image tag)", () => {
+    const chart = yaml.load(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as Obj;
+    assert.match(String(chart['version']), /^\d+\.\d+\.\d+$/);
+    for (const app of ['initiator', 'terminator']) {
+      const pkg = JSON.parse(readFileSync(join(CHART_DIR, '..', '..', app, 'app', 'package.json'), 'utf8')) as { version: string };
+      assert.equal(chart['appVersion'], pkg.version, `${app}/app/package.json`);
+    }
+  });
+
   it('NOTES.txt prints the verify command (helm 4 client dry-run)', (t) => {
     const helm4 = helms.find((h) => /^v4\./.test(h.version));
     if (!helm4) return t.skip('no helm 4 here (helm 3 dry-runs need a cluster)');
