@@ -208,7 +208,7 @@ export type Fail = (key: string, value: unknown, expected: string) => never;
 /** Fails on the first number anywhere in the document that is not written in decimal digits. */
 function refuseNonDecimal(value: unknown, path: string, fail: Fail): void {
   if (value instanceof NonDecimalNumber) {
-    fail(path, value.text, 'a number in plain decimal digits, such as 500 or 1.5 (YAML would read hex, octal, exponents or underscores as another number, and the pods refuse them)');
+    fail(path, value.text, 'a number in plain decimal digits, such as 500 or 1.5 (YAML would read hex, octal, an exponent or a sign as another number, and the pods refuse them)');
   }
   if (typeof value !== 'object' || value === null) return;
   for (const [k, inner] of Object.entries(value)) refuseNonDecimal(inner, path === '' ? k : `${path}.${k}`, fail);
