@@ -110,6 +110,15 @@ for (const helm of helms) {
       assert.match(owned.stderr, /url/);
     });
 
+    it('rejects a host the pods would refuse at start-up, naming the key (values.schema.json pattern)', () => {
+      for (const [key, value] of [['config.http.host', '999.1.1.1'], ['config.session.listenHost', '[::1]'], ['config.session.serverName', '1.2.3.999']] as const) {
+        const r = helmTemplate(helm, ['--set-string', `${key}=${value}`]);
+        assert.equal(r.ok, false, `${key}=${value}`);
+        assert.match(r.stderr, new RegExp(key.split('.').pop() as string));
+      }
+      assert.ok(helmTemplate(helm, ['--set-string', 'config.http.host=::', '--set-string', 'config.session.serverName=terminator.example']).ok);
+    });
+
     it('rejects root (runAsUser 0) and out-of-range runtime values', () => {
       assert.equal(helmTemplate(helm, ['--set', 'securityContext.runAsUser=0']).ok, false);
       const ping = helmTemplate(helm, ['--set', `config.session.pingIntervalMs=${CONFIG_SCHEMA['session.pingIntervalMs'].min - 1}`]);
@@ -275,6 +284,31 @@ describe('blueprint.yaml through the chart', () => {
     }
   });
 
+  it("turns the blueprint's monitoring section into the chart's ServiceMonitors, dashboard, alert thresholds and test Pod", async (t) => {
+    const doc = yaml.load(readFileSync(join(CHART_DIR, '..', '..', 'blueprint.yaml'), 'utf8'), { schema: yaml.CORE_SCHEMA }) as Obj;
+    doc['monitoring'] = {
+      serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prom' } },
+      grafanaDashboard: { enabled: true, namespace: 'monitoring' },
+      prometheusRule: { enabled: true, labels: { release: 'prom' }, lagSeconds: 30, certificateExpiryDays: 30 },
+      helmTest: { enabled: false },
+    };
+    const file = join(work, 'blueprint-monitoring.yaml');
+    writeFileSync(file, renderValuesYaml(validateBlueprint(doc)));
+    for (const helm of helms) {
+      const r = helmTemplate(helm, ['-f', file]);
+      assert.ok(r.ok, r.stderr);
+      await assertValidManifests(r.docs, `blueprint monitoring values (${helm.version})`, t);
+      const monitors = r.docs.filter((d) => d.kind === 'ServiceMonitor') as Obj[];
+      assert.equal(monitors.length, 2);
+      for (const m of monitors) assert.equal(m['spec'].endpoints[0].interval, '15s');
+      find(r.docs, 'ConfigMap', 'fast-ferry-dashboard', 'monitoring');
+      const rules = (find(r.docs, 'PrometheusRule', 'fast-ferry-alerts') as Obj)['spec'].groups.flatMap((g: Obj) => g['rules']) as Obj[];
+      assert.match(rules.find((x) => x['alert'] === 'FerryLagHigh')?.['expr'] ?? '', /> 30$/);
+      assert.match(rules.find((x) => x['alert'] === 'FerryCertificateExpiring')?.['expr'] ?? '', /< 2592000$/);
+      assert.equal(r.docs.some((d) => d.kind === 'Pod' && (d as Obj)['metadata'].annotations?.['helm.sh/hook'] === 'test'), false, 'helmTest.enabled: false');
+    }
+  });
+
   it("puts a blueprint's nodeOptions in that app's container env as NODE_OPTIONS, next to extraEnv", () => {
     const doc = yaml.load(readFileSync(join(CHART_DIR, '..', '..', 'blueprint.yaml'), 'utf8'), { schema: yaml.CORE_SCHEMA }) as Obj;
     doc['resources'].terminator.nodeOptions = '';
@@ -290,6 +324,15 @@ describe('blueprint.yaml through the chart', () => {
 });
 
 describe('chart files', () => {
+  it("Chart.yaml's appVersion is the apps' package version (the default image tag)", () => {
+    const chart = yaml.load(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as Obj;
+    assert.match(String(chart['version']), /^\d+\.\d+\.\d+$/);
+    for (const app of ['initiator', 'terminator']) {
+      const pkg = JSON.parse(readFileSync(join(CHART_DIR, '..', '..', app, 'app', 'package.json'), 'utf8')) as { version: string };
+      assert.equal(chart['appVersion'], pkg.version, `${app}/app/package.json`);
+    }
+  });
+
   it('NOTES.txt prints the verify command (helm 4 client dry-run)', (t) => {
     const helm4 = helms.find((h) => /^v4\./.test(h.version));
     if (!helm4) return t.skip('no helm 4 here (helm 3 dry-runs need a cluster)');

@@ -6,8 +6,9 @@
  * the bad value and the expected form; the result is frozen.
  */
 import { spawnSync } from 'node:child_process';
-import { CONFIG_SCHEMA } from '@fast-ferry/core';
+import { CONFIG_SCHEMA, FORMAT_CHECKS, FORMAT_DOCS } from '@fast-ferry/core';
 import { CHART_OWNED_KEYS } from './chart-schema.js';
+import { monitoringOf, type Monitoring } from './blueprint-monitoring.js';
 
 type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
 
@@ -50,6 +51,21 @@ export interface Blueprint {
   readonly replicas: Replicas;
   /** The runtime sections, as given (unset keys keep the apps' defaults). */
   readonly runtime: RuntimeSettings;
+  /** The monitoring section, as given (unset keys keep the chart's defaults). */
+  readonly monitoring: Monitoring;
+}
+
+/**
+ * A scalar YAML would read as a number but not written in plain decimal digits (0x1f4, 1.5e3,
+ * 1_000, .inf): the blueprint's YAML schema (render-values.ts) yields this instead of the
+ * number, so validation refuses it naming the key rather than passing 500 on for 0x1f4.
+ * The pods' config loader refuses such numbers the same way.
+ */
+export class NonDecimalNumber {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
 }
 
 /** A blueprint.yaml problem: `key` is the dotted path, `expected` the form it must have. */
@@ -72,7 +88,7 @@ const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
-const BUNDLE_SECTIONS = ['bundle', 'cluster', 'images', 'resources', 'replicas'] as const;
+const BUNDLE_SECTIONS = ['bundle', 'cluster', 'images', 'resources', 'replicas', 'monitoring'] as const;
 
 /** Runtime sections a blueprint may carry: those of CONFIG_SCHEMA with a key the chart does not own. */
 export function runtimeSections(): string[] {
@@ -87,6 +103,7 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
     throw new BlueprintError(key, value, expected, file);
   };
   const root = mapping(doc, '(top level)', fail);
+  refuseNonDecimal(root, '', fail);
   const known = [...BUNDLE_SECTIONS, ...runtimeSections()];
   for (const key of Object.keys(root)) {
     if (!known.includes(key)) {
@@ -112,6 +129,7 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
   };
 
   const replicas = replicasOf(root, fail);
+  const monitoring = monitoringOf(root['monitoring'], fail);
 
   const runtime: Record<string, Record<string, string | number>> = {};
   for (const sectionName of runtimeSections()) {
@@ -134,6 +152,7 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
     resources: res,
     replicas,
     runtime,
+    monitoring,
   });
 }
 
@@ -173,12 +192,27 @@ function runtimeValue(key: string, leaf: RuntimeLeaf, value: unknown, fail: Fail
       if (typeof value !== 'string') return fail(key, value, 'a string');
       const re: RegExp | undefined = 'pattern' in leaf ? leaf.pattern : undefined;
       if (value !== '' && re && !re.test(value)) return fail(key, value, ('patternDoc' in leaf ? leaf.patternDoc : undefined) ?? `a string matching ${re}`);
+      // The pods' loader runs the same check at start-up (exit 78): refuse here what it would.
+      const format = 'format' in leaf ? leaf.format : undefined;
+      if (format !== undefined && !(value === '' && leaf.default === '')) {
+        const problem = FORMAT_CHECKS[format](value);
+        if (problem !== undefined) return fail(key, value, `${FORMAT_DOCS[format]}; here ${problem}`);
+      }
       return value;
     }
   }
 }
 
-type Fail = (key: string, value: unknown, expected: string) => never;
+export type Fail = (key: string, value: unknown, expected: string) => never;
+
+/** Fails on the first number anywhere in the document that is not written in decimal digits. */
+function refuseNonDecimal(value: unknown, path: string, fail: Fail): void {
+  if (value instanceof NonDecimalNumber) {
+    fail(path, value.text, 'a number in plain decimal digits, such as 500 or 1.5 (YAML would read hex, octal, an exponent or a sign as another number, and the pods refuse them)');
+  }
+  if (typeof value !== 'object' || value === null) return;
+  for (const [k, inner] of Object.entries(value)) refuseNonDecimal(inner, path === '' ? k : `${path}.${k}`, fail);
+}
 
 function sectionKeys(sectionName: string): string[] {
   return Object.keys(CONFIG_SCHEMA)
@@ -186,7 +220,7 @@ function sectionKeys(sectionName: string): string[] {
     .map((k) => k.slice(sectionName.length + 1));
 }
 
-function mapping(value: unknown, key: string, fail: Fail): Record<string, unknown> {
+export function mapping(value: unknown, key: string, fail: Fail): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(key, value, 'a mapping (key: value lines)');
   return value as Record<string, unknown>;
 }
@@ -264,7 +298,7 @@ export function memoryBytes(q: string): number {
   return m ? Number(m[1]) * (MEMORY_UNITS[m[2] ?? ''] ?? Number.NaN) : Number.NaN;
 }
 
-function show(value: unknown): string {
+export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_SCHEMA } from '@fast-ferry/core';
+import { CONFIG_SCHEMA, FORMAT_DOCS, type StringFormat } from '@fast-ferry/core';
 
 type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
 
@@ -26,6 +26,39 @@ export const CHART_OWNED_KEYS: Readonly<Record<string, string>> = Object.freeze(
 
 type JsonSchema = Record<string, unknown>;
 
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4 = `${OCTET}(\\.${OCTET}){3}`;
+const H16 = '[0-9A-Fa-f]{1,4}';
+const IPV6 = [
+  `(${H16}:){7}${H16}`,
+  `(${H16}:){1,7}:`,
+  `(${H16}:){1,6}:${H16}`,
+  `(${H16}:){1,5}(:${H16}){1,2}`,
+  `(${H16}:){1,4}(:${H16}){1,3}`,
+  `(${H16}:){1,3}(:${H16}){1,4}`,
+  `(${H16}:){1,2}(:${H16}){1,5}`,
+  `${H16}:(:${H16}){1,6}`,
+  `:((:${H16}){1,7}|:)`,
+  `(${H16}:){6}${IPV4}`,
+  `((${H16}:){0,4}${H16})?::(${H16}:){0,4}${IPV4}`,
+].join('|');
+/** A zone index after a link-local address (fe80::1%eth0), which Node's isIPv6 takes. */
+const ZONE = '(%[0-9A-Za-z._-]+)?';
+const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/** A last label that is not all digits (an all-digit one makes the name a bad IPv4 address). */
+const LAST_LABEL = '([A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?|[0-9][A-Za-z0-9-]{0,61}[A-Za-z]|[0-9]+[A-Za-z-][A-Za-z0-9-]*[0-9])';
+
+/**
+ * JSON-schema patterns (RE2, no look-ahead) for the apps' string formats, so `helm install`
+ * refuses what the pods' loader (core's FORMAT_CHECKS) would refuse at start-up. A pattern
+ * cannot count the 253 characters of a whole DNS name nor the groups around an embedded IPv4 address; the loader stays
+ * the authority, and tools/test/chart-schema.test.ts checks the two agree on typical values.
+ * wss-url has none: its only key, session.url, is set by the chart.
+ */
+export const FORMAT_PATTERNS: Readonly<Partial<Record<StringFormat, string>>> = Object.freeze({
+  host: `^(${IPV4}|(${IPV6})${ZONE}|(${LABEL}\\.)*${LAST_LABEL}\\.?)$`,
+});
+
 function leafSchema(leaf: RuntimeLeaf): JsonSchema {
   const description = `${leaf.doc} Default: ${JSON.stringify(leaf.default)}.`;
   switch (leaf.kind) {
@@ -37,6 +70,15 @@ function leafSchema(leaf: RuntimeLeaf): JsonSchema {
       return { type: 'string', enum: [...leaf.values], description };
     case 'string': {
       const re: RegExp | undefined = 'pattern' in leaf ? leaf.pattern : undefined;
+      const format: StringFormat | undefined = 'format' in leaf ? leaf.format : undefined;
+      const formatPattern = format === undefined ? undefined : FORMAT_PATTERNS[format];
+      if (format !== undefined && formatPattern !== undefined) {
+        // An empty value passes the loader only where the default is empty (session.serverName).
+        const empty = leaf.default === '' ? '^$|' : '';
+        const patterns = [`${empty}${formatPattern}`, ...(re ? [`^$|${re.source}`] : [])];
+        const described = `${description} Form: ${FORMAT_DOCS[format]}.`;
+        return patterns.length === 1 ? { type: 'string', maxLength: 254, pattern: patterns[0], description: described } : { type: 'string', maxLength: 254, allOf: patterns.map((pattern) => ({ pattern })), description: described };
+      }
       return re ? { type: 'string', pattern: `^$|${re.source}`, description } : { type: 'string', description };
     }
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { CONFIG_SCHEMA } from '@fast-ferry/core';
-import { validateBlueprint, type Blueprint } from './blueprint-schema.js';
+import { NonDecimalNumber, validateBlueprint, type Blueprint } from './blueprint-schema.js';
 
 export interface RenderOptions {
   /** Image tags by component (deploy.sh passes content hashes); unset keeps the chart default. */
@@ -17,6 +17,32 @@ export interface RenderOptions {
 /** Seconds of grace beyond the drain timeout before Kubernetes kills a pod. */
 export const GRACE_MARGIN_SECONDS = 20;
 
+const DECIMAL_INT = /^-?[0-9]+$/;
+const DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
+
+/** js-yaml's built-in types (exported at run time, absent from @types/js-yaml). */
+const TYPES = (yaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float', yaml.Type & { resolve(s: string): boolean }> }).types;
+
+/**
+ * YAML types for blueprint.yaml: YAML 1.2 core (null, booleans, numbers), except that only a
+ * number written in plain decimal digits becomes a number. Another number form (0x1f4, 0o17,
+ * 1.5e3, 1_000, .inf) becomes a NonDecimalNumber that validation refuses by key, as the pods'
+ * config loader refuses it; a quoted scalar stays a string.
+ */
+export const BLUEPRINT_YAML_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
+  implicit: [
+    TYPES.null,
+    TYPES.bool,
+    new yaml.Type('tag:yaml.org,2002:int', { kind: 'scalar', resolve: (s: string) => DECIMAL_INT.test(s), construct: (s: string) => Number(s) }),
+    new yaml.Type('tag:yaml.org,2002:float', { kind: 'scalar', resolve: (s: string) => DECIMAL.test(s), construct: (s: string) => Number(s) }),
+    new yaml.Type('tag:fast-ferry,2026:non-decimal', {
+      kind: 'scalar',
+      resolve: (s: string) => TYPES.int.resolve(s) || TYPES.float.resolve(s),
+      construct: (s: string) => new NonDecimalNumber(s),
+    }),
+  ],
+});
+
 /** Reads and validates a blueprint file; errors name the file, the key and the expected form. */
 export function loadBlueprint(file: string): Blueprint {
   let text: string;
@@ -27,7 +53,7 @@ export function loadBlueprint(file: string): Blueprint {
   }
   let doc: unknown;
   try {
-    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: file });
+    doc = yaml.load(text, { schema: BLUEPRINT_YAML_SCHEMA, filename: file });
   } catch (err) {
     throw new Error(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -52,8 +78,11 @@ export function renderValues(bp: Blueprint, options: RenderOptions = {}): Record
   };
   const config: Record<string, Record<string, string | number>> = {};
   for (const [section, body] of Object.entries(bp.runtime)) config[section] = { ...body };
+  const monitoring: Record<string, Record<string, unknown>> = {};
+  for (const [section, body] of Object.entries(bp.monitoring)) monitoring[section] = structuredClone({ ...body });
   return {
     config,
+    ...monitoring,
     terminationGracePeriodSeconds: gracePeriodSeconds(bp),
     topologySpread: { enabled: bp.replicas.topologySpread },
     ...(options.tlsChecksum ? { tls: { checksum: options.tlsChecksum } } : {}),

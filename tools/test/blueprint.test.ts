@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import yaml from 'js-yaml';
-import { CONFIG_SCHEMA } from '@fast-ferry/core';
+import { CONFIG_SCHEMA, FORMAT_DOCS, loadConfig } from '@fast-ferry/core';
 import { BlueprintError, REPLICAS_MAX, validateBlueprint } from '../src/blueprint-schema.js';
+import { MONITORING_KEYS } from '../src/blueprint-monitoring.js';
 import { CHART_OWNED_KEYS } from '../src/chart-schema.js';
 import { envLines, main } from '../src/blueprint.js';
 import { GRACE_MARGIN_SECONDS, loadBlueprint, renderValues } from '../src/render-values.js';
@@ -140,6 +141,156 @@ describe('blueprint validation', () => {
     const file = join(work, 'broken.yaml');
     writeFileSync(file, 'bundle: [unclosed\n');
     assert.throws(() => loadBlueprint(file), new RegExp(`${file}: not valid YAML`));
+  });
+});
+
+/** Writes blueprint.yaml with `from` replaced by `to` (the text as an operator would type it). */
+const editedFile = (name: string, from: string, to: string): string => {
+  const text = readFileSync(SHIPPED, 'utf8');
+  assert.ok(text.includes(from), `${from} is in blueprint.yaml`);
+  const file = join(work, name);
+  writeFileSync(file, text.replace(from, to));
+  return file;
+};
+const loadError = (file: string): BlueprintError => {
+  try {
+    loadBlueprint(file);
+  } catch (err) {
+    assert.ok(err instanceof BlueprintError, String(err));
+    return err;
+  }
+  assert.fail(`expected ${file} to be refused`);
+};
+/** Whether the pods' own config loader accepts `value` for `key`. */
+const podsAccept = (key: string, value: unknown): boolean => {
+  try {
+    loadConfig({ env: {}, overrides: { [key]: value } });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('blueprint runtime values the pods would refuse at start-up', () => {
+  it('refuses a host that is not an IPv4 or IPv6 address or a DNS name, naming the key and the form', () => {
+    for (const [section, name, value] of [
+      ['http', 'host', '999.1.1.1'],
+      ['session', 'listenHost', '[::1]'],
+      ['session', 'serverName', '1.2.3.999'],
+      ['session', 'listenHost', 'bad_host'],
+    ] as const) {
+      const doc = shipped();
+      doc[section] = { ...(doc[section] ?? {}), [name]: value };
+      const err = errorOf(doc);
+      assert.equal(err.key, `${section}.${name}`, value);
+      assert.ok(err.expected.startsWith(FORMAT_DOCS.host), err.message);
+      assert.equal(podsAccept(`${section}.${name}`, value), false, `the pods refuse ${value} too`);
+    }
+  });
+
+  it('accepts the hosts the pods accept, and an empty serverName (the host of session.url)', () => {
+    for (const [key, value] of [['http.host', '::'], ['http.host', '127.0.0.1'], ['session.listenHost', 'localhost'], ['session.serverName', 'terminator.example.'], ['session.serverName', '']] as const) {
+      const [section, name] = key.split('.') as [string, string];
+      const doc = shipped();
+      doc[section] = { ...(doc[section] ?? {}), [name]: value };
+      assert.equal(validateBlueprint(doc).runtime[section]?.[name], value);
+      assert.ok(podsAccept(key, value), `the pods accept ${key}: ${value}`);
+    }
+  });
+
+  it('refuses a number not written in decimal digits anywhere in the file, naming the key', () => {
+    for (const [from, to, key] of [
+      ['drainTimeoutMs: 10000', 'drainTimeoutMs: 0x1f4', 'session.drainTimeoutMs'],
+      ['drainTimeoutMs: 10000', 'drainTimeoutMs: 1.5e3', 'session.drainTimeoutMs'],
+      ['maxDelayMs: 30000', 'maxDelayMs: +30000', 'reconnect.maxDelayMs'],
+      ['growth: 2', 'growth: .inf', 'reconnect.growth'],
+      ['initiator: 1 ', 'initiator: 0o1 ', 'replicas.initiator'],
+      ['lagSeconds: 60', 'lagSeconds: 6e1', 'monitoring.prometheusRule.lagSeconds'],
+    ] as const) {
+      const err = loadError(editedFile('non-decimal.yaml', from, to));
+      assert.equal(err.key, key, to);
+      assert.match(err.expected, /plain decimal digits/, to);
+    }
+  });
+
+  it("refuses a quoted number with blanks as the pods do, and reads plain decimals as numbers", () => {
+    const err = loadError(editedFile('blanks.yaml', 'drainTimeoutMs: 10000', "drainTimeoutMs: ' 500 '"));
+    assert.equal(err.key, 'session.drainTimeoutMs');
+    assert.equal(podsAccept('session.drainTimeoutMs', ' 500 '), false);
+    const bp = loadBlueprint(editedFile('decimal.yaml', 'growth: 2', 'growth: 1.5'));
+    assert.equal(bp.runtime['reconnect']?.['growth'], 1.5);
+  });
+
+  it('exits 1 from blueprint.js check naming the key for a host the pods refuse', (t) => {
+    const file = editedFile('bad-host.yaml', 'log:\n', 'http:\n  host: 999.1.1.1\nlog:\n');
+    const errs: string[] = [];
+    t.mock.method(process.stderr, 'write', (chunk: string) => { errs.push(String(chunk)); return true; });
+    const code = main(['check', '--file', file]);
+    t.mock.restoreAll();
+    assert.equal(code, 1);
+    assert.match(errs.join(''), /http\.host: got "999\.1\.1\.1", expected an IPv4 address/);
+  });
+});
+
+describe('blueprint monitoring', () => {
+  it('renders the monitoring section as the chart values of the same names', () => {
+    const doc = shipped();
+    doc['monitoring'] = {
+      serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'kube-prometheus-stack' } },
+      grafanaDashboard: { enabled: true, namespace: 'monitoring' },
+      prometheusRule: { enabled: true, lagSeconds: 30, outboxFullRatio: 0.9, certificateExpiryDays: 30 },
+      helmTest: { enabled: false, timeoutSeconds: 60 },
+    };
+    const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
+    for (const section of Object.keys(doc['monitoring'])) assert.deepEqual(v[section], doc['monitoring'][section], section);
+  });
+
+  it('sets nothing when the section is left out, so the chart defaults stay', () => {
+    const doc = shipped();
+    delete doc['monitoring'];
+    const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
+    for (const section of Object.keys(MONITORING_KEYS)) assert.equal(section in v, false, section);
+  });
+
+  it('renders the shipped blueprint.yaml monitoring settings', () => {
+    const v = renderValues(loadBlueprint(SHIPPED)) as Record<string, any>;
+    assert.equal(v['helmTest'].enabled, true);
+    assert.equal(v['prometheusRule'].enabled, false);
+  });
+
+  it('refuses a value outside the chart schema, naming the key and the bounds', () => {
+    for (const [section, key, value, expected] of [
+      ['prometheusRule', 'outboxFullRatio', 1.5, /a number, above 0 and at most 1/],
+      ['prometheusRule', 'noSessionMinutes', 0, /an integer, at least 1/],
+      ['prometheusRule', 'lagSeconds', '60', /a number/],
+      ['helmTest', 'timeoutSeconds', 4000, /at most 3600/],
+      ['helmTest', 'enabled', 'yes', /true or false/],
+      ['serviceMonitor', 'interval', '30 seconds', /matching/],
+      ['serviceMonitor', 'labels', { release: 1 }, /a mapping of names to strings/],
+      ['grafanaDashboard', 'namespace', 'Monitoring', /matching/],
+    ] as const) {
+      const doc = shipped();
+      doc['monitoring'][section] = { ...doc['monitoring'][section], [key]: value };
+      const err = errorOf(doc);
+      assert.equal(err.key, `monitoring.${section}.${key}`, JSON.stringify(value));
+      assert.match(err.expected, expected);
+    }
+  });
+
+  it('refuses an unknown part or key, listing the known ones', () => {
+    const a = shipped();
+    a['monitoring'].grafana = { enabled: true };
+    const ea = errorOf(a);
+    assert.equal(ea.key, 'monitoring.grafana');
+    assert.match(ea.expected, /monitoring\.grafanaDashboard/);
+    const b = shipped();
+    b['monitoring'].prometheusRule.lagSecs = 5;
+    const eb = errorOf(b);
+    assert.equal(eb.key, 'monitoring.prometheusRule.lagSecs');
+    assert.match(eb.expected, /monitoring\.prometheusRule\.lagSeconds/);
+    const c = shipped();
+    c['monitoring'] = true;
+    assert.equal(errorOf(c).key, 'monitoring');
   });
 });
 
