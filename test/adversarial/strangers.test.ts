@@ -157,7 +157,7 @@ describe('a flood of idle connections beyond session.maxPendingHandshakes', () =
     await legitUnharmed();
   });
 
-  test('while a flood holds every pending slot a new session is refused at accept, and connects once session.handshakeTimeoutMs has cut the flood', async () => {
+  test('while a flood holds every pending slot a new session is refused at accept, and connects once session.handshakeTimeoutMs has cut the flood', async (t) => {
     const before = await scrape(terminatorHttp);
     const strangers = await flood(CAP + 20, 'tcp');
     await eventually(() => strangers.filter((s) => s.open).length === CAP, 10_000, `${CAP} strangers held open`);
@@ -167,12 +167,22 @@ describe('a flood of idle connections beyond session.maxPendingHandshakes', () =
     await assert.rejects(openSession(sessionPort, creds), 'a new session is refused while the flood holds every slot');
     assert.equal(await refusedSince(before), refusedBefore + 1, 'and counted as FERRY_ERR_TOO_MANY_PENDING');
     await legitUnharmed();
-    // The flood's connections are cut after session.handshakeTimeoutMs: the slots are free again.
-    await Promise.all(strangers.map((s) => s.closed));
-    const session = await openSession(sessionPort, creds);
-    assert.match(session.sessionId, /\S/, 'the new session got its WELCOME');
-    session.conn.ws.close();
-    await session.conn.closed;
+    // A real initiator started now redials with its backoff until a slot is free.
+    const secondHttp = await freePort();
+    const second = startInitiator({ pki, httpPort: secondHttp, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    try {
+      // The flood's connections are cut after session.handshakeTimeoutMs: the slots are free again.
+      await Promise.all(strangers.map((s) => s.closed));
+      const session = await openSession(sessionPort, creds);
+      assert.match(session.sessionId, /\S/, 'the new session got its WELCOME');
+      session.conn.ws.close();
+      await session.conn.closed;
+      await second.waitFor(/session open/, 15_000);
+      assert.equal((await post(secondHttp, '/trigger', { second: true })).status, 200, 'the second initiator delivers');
+      t.diagnostic(`the second initiator's dials refused before its session: ${second.matching(/reconnecting in/).length}`);
+    } finally {
+      await second.kill();
+    }
     await legitUnharmed();
   });
 
