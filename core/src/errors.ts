@@ -48,6 +48,7 @@ export const ErrorCodes = {
   FERRY_ERR_SEQUENCE: { close: CloseCode.PROTOCOL_ERROR, http: null, meaning: 'a sequence number skipped ahead (a message would be lost)' },
   FERRY_ERR_PAYLOAD_TOO_BIG: { close: CloseCode.MESSAGE_TOO_BIG, http: 413, meaning: 'a payload is larger than session.maxPayloadBytes' },
   FERRY_ERR_HANDSHAKE_TIMEOUT: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the hello/welcome (or armor) handshake did not finish in time' },
+  FERRY_ERR_TOO_MANY_PENDING: { close: null, http: null, meaning: 'the terminator closed a new connection at accept: session.maxPendingHandshakes connections were already mid-handshake' },
   FERRY_ERR_DIAL_TIMEOUT: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial did not complete within session.dialTimeoutMs' },
   FERRY_ERR_DIAL_FAILED: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial failed (refused, DNS, TLS)' },
   FERRY_ERR_TLS: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the TLS handshake failed (certificate, CA, version)' },

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { NODE_OPTIONS } from '../../tools/src/node-options.js';
 import type { TestPki } from './pki.js';
 import { freePort } from './ports.js';
 
@@ -120,6 +121,8 @@ function entry(role: 'initiator' | 'terminator', fixture: string | undefined): s
 export function startTerminator(options: AppOptions): Proc {
   const cert = options.cert ?? options.pki.terminator;
   return startProcess('terminator', entry('terminator', options.fixture), {
+    // The image's options (tools/src/node-options.ts): memory figures a test reads are the pod's.
+    NODE_OPTIONS: NODE_OPTIONS.terminator,
     FERRY_HTTP_PORT: String(options.httpPort),
     FERRY_HTTP_HOST: '127.0.0.1',
     FERRY_SESSION_LISTEN_HOST: '127.0.0.1',
@@ -134,6 +137,7 @@ export function startTerminator(options: AppOptions): Proc {
 export function startInitiator(options: AppOptions): Proc {
   const cert = options.cert ?? options.pki.initiator;
   return startProcess('initiator', entry('initiator', options.fixture), {
+    NODE_OPTIONS: NODE_OPTIONS.initiator,
     FERRY_HTTP_PORT: String(options.httpPort),
     FERRY_HTTP_HOST: '127.0.0.1',
     FERRY_SESSION_URL: `wss://localhost:${options.sessionPort}`,

@@ -56,6 +56,7 @@ export const CONFIG_SCHEMA = {
   'session.pingIntervalMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Both: keepalive ping interval; a peer silent for two intervals is declared dead.' },
   'session.dialTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 20_000, doc: 'Initiator: how long one wss dial (TCP + TLS + upgrade) may take.' },
   'session.handshakeTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 10_000, doc: 'Both: how long the hello/welcome (and armor) exchange may take after the upgrade.' },
+  'session.maxPendingHandshakes': { kind: 'int', min: 1, max: 100_000, default: 128, doc: 'Terminator: most connections at once that are not a session yet (from TCP accept until the HELLO/WELCOME exchange is done); more are closed at accept, before TLS, and counted as FERRY_ERR_TOO_MANY_PENDING. The default is above the 100 initiator pods a blueprint allows, so a whole fleet redialling at once fits.' },
   'session.ackTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Initiator: how long POST /trigger waits for the acknowledgement before answering 504.' },
   'session.maxPayloadBytes': { kind: 'int', min: 4096, max: 256 * MIB, default: 4 * MIB, doc: 'Both: largest WebSocket message accepted; also bounds one payload.' },
   'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503).' },

@@ -19,7 +19,7 @@ import { Outbox } from '../session/outbox.js';
 import { encodeMessage } from '../session/payload-codec.js';
 import { Session, type Streams } from '../session/session.js';
 import { connect } from '../transport/connection.js';
-import { tlsRefusal, upgradeRefusal } from '../transport/failures.js';
+import { pendingRefusal, tlsRefusal, upgradeRefusal } from '../transport/failures.js';
 import { listen, type Listener } from '../transport/listen.js';
 import { Certificates } from './certificates.js';
 import { HookedInboxes } from './hooked-inbox.js';
@@ -45,6 +45,12 @@ export class TerminatorRuntime {
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
   readonly #remoteHookFailureLog = new RepeatedLog("failures of the initiator's on_receive_initiator");
+  // Anyone who can reach the session port can make these lines, one per connection: each kind
+  // is capped like the per-message lines (the metrics count every one).
+  readonly #refusedAtAcceptLog = new RepeatedLog('connections refused at accept (session.maxPendingHandshakes reached)');
+  readonly #tlsRefusedLog = new RepeatedLog('refused TLS handshakes');
+  readonly #upgradeRefusedLog = new RepeatedLog('refused WebSocket upgrades');
+  readonly #sessionRefusedLog = new RepeatedLog('refused sessions');
   readonly #registry: StreamRegistry;
   #listener: Listener | null = null;
   #http: HttpServer | null = null;
@@ -111,16 +117,22 @@ export class TerminatorRuntime {
       tls: this.#certificates.current,
       handshakeTimeoutMs: config.session.handshakeTimeoutMs,
       maxPayloadBytes: config.session.maxPayloadBytes,
+      maxPending: config.session.maxPendingHandshakes,
       onConnection: (ws, tlsSocket) => this.#accept(ws, tlsSocket),
       onTlsError: (err, remote) => {
         const { code, reason } = tlsRefusal(err);
         this.metrics.handshakeFailures.inc({ reason });
-        this.#log.warn(`TLS handshake refused: ${messageOf(err)}`, { code, reason, remote });
+        this.#tlsRefusedLog.warn(this.#log, `TLS handshake refused: ${messageOf(err)}`, { code, reason, remote });
       },
       onUpgradeError: (err, remote) => {
         const { code, reason } = upgradeRefusal(err);
         this.metrics.handshakeFailures.inc({ reason });
-        this.#log.warn(`WebSocket upgrade refused: ${messageOf(err)} (the request must be a complete upgrade within session.handshakeTimeoutMs)`, { code, reason, remote });
+        this.#upgradeRefusedLog.warn(this.#log, `WebSocket upgrade refused: ${messageOf(err)} (the request must be a complete upgrade within session.handshakeTimeoutMs)`, { code, reason, remote });
+      },
+      onRefused: (remote) => {
+        const { code, reason } = pendingRefusal();
+        this.metrics.handshakeFailures.inc({ reason });
+        this.#refusedAtAcceptLog.warn(this.#log, `connection refused at accept: ${config.session.maxPendingHandshakes} connections are already mid-handshake (session.maxPendingHandshakes)`, { code, reason, remote });
       },
     });
     this.#certificates.watch(config.tls, this.#log, (tls) => this.#listener?.reload(tls));
@@ -176,7 +188,8 @@ export class TerminatorRuntime {
   #accept(ws: WebSocket, tlsSocket: TLSSocket): void {
     const cert = tlsSocket.getPeerX509Certificate();
     const peer = cert?.subject.match(/CN=([^\n,]+)/)?.[1] ?? 'unknown';
-    const log = this.#log.child({ peer, peerSerial: cert?.serialNumber, remote: `${tlsSocket.remoteAddress ?? '?'}:${tlsSocket.remotePort ?? '?'}` });
+    const remote = `${tlsSocket.remoteAddress ?? '?'}:${tlsSocket.remotePort ?? '?'}`;
+    const log = this.#log.child({ peer, peerSerial: cert?.serialNumber, remote });
     if (this.#draining) {
       ws.close(CloseCode.GOING_AWAY, 'draining');
       return;
@@ -198,10 +211,13 @@ export class TerminatorRuntime {
           remoteHookFailureLog: this.#remoteHookFailureLog,
         });
         connection.bind(session);
-        session.onOpen(() => this.#registry.opened((session.streams as Streams).inbox.streamId, session));
+        session.onOpen(() => {
+          this.#listener?.settled(tlsSocket);
+          this.#registry.opened((session.streams as Streams).inbox.streamId, session);
+        });
         session.start();
       },
-      (err: FerryError) => log.warn(`session refused: ${err.message}`, { code: err.code }),
+      (err: FerryError) => this.#sessionRefusedLog.warn(this.#log, `session refused: ${err.message}`, { peer, peerSerial: cert?.serialNumber, remote, code: err.code }),
     );
   }
 }

@@ -32,6 +32,11 @@ export function tlsRefusal(err: Error): Refusal {
   return { code: 'FERRY_ERR_TLS', reason: (err as NodeJS.ErrnoException).code ?? 'TLS_ERROR' };
 }
 
+/** A connection closed at accept because session.maxPendingHandshakes were already mid-handshake. */
+export function pendingRefusal(): Refusal {
+  return { code: 'FERRY_ERR_TOO_MANY_PENDING', reason: 'FERRY_ERR_TOO_MANY_PENDING' };
+}
+
 /** A TLS-authenticated client whose WebSocket upgrade request was refused (malformed or too slow). */
 export function upgradeRefusal(err: Error): Refusal {
   const reason = (err as NodeJS.ErrnoException).code ?? 'HTTP_ERROR';

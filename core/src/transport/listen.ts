@@ -3,9 +3,15 @@
  * against the bundle's CA alone (never the system store), permessage-deflate off, maxPayload
  * set, and every stage bounded in time (TLS handshake, HTTP upgrade headers), so a slow or
  * bogus client costs a socket for seconds, not forever.
+ *
+ * Bounded in number too: at most `maxPending` connections at once may be anything but a
+ * settled session (see `Listener.settled`); the next one is closed at accept, before Node
+ * makes a socket or a TLS state for it, so a flood of strangers costs a fixed amount of
+ * memory whatever its size. Established sessions are not counted: a flood cannot end them.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { DropArgument, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,6 +23,8 @@ export interface ListenOptions {
   tls: TlsMaterial;
   handshakeTimeoutMs: number;
   maxPayloadBytes: number;
+  /** Most connections at once that have not become a session yet (session.maxPendingHandshakes). */
+  maxPending: number;
   onConnection(ws: WebSocket, tlsSocket: TLSSocket, req: IncomingMessage): void;
   /** A client that failed TLS (wrong CA, no certificate, TLS 1.2, plain TCP...). */
   onTlsError(err: Error, remote: string): void;
@@ -25,12 +33,19 @@ export interface ListenOptions {
    * unparsable HTTP, or headers not complete within handshakeTimeoutMs (a slowloris).
    */
   onUpgradeError?(err: Error, remote: string): void;
+  /** A connection closed at accept because `maxPending` connections were already pending. */
+  onRefused(remote: string): void;
 }
 
 export interface Listener {
   server: Server;
   /** The port actually bound (useful with port 0 in tests). */
   port: number;
+  /**
+   * The connection on `tlsSocket` became a session: it no longer counts against maxPending,
+   * until it closes.
+   */
+  settled(tlsSocket: TLSSocket): void;
   /** Swaps in new certificate material for new connections; open ones keep theirs. */
   reload(tls: TlsMaterial): void;
   close(): Promise<void>;
@@ -54,6 +69,27 @@ export function listen(options: ListenOptions): Promise<Listener> {
     connectionsCheckingInterval: Math.max(25, Math.floor(options.handshakeTimeoutMs / 4)),
   });
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxPayloadBytes, clientTracking: true });
+  // The pending cap is net.Server's own maxConnections, moved up by one for every settled
+  // session: Node compares it in its accept callback and closes the handle there ('drop').
+  let settledCount = 0;
+  const settledSockets = new WeakSet<TLSSocket>();
+  const applyCap = (): void => {
+    server.maxConnections = settledCount + options.maxPending;
+  };
+  applyCap();
+  server.on('drop', (data?: DropArgument) => options.onRefused(address(data?.remoteAddress, data?.remotePort)));
+  // The peer's address, taken at accept: once a timeout destroyed the socket it is gone, and
+  // the line about that timeout would say `?:?`.
+  const remotes = new WeakMap<Duplex, string>();
+  server.prependListener('connection', (raw: Socket) => {
+    remotes.set(raw, address(raw.remoteAddress, raw.remotePort));
+  });
+  const remoteOf = (socket: Duplex): string => {
+    // A server-side TLSSocket keeps the TCP socket it wraps as _parent (no public accessor).
+    const raw = (socket as { _parent?: Duplex })._parent;
+    const tls = socket as TLSSocket;
+    return (raw && remotes.get(raw)) ?? remotes.get(socket) ?? address(tls.remoteAddress, tls.remotePort);
+  };
   // Sockets that passed TLS and the certificate check: only their errors are HTTP errors.
   const established = new WeakSet<Duplex>();
   server.prependListener('secureConnection', (socket: TLSSocket) => {
@@ -61,11 +97,11 @@ export function listen(options: ListenOptions): Promise<Listener> {
       established.add(socket);
       return;
     }
-    options.onTlsError(new ClientCertificateError(socket), `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+    options.onTlsError(new ClientCertificateError(socket), remoteOf(socket));
     socket.destroy();
   });
   server.on('tlsClientError', (err, socket) => {
-    options.onTlsError(err, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+    options.onTlsError(err, remoteOf(socket));
   });
   // With a listener here Node leaves the answer to us: say why in the status line and close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -74,7 +110,7 @@ export function listen(options: ListenOptions): Promise<Listener> {
       socket.destroy();
       return;
     }
-    const remote = `${(socket as TLSSocket).remoteAddress ?? '?'}:${(socket as TLSSocket).remotePort ?? '?'}`;
+    const remote = remoteOf(socket);
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') options.onUpgradeError?.(err, remote);
     // As Node's own default handler does: a one-line answer, then the socket is destroyed.
     if (socket.writable && (socket as TLSSocket).bytesWritten === 0) {
@@ -86,8 +122,7 @@ export function listen(options: ListenOptions): Promise<Listener> {
   // An upgrade request ws refuses (bad Sec-WebSocket-Key or version, wrong path...): ws answers
   // 400 itself; this makes the refusal a logged, counted one.
   wss.on('wsClientError', (err: Error, socket: Duplex) => {
-    const tls = socket as TLSSocket;
-    options.onUpgradeError?.(err, `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? '?'}`);
+    options.onUpgradeError?.(err, remoteOf(socket));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws) => options.onConnection(ws, req.socket as TLSSocket, req));
@@ -106,6 +141,16 @@ export function listen(options: ListenOptions): Promise<Listener> {
       resolve({
         server,
         port,
+        settled(tlsSocket) {
+          if (settledSockets.has(tlsSocket) || tlsSocket.destroyed) return;
+          settledSockets.add(tlsSocket);
+          settledCount += 1;
+          applyCap();
+          tlsSocket.once('close', () => {
+            settledCount -= 1;
+            applyCap();
+          });
+        },
         reload(tls) {
           server.setSecureContext(secureOptions(tls));
         },
@@ -146,6 +191,10 @@ const CERT_PROBLEMS: Record<string, string> = {
   CERT_SIGNATURE_FAILURE: 'its signature does not verify',
   INVALID_PURPOSE: 'it is not a client certificate (extendedKeyUsage clientAuth missing)',
 };
+
+function address(host: string | undefined, port: number | undefined): string {
+  return `${host ?? '?'}:${port ?? '?'}`;
+}
 
 function secureOptions(tls: TlsMaterial) {
   return { ca: tls.ca, cert: tls.cert, key: tls.key };
