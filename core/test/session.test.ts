@@ -16,7 +16,6 @@ class RecordingChannel implements FrameChannel {
   sent: Buffer[] = [];
   handlers: ChannelHandlers | null = null;
   closed: Array<[number, string]> = [];
-  readonly bufferedAmount = 0;
   send(batch: Buffer): void {
     this.sent.push(batch);
   }

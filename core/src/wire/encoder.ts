@@ -27,7 +27,6 @@ const MIN_ROOM_BYTES = 16 * 1024;
 export class FrameWriter {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   #len = 0;
-  #frames = 0;
 
   /** Bytes written since the last take(). */
   get length(): number {
@@ -41,11 +40,6 @@ export class FrameWriter {
    */
   get buffer(): Buffer {
     return this.#buf;
-  }
-
-  /** Frames written since the last take(). */
-  get frames(): number {
-    return this.#frames;
   }
 
   /**
@@ -115,7 +109,6 @@ export class FrameWriter {
     const room = this.#buf.length - this.#len;
     this.#buf = room >= MIN_ROOM_BYTES ? this.#buf.subarray(this.#len) : Buffer.allocUnsafe(SLAB_BYTES);
     this.#len = 0;
-    this.#frames = 0;
     return out;
   }
 
@@ -129,7 +122,6 @@ export class FrameWriter {
       this.#buf = grown;
     }
     this.#len = at + bytes;
-    this.#frames += 1;
     return at;
   }
 }
