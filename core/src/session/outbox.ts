@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
-import { DATA_HEADER_BYTES } from '../wire/constants.js';
+import { dataPayload } from '../wire/encoder.js';
 import { messageId } from './message-id.js';
 
 export interface Delivery {
@@ -44,9 +44,7 @@ export interface OutboxEntry {
 /** What to write for an entry: its text before the first send, its bytes from the batch after. */
 export function payloadOf(entry: OutboxEntry): Buffer | string {
   if (entry.payload !== undefined) return entry.payload;
-  const batch = entry.batch as Buffer;
-  const start = entry.at + DATA_HEADER_BYTES;
-  return batch.subarray(start, start + batch.readUInt32BE(entry.at + 8));
+  return dataPayload(entry.batch as Buffer, entry.at);
 }
 
 export class Outbox {

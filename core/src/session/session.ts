@@ -15,9 +15,9 @@ import type { Logger } from '../log.js';
 import type { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameChannel } from '../transport/channel.js';
-import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
+import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, HEADROOM_BYTES, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../wire/decoder.js';
-import { FrameWriter } from '../wire/encoder.js';
+import { FrameWriter, dataPayloadLength } from '../wire/encoder.js';
 import { parseHello, parseWelcome, type Hello, type Welcome } from './handshake.js';
 import type { AckSink, Inbox } from './inbox.js';
 import { payloadOf, type Delivery, type Outbox, type OutboxEntry } from './outbox.js';
@@ -56,8 +56,6 @@ export type CloseListener = (code: number, reason: string, err: FerryError | und
 
 /** Flush a batch early once it is this large, so one batch stays well under maxPayload. */
 const FLUSH_BYTES = 256 * 1024;
-/** Room kept in a batch for the ACK written at flush time and the armor's seal (header + tag). */
-const BATCH_HEADROOM = 64;
 
 export class Session implements AckSink {
   state: SessionState = 'handshaking';
@@ -93,7 +91,7 @@ export class Session implements AckSink {
     this.#channel = options.channel;
     this.#log = options.logger;
     this.#metrics = options.metrics;
-    this.#maxBatchBytes = Math.min(FLUSH_BYTES, options.maxPayloadBytes - BATCH_HEADROOM);
+    this.#maxBatchBytes = Math.min(FLUSH_BYTES, options.maxPayloadBytes - HEADROOM_BYTES);
     if (typeof options.streams !== 'function') this.#streams = options.streams;
     this.#visitor = {
       control: (type, body) => this.#onControl(type, body),
@@ -160,7 +158,7 @@ export class Session implements AckSink {
     entry.at = at;
     entry.payload = undefined;
     // From now on the outbox counts the exact UTF-8 bytes (the text's length until here).
-    const bytes = entry.batch.readUInt32BE(at + 8);
+    const bytes = dataPayloadLength(entry.batch, at);
     if (bytes !== entry.size) (this.#streams as Streams).outbox.resize(entry, bytes);
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
