@@ -262,7 +262,10 @@ export class InitiatorRuntime {
           streams: { outbox: this.outbox, inbox: this.#inbox },
           newInbox: (streamId) => this.#newInbox(streamId),
           identity,
-          remoteHookFailureLog: this.#remoteHookFailureLog,
+          unwatchedFailure: (id, reason) => {
+            this.metrics.messagesRefused.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' });
+            this.#remoteHookFailureLog.warn(this.#session?.logger ?? this.#log, `message ${id}: the peer's hook failed: ${reason}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
+          },
         }));
       })
       .catch((err: unknown) => {

@@ -206,7 +206,10 @@ export class TerminatorRuntime {
           maxPayloadBytes: s.maxPayloadBytes,
           streams: (hello) => this.#streamsFor(hello),
           identity,
-          remoteHookFailureLog: this.#remoteHookFailureLog,
+          unwatchedFailure: (id, reason) => {
+            this.metrics.messagesRefused.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' });
+            this.#remoteHookFailureLog.warn(session.logger, `message ${id}: the peer's hook failed: ${reason}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
+          },
         });
         sessionRef = session;
         session.onOpen(() => {
