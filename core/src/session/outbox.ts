@@ -27,9 +27,9 @@ export interface OutboxEntry {
   readonly seq: number;
   /**
    * The JSON text (or its UTF-8 bytes) until the entry is first written into a batch. Then it
-   * is dropped and the bytes are found again in `batch` at `at`: under load thousands of
-   * messages wait for their ack, and as heap strings they outlived young-generation GCs,
-   * were promoted and made V8 mark-compact the old generation over and over.
+   * is dropped and the bytes are found again in `batch` at `at`: under load many messages wait
+   * for their ack, and as heap strings they would outlive young-generation GCs, be promoted
+   * and make V8 mark-compact the old generation over and over.
    */
   readonly payload: Buffer | string | undefined;
   /** Its share of Outbox.bytes: UTF-16 units of the text until encoded, then its UTF-8 bytes. */
