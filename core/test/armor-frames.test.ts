@@ -11,10 +11,9 @@ import {
   encodeInit,
   encodeRespSignedPart,
   encodeRespWithSignature,
-  isArmorHandshakeMessage,
-  isArmorSealedFrame,
 } from '../src/armor/frames.js';
 import { ArmorError } from '../src/errors.js';
+import { isArmorHandshakeMessage, isArmorSealedFrame } from './helpers/armor-bytes.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const EPH = hex('aa'.repeat(32));

@@ -7,18 +7,13 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  ARMOR_EXPORTER_LABEL,
-  ArmorHandshake,
-  ArmorSession,
-  isArmorHandshakeMessage,
-  isArmorSealedFrame,
-} from '../src/armor/index.js';
+import { ARMOR_EXPORTER_LABEL, ArmorHandshake, ArmorSession } from '../src/armor/index.js';
 import type { ArmorHandshakeOptions, RekeyPolicy } from '../src/armor/index.js';
 import { Transcript as TranscriptHash } from '../src/armor/key-schedule.js';
 import { spkiOf } from '../src/armor/signature.js';
 import { ArmorError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
+import { isArmorHandshakeMessage, isArmorSealedFrame } from './helpers/armor-bytes.js';
 
 // ---- helpers ----
 

@@ -4,8 +4,9 @@ import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
 import { Inbox, MAX_REMEMBERED_FAILURES, type AckSink, type InboxEvents } from '../src/session/inbox.js';
 import { decimal, messageId } from '../src/session/message-id.js';
-import { Outbox } from '../src/session/outbox.js';
+import { Outbox, payloadOf, type Delivery } from '../src/session/outbox.js';
 import { FLAG_REDELIVERED } from '../src/wire/constants.js';
+import { FrameWriter } from '../src/wire/encoder.js';
 
 const payload = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
 /** Hands the inbox a frame the way the decoder does: its payload sits inside a larger batch. */
@@ -37,7 +38,7 @@ describe('outbox', () => {
     const settled: number[] = [];
     for (let i = 1; i <= 5; i += 1) box.push(payload(i), (_err, d) => settled.push(d.seq));
     const acked: number[] = [];
-    assert.equal(box.ack(3, (e) => { acked.push(e.seq); e.settle?.(null, { id: '', seq: e.seq, redelivered: false }); }), 3);
+    assert.equal(box.ack(3, (e) => acked.push(e.seq)), 3);
     assert.deepEqual(acked, [1, 2, 3]);
     assert.deepEqual(settled, [1, 2, 3]);
     assert.deepEqual([...box.pending()].map((e) => e.seq), [4, 5]);
@@ -88,6 +89,66 @@ describe('outbox', () => {
     assert.deepEqual(box.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', 'bye')), { failed: 3, unwatched: 1 });
     assert.deepEqual(errors, ['FERRY_ERR_SHUTTING_DOWN', 'FERRY_ERR_SHUTTING_DOWN']);
     assert.equal(box.depth, 0);
+  });
+
+  test('an ack tells each caller its message id, seq and whether it was redelivered', () => {
+    const box = new Outbox(10, '00112233aabbccdd');
+    const deliveries: Delivery[] = [];
+    const first = box.push('{"n":1}', (err, d) => deliveries.push(err ? { ...d, id: 'failed' } : d));
+    const second = box.push('{"n":2}', (err, d) => deliveries.push(err ? { ...d, id: 'failed' } : d));
+    const w = new FrameWriter();
+    assert.equal(box.markResent(first), false, 'never sent: not a resend');
+    box.markEncoded(first, w.buffer, w.data(first.seq, 0, payloadOf(first)));
+    box.markSent([first], w.take());
+    // The connection died: the next one writes both again.
+    assert.equal(box.markResent(first), true);
+    assert.equal(box.markResent(second), false);
+    assert.deepEqual([first.redelivered, second.redelivered], [true, false]);
+    assert.equal(box.ack(2, () => {}), 2);
+    assert.deepEqual(deliveries, [
+      { id: '00112233aabbccdd-1', seq: 1, redelivered: true },
+      { id: '00112233aabbccdd-2', seq: 2, redelivered: false },
+    ]);
+  });
+
+  test('a NACKed message is refused when the ACK covers it; one nobody awaits is handed back to report', () => {
+    const box = new Outbox(10, '00112233aabbccdd');
+    const refused: string[] = [];
+    box.push('{"n":1}', (err, d) => refused.push(`${d.id} ${(err as FerryError).code}: ${(err as FerryError).message}`));
+    box.push('{"n":2}');
+    box.push('{"n":3}');
+    box.nack(1, 'boom');
+    box.nack(2, 'bang');
+    box.nack(9, 'not held: ignored');
+    const acked: Array<[number, string | undefined]> = [];
+    assert.equal(box.ack(3, (e, unwatchedFailure) => acked.push([e.seq, unwatchedFailure])), 3);
+    assert.deepEqual(refused, ["00112233aabbccdd-1 FERRY_ERR_REMOTE_HOOK: the peer's hook failed: boom"]);
+    assert.deepEqual(acked, [[1, undefined], [2, 'bang'], [3, undefined]]);
+  });
+
+  test('an encoded entry drops its text, is counted by its UTF-8 bytes and keeps its bytes once sent', () => {
+    const box = new Outbox(10);
+    const text = '{"name":"Zoë 🚢"}';
+    const entry = box.push(text);
+    assert.equal(box.bytes, text.length, 'counted by UTF-16 units until encoded');
+    const w = new FrameWriter();
+    w.ack(7);
+    const at = w.data(entry.seq, 0, text);
+    assert.ok(at > 0, 'the frame does not start the batch');
+    box.markEncoded(entry, w.buffer, at);
+    assert.equal(entry.payload, undefined, 'the text is dropped');
+    assert.equal(box.bytes, Buffer.byteLength(text));
+    assert.equal((payloadOf(entry) as Buffer).toString('utf8'), text, 'found again in the unsent batch');
+    const batch = w.take();
+    box.markSent([entry], batch);
+    assert.equal(entry.sent, true);
+    assert.equal(entry.batch, batch);
+    // The writer goes on with later batches; the entry's bytes stay as they were.
+    for (let seq = 2; seq < 200; seq += 1) w.data(seq, 0, 'x'.repeat(1000));
+    w.take();
+    assert.equal((payloadOf(entry) as Buffer).toString('utf8'), text, 'found again in the batch that left');
+    box.ack(1, () => {});
+    assert.equal(box.bytes, 0);
   });
 
   test('keeps working across many acks (the acknowledged prefix is compacted)', () => {

@@ -1,8 +1,8 @@
 /** The session over a recording channel (no socket): handshake, batching limits, acks. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { FerryError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
-import { RepeatedLog } from '../src/log-limit.js';
 import { createMetrics } from '../src/metrics.js';
 import { Inbox } from '../src/session/inbox.js';
 import { Outbox } from '../src/session/outbox.js';
@@ -16,7 +16,6 @@ class RecordingChannel implements FrameChannel {
   sent: Buffer[] = [];
   handlers: ChannelHandlers | null = null;
   closed: Array<[number, string]> = [];
-  readonly bufferedAmount = 0;
   send(batch: Buffer): void {
     this.sent.push(batch);
   }
@@ -39,7 +38,7 @@ const STREAM = '0123456789abcdef';
 const PEER_STREAM = 'fedcba9876543210';
 const settleTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM)) {
+function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), unwatchedFailure: (id: string, reason: string) => void = () => {}) {
   const channel = new RecordingChannel();
   const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
   const session = new Session({
@@ -52,7 +51,7 @@ function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000,
     maxPayloadBytes,
     streams: { outbox, inbox },
     newInbox: (id) => new Inbox(id, () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100),
-    remoteHookFailureLog: new RepeatedLog('test'),
+    unwatchedFailure,
   });
   session.start();
   channel.receive((w) => w.control(FrameType.WELCOME, { v: 1, role: 'terminator', sessionId: 'aaaaaaaaaaaaaaaa', streamId: PEER_STREAM, resumeFrom: 0 }));
@@ -183,6 +182,26 @@ describe('session', () => {
     channel.receive((w) => w.ack(2));
     assert.deepEqual(settled, [1, 2]);
     assert.equal(outbox.depth, 1);
+    session.close(1000, 'done');
+  });
+
+  test('a NACKed message nobody awaits goes to unwatchedFailure with its id once the ACK covers it; an awaited one to its caller', async () => {
+    const unwatched: string[] = [];
+    const { channel, outbox, session } = openInitiatorSession(65536, undefined, (id, reason) => unwatched.push(`${id}: ${reason}`));
+    const told: string[] = [];
+    session.sendEntry(outbox.push('{"n":1}'));
+    session.sendEntry(outbox.push('{"n":2}', (err) => told.push(String((err as FerryError).code))));
+    session.sendEntry(outbox.push('{"n":3}'));
+    await settleTick();
+    channel.receive((w) => {
+      w.nack(1, 'boom');
+      w.nack(2, 'bang');
+    });
+    assert.deepEqual(unwatched, [], 'not before the ACK');
+    channel.receive((w) => w.ack(3));
+    assert.deepEqual(unwatched, [`${STREAM}-1: boom`]);
+    assert.deepEqual(told, ['FERRY_ERR_REMOTE_HOOK']);
+    assert.equal(outbox.depth, 0);
     session.close(1000, 'done');
   });
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
 import { FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../src/wire/decoder.js';
-import { FrameWriter, encodeControl } from '../src/wire/encoder.js';
+import { FrameWriter, dataPayload, dataPayloadLength, encodeControl } from '../src/wire/encoder.js';
 
 type Seen = Array<[string, ...unknown[]]>;
 
@@ -64,7 +64,30 @@ describe('frame encoding', () => {
     w.data(2, 0, Buffer.from('b'));
     assert.equal(first.length, 12 + 40_000);
     assert.equal(first[12], 0x61, 'the first batch is not overwritten by later writes');
-    assert.equal(w.frames, 1);
+    assert.deepEqual(collect(w.take()), [['data', 2, 0, 'b']], 'the writer started afresh after take()');
+  });
+});
+
+describe('reading a written DATA frame back', () => {
+  test('finds the payload of the DATA frame at an offset, from its hex fixture', () => {
+    const buf = hex('11 000000000001 10 00 000000000003 00000002 7b7d 11 000000000003');
+    assert.equal(dataPayloadLength(buf, 7), 2);
+    assert.equal(dataPayload(buf, 7).toString('hex'), '7b7d');
+  });
+
+  test('finds each frame FrameWriter.data() wrote at the offset it returned, as a view', () => {
+    const w = new FrameWriter();
+    const texts = ['{"a":1}', '{"b":"Zoë 🚢"}', ''];
+    w.ack(1);
+    const offsets = texts.map((text, i) => w.data(i + 1, 0, text));
+    const batch = w.take();
+    texts.forEach((text, i) => {
+      const at = offsets[i] as number;
+      assert.equal(dataPayloadLength(batch, at), Buffer.byteLength(text));
+      const payload = dataPayload(batch, at);
+      assert.equal(payload.toString('utf8'), text);
+      assert.equal(payload.buffer, batch.buffer, 'no copy');
+    });
   });
 });
 

@@ -56,17 +56,6 @@ export function describeMessageType(type: number | undefined): string {
   return name === undefined ? `unknown type ${hex}` : `${name} (${hex})`;
 }
 
-/** True when byte 0 marks an armor handshake message (0x20–0x22). */
-export function isArmorHandshakeMessage(buf: Buffer): boolean {
-  const type = buf[0];
-  return type === MessageType.INIT || type === MessageType.RESP || type === MessageType.FINISH;
-}
-
-/** True when byte 0 marks a sealed (encrypted) frame (0x30). */
-export function isArmorSealedFrame(buf: Buffer): boolean {
-  return buf[0] === MessageType.SEALED;
-}
-
 export function encodeInit(ephemeralPublicKey: Buffer, nonce: Buffer): Buffer {
   return encodeKeyShare(MessageType.INIT, ephemeralPublicKey, nonce);
 }

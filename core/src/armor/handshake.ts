@@ -54,7 +54,6 @@ import { signWith, signatureSchemeOf, spkiOf, verifyWith } from './signature.js'
 import type { SignatureScheme } from './signature.js';
 
 export { ARMOR_EXPORTER_LABEL } from './constants.js';
-export { isArmorHandshakeMessage } from './frames.js';
 
 export type ArmorRole = 'initiator' | 'terminator';
 

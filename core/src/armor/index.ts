@@ -2,7 +2,6 @@
 export { ARMOR_EXPORTER_LABEL, ARMOR_VERSION, MessageType as ArmorMessageType } from './constants.js';
 export { ArmorHandshake } from './handshake.js';
 export { ArmorSession } from './session.js';
-export { isArmorHandshakeMessage, isArmorSealedFrame } from './frames.js';
 
 export type { ArmorHandshakeOptions, ArmorHandshakeState, ArmorHandshakeStep, ArmorRole } from './handshake.js';
 export type { ArmorSessionIdentity, RekeyPolicy } from './session.js';

@@ -6,7 +6,6 @@
  */
 import { CloseCode, FerryError, isFerryError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { FerryConfig } from '../config/schema.js';
 import { Backoff } from '../session/backoff.js';
@@ -16,6 +15,7 @@ import { connect } from '../transport/connection.js';
 import { dial } from '../transport/dial.js';
 import { reasonLabel } from '../transport/failures.js';
 import type { Certificates } from './certificates.js';
+import type { RemoteHookFailures } from './remote-hook-failures.js';
 
 export type LinkState = 'connecting' | 'handshaking' | 'open' | 'backoff' | 'circuit-open';
 
@@ -28,7 +28,7 @@ export interface DialLoopOptions {
   streams(): Streams;
   /** An Inbox for a terminator stream not received from before (a restarted terminator). */
   newInbox(streamId: string): Inbox;
-  remoteHookFailureLog: RepeatedLog;
+  remoteHookFailures: RemoteHookFailures;
   /** A session opened; it carries `session.streams` from now on. */
   opened(session: Session): void;
   /** The circuit opened: nothing is dialed again. */
@@ -90,7 +90,7 @@ export class DialLoop {
           streams: this.#options.streams(),
           newInbox: (streamId) => this.#options.newInbox(streamId),
           identity,
-          remoteHookFailureLog: this.#options.remoteHookFailureLog,
+          unwatchedFailure: (id, reason) => this.#options.remoteHookFailures.report(session.logger, id, reason),
         });
         connection.bind(session);
         this.#attach(session);

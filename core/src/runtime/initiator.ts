@@ -20,6 +20,7 @@ import { autoTrigger } from './auto-trigger.js';
 import { Certificates } from './certificates.js';
 import { DialLoop, type LinkState } from './dial-loop.js';
 import { HookedInboxes } from './hooked-inbox.js';
+import { RemoteHookFailures } from './remote-hook-failures.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
 import { runTriggerHook, withAckTimeout, type JsonObject, type TriggerHeaders, type TriggerHook } from './trigger.js';
@@ -44,7 +45,6 @@ export class InitiatorRuntime {
   readonly #hooks: InitiatorHooks;
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
-  readonly #remoteHookFailureLog = new RepeatedLog("failures of the terminator's on_receive_terminator");
   readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
   readonly #link: DialLoop;
   #http: HttpServer | null = null;
@@ -84,7 +84,7 @@ export class InitiatorRuntime {
       certificates: this.#certificates,
       streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
       newInbox: (streamId) => this.#inboxes.create(streamId),
-      remoteHookFailureLog: this.#remoteHookFailureLog,
+      remoteHookFailures: new RemoteHookFailures(prepared.metrics, "the terminator's on_receive_terminator"),
       opened: (session) => this.#opened(session),
       circuitOpened: () => this.#circuitOpened(),
     });

@@ -23,6 +23,7 @@ import { pendingRefusal, tlsRefusal, upgradeRefusal } from '../transport/failure
 import { listen, type Listener } from '../transport/listen.js';
 import { Certificates } from './certificates.js';
 import { HookedInboxes } from './hooked-inbox.js';
+import { RemoteHookFailures } from './remote-hook-failures.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
 import { StreamRegistry } from './stream-registry.js';
@@ -44,7 +45,7 @@ export class TerminatorRuntime {
   readonly metrics: Prepared['metrics'];
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
-  readonly #remoteHookFailureLog = new RepeatedLog("failures of the initiator's on_receive_initiator");
+  readonly #remoteHookFailures: RemoteHookFailures;
   // Anyone who can reach the session port can make these lines, one per connection: each kind
   // is capped like the per-message lines (the metrics count every one).
   readonly #refusedAtAcceptLog = new RepeatedLog('connections refused at accept (session.maxPendingHandshakes reached)');
@@ -61,6 +62,7 @@ export class TerminatorRuntime {
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
     this.#certificates = new Certificates(prepared.tls, prepared.metrics);
+    this.#remoteHookFailures = new RemoteHookFailures(prepared.metrics, "the initiator's on_receive_initiator");
     const inboxes = new HookedInboxes<TerminatorMessage>({
       name: 'on_receive_terminator',
       hook: hooks.on_receive_terminator,
@@ -208,7 +210,7 @@ export class TerminatorRuntime {
           maxPayloadBytes: s.maxPayloadBytes,
           streams: (hello) => this.#registry.streamsFor(hello.streamId),
           identity,
-          remoteHookFailureLog: this.#remoteHookFailureLog,
+          unwatchedFailure: (id, reason) => this.#remoteHookFailures.report(session.logger, id, reason),
         });
         connection.bind(session);
         session.onOpen(() => {

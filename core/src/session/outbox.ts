@@ -6,43 +6,51 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
-import { DATA_HEADER_BYTES } from '../wire/constants.js';
+import { dataPayload, dataPayloadLength } from '../wire/encoder.js';
 import type { Delivery } from './delivery.js';
 import { messageId } from './message-id.js';
 
 export type { Delivery };
 
+/** Called once per message, when it is acknowledged or finally refused. */
+export type Settle = (err: Error | null, delivery: Delivery) => void;
+
+/**
+ * One message the outbox holds. Only the Outbox changes an entry (the mark*() methods, ack(),
+ * nack(), failAll()); everyone else reads it.
+ */
 export interface OutboxEntry {
   readonly seq: number;
   /**
    * The JSON text (or its UTF-8 bytes) until the entry is first written into a batch. Then it
-   * is dropped and the bytes are found again in `batch` at `at`: under load thousands of
-   * messages wait for their ack, and as heap strings they outlived young-generation GCs,
-   * were promoted and made V8 mark-compact the old generation over and over.
+   * is dropped and the bytes are found again in `batch` at `at`: under load many messages wait
+   * for their ack, and as heap strings they would outlive young-generation GCs, be promoted
+   * and make V8 mark-compact the old generation over and over.
    */
-  payload: Buffer | string | undefined;
+  readonly payload: Buffer | string | undefined;
   /** Its share of Outbox.bytes: UTF-16 units of the text until encoded, then its UTF-8 bytes. */
-  size: number;
+  readonly size: number;
   /** The buffer its frame was last written into (never written again; see FrameWriter.buffer). */
-  batch: Buffer | undefined;
+  readonly batch: Buffer | undefined;
   /** Offset of its DATA frame in `batch`. */
-  at: number;
+  readonly at: number;
   /** When push() accepted it (for the delivery-latency histogram), in ms from performance.now(). */
   readonly acceptedAt: number;
   /** Sent on some connection already; a resend sets the redelivered flag. */
-  sent: boolean;
-  redelivered: boolean;
+  readonly sent: boolean;
+  readonly redelivered: boolean;
   /** The peer's hook failed for it (a NACK arrived); reported when the ACK covers it. */
-  failure: string | undefined;
-  settle: ((err: Error | null, delivery: Delivery) => void) | undefined;
+  readonly failure: string | undefined;
+  readonly settle: Settle | undefined;
 }
+
+/** An entry as the Outbox changes it. */
+type Entry = { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
 
 /** What to write for an entry: its text before the first send, its bytes from the batch after. */
 export function payloadOf(entry: OutboxEntry): Buffer | string {
   if (entry.payload !== undefined) return entry.payload;
-  const batch = entry.batch as Buffer;
-  const start = entry.at + DATA_HEADER_BYTES;
-  return batch.subarray(start, start + batch.readUInt32BE(entry.at + 8));
+  return dataPayload(entry.batch as Buffer, entry.at);
 }
 
 export class Outbox {
@@ -57,7 +65,7 @@ export class Outbox {
    */
   readonly limitBytes: number;
   /** Unacknowledged entries in sequence order: entries[i].seq === headSeq + i. */
-  #entries: OutboxEntry[] = [];
+  #entries: Entry[] = [];
   #head = 0;
   #nextSeq = 1;
   #bytes = 0;
@@ -93,12 +101,12 @@ export class Outbox {
   }
 
   /** Accepts a message; `settle` is called once, when it is acknowledged or finally refused. */
-  push(payload: Buffer | string, settle?: OutboxEntry['settle']): OutboxEntry {
+  push(payload: Buffer | string, settle?: Settle): OutboxEntry {
     if (this.isFull) {
       throw new FerryError('FERRY_ERR_OUTBOX_FULL', `outbox full: ${this.depth} unacknowledged messages of ${this.#bytes} bytes (session.outboxLimit=${this.limit}, session.outboxLimitBytes=${this.limitBytes})`);
     }
     this.#bytes += payload.length;
-    const entry: OutboxEntry = { seq: this.#nextSeq++, payload, size: payload.length, batch: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
+    const entry: Entry = { seq: this.#nextSeq++, payload, size: payload.length, batch: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
     this.#entries.push(entry);
     return entry;
   }
@@ -110,30 +118,79 @@ export class Outbox {
   }
 
   /**
-   * Cumulative acknowledgement: settles every entry up to `seq` and returns them. An ack
-   * beyond what was sent is a protocol violation; the caller ends the session.
+   * Cumulative acknowledgement: removes every entry up to `seq`, tells each one's caller how it
+   * ended (delivered, or refused by the peer's hook when a NACK came first), then hands it to
+   * `onAcked`. `unwatchedFailure` is the peer's reason for a refused entry nobody awaits
+   * (written with write()): the caller reports those itself, since no caller is told. An ack
+   * beyond what was sent is a protocol violation; the caller checks and ends the session.
    */
-  ack(seq: number, onAcked: (entry: OutboxEntry) => void): number {
+  ack(seq: number, onAcked: (entry: OutboxEntry, unwatchedFailure: string | undefined) => void): number {
     let count = 0;
     while (this.#head < this.#entries.length) {
-      const entry = this.#entries[this.#head] as OutboxEntry;
+      const entry = this.#entries[this.#head] as Entry;
       if (entry.seq > seq) break;
-      this.#entries[this.#head] = undefined as unknown as OutboxEntry;
+      this.#entries[this.#head] = undefined as unknown as Entry;
       this.#head += 1;
       this.#bytes -= entry.size;
       count += 1;
-      onAcked(entry);
+      onAcked(entry, this.#settle(entry));
     }
     this.#compact();
     if (count > 0) this.#wake();
     return count;
   }
 
-  /** Looks up an unacknowledged entry (NACK handling). */
+  /** The peer's hook failed for `seq` (a NACK); its caller is told when the ACK covers it. */
+  nack(seq: number, reason: string): void {
+    const entry = this.#find(seq);
+    if (entry) entry.failure = reason;
+  }
+
+  /**
+   * An entry is about to be written on a connection. True, and flagged redelivered from now on,
+   * when an earlier connection carried it.
+   */
+  markResent(entry: OutboxEntry): boolean {
+    if (!entry.sent) return false;
+    (entry as Entry).redelivered = true;
+    return true;
+  }
+
+  /**
+   * An entry's DATA frame was written into `batch` at `at` (the writer's buffer, never written
+   * again). Its text goes now, not when the batch leaves: a scavenge during a long turn would
+   * otherwise copy every text of the batch being built. From now on its bytes are found through
+   * the frame, and the outbox counts their exact UTF-8 size (the text's length until here).
+   */
+  markEncoded(entry: OutboxEntry, batch: Buffer, at: number): void {
+    const e = entry as Entry;
+    e.batch = batch;
+    e.at = at;
+    e.payload = undefined;
+    const bytes = dataPayloadLength(batch, at);
+    if (bytes !== e.size) {
+      this.#bytes += bytes - e.size;
+      e.size = bytes;
+    }
+  }
+
+  /**
+   * The batch these entries were encoded into left, as `batch`. Only now are they sent: one
+   * whose batch died unsent is not flagged redelivered when it goes again. They keep their
+   * offsets: a batch that outgrew its first buffer continued in a copy of it, so pointing them
+   * at the batch taken lets that first buffer be freed.
+   */
+  markSent(entries: readonly OutboxEntry[], batch: Buffer): void {
+    for (let i = 0; i < entries.length; i += 1) {
+      const e = entries[i] as Entry;
+      e.sent = true;
+      e.batch = batch;
+    }
+  }
+
+  /** Looks up an unacknowledged entry. */
   find(seq: number): OutboxEntry | undefined {
-    const first = this.#entries[this.#head];
-    if (!first) return undefined;
-    return this.#entries[this.#head + (seq - first.seq)];
+    return this.#find(seq);
   }
 
   /** Entries not yet acknowledged, oldest first (resend after reconnect). */
@@ -149,10 +206,12 @@ export class Outbox {
   failAll(err: FerryError): { failed: number; unwatched: number } {
     let failed = 0;
     let unwatched = 0;
-    for (const entry of this.pending()) {
-      if (entry.settle) entry.settle(err, { id: this.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered });
-      else unwatched += 1;
+    for (let i = this.#head; i < this.#entries.length; i += 1) {
+      const entry = this.#entries[i] as Entry;
+      const settle = entry.settle;
       entry.settle = undefined;
+      if (settle) settle(err, this.#delivery(entry));
+      else unwatched += 1;
       failed += 1;
     }
     this.#entries = [];
@@ -162,10 +221,23 @@ export class Outbox {
     return { failed, unwatched };
   }
 
-  /** The exact UTF-8 size of an entry, known once it is encoded (size counted UTF-16 units). */
-  resize(entry: OutboxEntry, bytes: number): void {
-    this.#bytes += bytes - entry.size;
-    entry.size = bytes;
+  /** Settles an acknowledged entry; returns the peer's reason when it failed and nobody awaits it. */
+  #settle(entry: Entry): string | undefined {
+    const settle = entry.settle;
+    if (!settle) return entry.failure;
+    entry.settle = undefined;
+    settle(entry.failure === undefined ? null : new FerryError('FERRY_ERR_REMOTE_HOOK', `the peer's hook failed: ${entry.failure}`), this.#delivery(entry));
+    return undefined;
+  }
+
+  #delivery(entry: Entry): Delivery {
+    return { id: this.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered };
+  }
+
+  #find(seq: number): Entry | undefined {
+    const first = this.#entries[this.#head];
+    if (!first) return undefined;
+    return this.#entries[this.#head + (seq - first.seq)];
   }
 
   #wake(): void {

@@ -12,15 +12,14 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError, isFerryError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameChannel } from '../transport/channel.js';
-import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
+import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, HEADROOM_BYTES, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../wire/decoder.js';
 import { FrameWriter } from '../wire/encoder.js';
 import { parseHello, parseWelcome, type Hello, type Welcome } from './handshake.js';
 import type { AckSink, Inbox } from './inbox.js';
-import { payloadOf, type Delivery, type Outbox, type OutboxEntry } from './outbox.js';
+import { payloadOf, type Outbox, type OutboxEntry } from './outbox.js';
 
 export type SessionState = 'handshaking' | 'open' | 'closed';
 export type Role = 'initiator' | 'terminator';
@@ -48,16 +47,17 @@ export interface SessionOptions {
   newInbox?: (streamId: string) => Inbox;
   /** Extra fields for the session-open log line (the armor identity). */
   identity?: Readonly<Record<string, string>>;
-  /** Logs the peer's hook failures for messages nobody awaits (write()); one per runtime. */
-  remoteHookFailureLog: RepeatedLog;
+  /**
+   * The peer's hook failed for a message nobody awaits (written with write()): no caller is
+   * told, so the runtime reports it (`id` is the message id, `reason` the peer's).
+   */
+  unwatchedFailure(id: string, reason: string): void;
 }
 
 export type CloseListener = (code: number, reason: string, err: FerryError | undefined) => void;
 
 /** Flush a batch early once it is this large, so one batch stays well under maxPayload. */
 const FLUSH_BYTES = 256 * 1024;
-/** Room kept in a batch for the ACK written at flush time and the armor's seal (header + tag). */
-const BATCH_HEADROOM = 64;
 
 export class Session implements AckSink {
   state: SessionState = 'handshaking';
@@ -93,7 +93,7 @@ export class Session implements AckSink {
     this.#channel = options.channel;
     this.#log = options.logger;
     this.#metrics = options.metrics;
-    this.#maxBatchBytes = Math.min(FLUSH_BYTES, options.maxPayloadBytes - BATCH_HEADROOM);
+    this.#maxBatchBytes = Math.min(FLUSH_BYTES, options.maxPayloadBytes - HEADROOM_BYTES);
     if (typeof options.streams !== 'function') this.#streams = options.streams;
     this.#visitor = {
       control: (type, body) => this.#onControl(type, body),
@@ -146,22 +146,14 @@ export class Session implements AckSink {
   /** Writes one outbox entry; one that an earlier connection carried goes out flagged. */
   sendEntry(entry: OutboxEntry): void {
     if (this.state !== 'open') return;
-    if (entry.sent) {
-      entry.redelivered = true;
-      this.#metrics.messagesRedelivered.inc();
-    }
+    const outbox = (this.#streams as Streams).outbox;
+    const resent = outbox.markResent(entry);
+    if (resent) this.#metrics.messagesRedelivered.inc();
     const payload = payloadOf(entry);
     // An upper bound (UTF-8 needs at most 3 bytes per UTF-16 unit), so no exact count per message.
     this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
-    const at = this.#writer.data(entry.seq, entry.redelivered ? FLAG_REDELIVERED : 0, payload);
-    // The text goes now, not when the batch leaves: a scavenge during a long turn would
-    // otherwise copy every text of the batch being built (256 KiB of them at most).
-    entry.batch = this.#writer.buffer;
-    entry.at = at;
-    entry.payload = undefined;
-    // From now on the outbox counts the exact UTF-8 bytes (the text's length until here).
-    const bytes = entry.batch.readUInt32BE(at + 8);
-    if (bytes !== entry.size) (this.#streams as Streams).outbox.resize(entry, bytes);
+    const at = this.#writer.data(entry.seq, resent ? FLAG_REDELIVERED : 0, payload);
+    outbox.markEncoded(entry, this.#writer.buffer, at);
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
       // endTurn() flushes the rest of the turn; only a full batch leaves before that.
@@ -223,14 +215,7 @@ export class Session implements AckSink {
     const entries = this.#entriesInBatch;
     if (entries.length > 0) {
       this.#metrics.messagesSent.inc(entries.length);
-      for (let i = 0; i < entries.length; i += 1) {
-        const entry = entries[i] as OutboxEntry;
-        // Sent only once its batch leaves: one that dies unsent is not flagged redelivered.
-        entry.sent = true;
-        // The same offsets in the batch: a batch that outgrew its first buffer continued in a
-        // copy of it, and that first buffer can now be freed.
-        entry.batch = batch;
-      }
+      (this.#streams as Streams).outbox.markSent(entries, batch);
       entries.length = 0;
     }
     try {
@@ -364,30 +349,18 @@ export class Session implements AckSink {
   /** Settles every entry up to `seq`; counted and timed once per ack, not once per message. */
   #acked(outbox: Outbox, seq: number): void {
     const now = performance.now();
-    const count = outbox.ack(seq, (entry) => this.#settle(outbox, entry, now));
+    const count = outbox.ack(seq, (entry, unwatchedFailure) => this.#onAcked(outbox, entry, unwatchedFailure, now));
     if (count > 0) this.#metrics.messagesAcked.inc(count);
   }
 
   #onNack(seq: number, reason: string): void {
     if (this.state !== 'open') throw protocolError('NACK before the handshake');
-    const entry = (this.#streams as Streams).outbox.find(seq);
-    if (entry) entry.failure = reason;
+    (this.#streams as Streams).outbox.nack(seq, reason);
   }
 
-  #settle(outbox: Outbox, entry: OutboxEntry, now: number): void {
+  #onAcked(outbox: Outbox, entry: OutboxEntry, unwatchedFailure: string | undefined, now: number): void {
     this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
-    const settle = entry.settle;
-    if (!settle) {
-      // Sent by write(): nobody awaits it, so the failure is logged and counted here.
-      if (entry.failure !== undefined) {
-        this.#metrics.messagesRefused.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' });
-        this.#options.remoteHookFailureLog.warn(this.#log, `message ${outbox.idOf(entry.seq)}: the peer's hook failed: ${entry.failure}`, { code: 'FERRY_ERR_REMOTE_HOOK' });
-      }
-      return;
-    }
-    entry.settle = undefined;
-    const delivery: Delivery = { id: outbox.idOf(entry.seq), seq: entry.seq, redelivered: entry.redelivered };
-    settle(entry.failure === undefined ? null : new FerryError('FERRY_ERR_REMOTE_HOOK', `the peer's hook failed: ${entry.failure}`), delivery);
+    if (unwatchedFailure !== undefined) this.#options.unwatchedFailure(outbox.idOf(entry.seq), unwatchedFailure);
   }
 
   #end(code: number, reason: string, err: FerryError | undefined, local: boolean): void {

@@ -23,8 +23,6 @@ export interface FrameChannel {
   /** Stops / restarts reading from the socket (receiver backpressure). */
   pause(): void;
   resume(): void;
-  /** Bytes queued in the socket, not yet written. */
-  readonly bufferedAmount: number;
   /** Where events go from now on; events that came before are replayed first, in order. */
   attach(handlers: ChannelHandlers): void;
 }
@@ -44,10 +42,6 @@ export abstract class BaseChannel implements FrameChannel {
   }
 
   abstract send(batch: Buffer): void;
-
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
 
   attach(handlers: ChannelHandlers): void {
     this.#handlers = handlers;

@@ -20,7 +20,7 @@ export const FLAG_REDELIVERED = 0x01;
 
 /** type(1) + length(4) then a JSON body */
 export const CONTROL_HEADER_BYTES = 5;
-/** type(1) + flags(1) + seq(6) + length(4) */
+/** type(1) + flags(1) + seq(6) + length(4); read a written frame back with dataPayload(). */
 export const DATA_HEADER_BYTES = 12;
 /** type(1) + seq(6) */
 export const ACK_BYTES = 7;
@@ -32,3 +32,9 @@ export const MAX_SEQ = 2 ** 48 - 1;
 export const MAX_CONTROL_BYTES = 4096;
 /** A NACK reason is a hook's error message, cut to this many bytes. */
 export const MAX_REASON_BYTES = 1024;
+/**
+ * Room kept below session.maxPayloadBytes, so that whatever is written fits in one WebSocket
+ * message of the peer: a message leaves it for its DATA header, a batch for the ACK written at
+ * flush time and the armor's seal (header + tag).
+ */
+export const HEADROOM_BYTES = 64;

@@ -3,10 +3,9 @@
  * (and, under the armor, one AEAD seal). `take()` hands the bytes over as a view and starts
  * afresh in the rest of the same slab: nothing handed over is ever written again (ws may still
  * hold it while the socket drains, and the outbox keeps it for resends), and no batch is copied.
- * Slabs, not a fresh buffer per batch: allocating a 16 KiB+ buffer per batch made V8 run a full
- * mark-compact every ~100 ms at 5,000 msgs/s (external memory counts toward the old-generation
- * limit), pausing the process 1–4 ms each time. A slab is freed once every batch in it is
- * acknowledged and sent.
+ * Slabs, not a fresh buffer per batch: a buffer per batch is external memory, which counts toward
+ * V8's old-generation limit, so under load it made V8 run full mark-compacts (pauses) often.
+ * A slab is freed once every batch in it is acknowledged and sent.
  */
 import {
   ACK_BYTES,
@@ -27,7 +26,6 @@ const MIN_ROOM_BYTES = 16 * 1024;
 export class FrameWriter {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   #len = 0;
-  #frames = 0;
 
   /** Bytes written since the last take(). */
   get length(): number {
@@ -43,15 +41,10 @@ export class FrameWriter {
     return this.#buf;
   }
 
-  /** Frames written since the last take(). */
-  get frames(): number {
-    return this.#frames;
-  }
-
   /**
    * One DATA frame. The payload may be the JSON text itself: it is then encoded straight into
    * the batch, which saves a Buffer and a copy per message. Returns the frame's offset in the
-   * batch, so the sender can find its bytes again for a resend (see OutboxEntry).
+   * batch, so the sender can find its bytes again for a resend (dataPayload()).
    */
   data(seq: number, flags: number, payload: Buffer | string): number {
     let at: number;
@@ -115,7 +108,6 @@ export class FrameWriter {
     const room = this.#buf.length - this.#len;
     this.#buf = room >= MIN_ROOM_BYTES ? this.#buf.subarray(this.#len) : Buffer.allocUnsafe(SLAB_BYTES);
     this.#len = 0;
-    this.#frames = 0;
     return out;
   }
 
@@ -129,7 +121,6 @@ export class FrameWriter {
       this.#buf = grown;
     }
     this.#len = at + bytes;
-    this.#frames += 1;
     return at;
   }
 }
@@ -139,4 +130,15 @@ export function encodeControl(type: typeof FrameType.HELLO | typeof FrameType.WE
   const w = new FrameWriter();
   w.control(type, body);
   return w.take();
+}
+
+/** The payload length of the DATA frame that starts at `at` in `buf`. */
+export function dataPayloadLength(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at + 8);
+}
+
+/** The payload of the DATA frame that starts at `at` in `buf`, as a view (no copy). */
+export function dataPayload(buf: Buffer, at: number): Buffer {
+  const start = at + DATA_HEADER_BYTES;
+  return buf.subarray(start, start + dataPayloadLength(buf, at));
 }

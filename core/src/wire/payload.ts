@@ -1,5 +1,6 @@
 /** Message payloads are UTF-8 JSON. A payload that does not parse is the sender's bug, named as such. */
 import { FerryError, messageOf } from '../errors.js';
+import { HEADROOM_BYTES } from './constants.js';
 
 /** Parses the payload at `start`..`end` of `buf` (the whole buffer by default). */
 export function parsePayload(buf: Buffer, start = 0, end = buf.length): unknown {
@@ -9,9 +10,6 @@ export function parsePayload(buf: Buffer, start = 0, end = buf.length): unknown 
     throw new FerryError('FERRY_ERR_BAD_FRAME', `message payload is not valid UTF-8 JSON: ${messageOf(err)}`);
   }
 }
-
-/** Room a message leaves for its DATA header and the batch around it (see Session). */
-const FRAMING_BYTES = 64;
 
 /**
  * The JSON text of a message, checked to fit in one WebSocket message. Kept as a string: the
@@ -24,11 +22,11 @@ export function encodePayload(message: object, maxPayloadBytes: number): string 
   } catch (err) {
     throw new FerryError('FERRY_ERR_HOOK_RESULT', `the message cannot be sent as JSON: ${messageOf(err)}`, { cause: err });
   }
-  const limit = maxPayloadBytes - FRAMING_BYTES;
+  const limit = maxPayloadBytes - HEADROOM_BYTES;
   // UTF-8 needs at most 3 bytes per UTF-16 unit: the exact length is only counted near the limit.
   if (text.length * 3 > limit) {
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > limit) throw new FerryError('FERRY_ERR_PAYLOAD_TOO_BIG', `message of ${bytes} bytes exceeds session.maxPayloadBytes (${maxPayloadBytes}) minus ${FRAMING_BYTES} bytes of framing`);
+    if (bytes > limit) throw new FerryError('FERRY_ERR_PAYLOAD_TOO_BIG', `message of ${bytes} bytes exceeds session.maxPayloadBytes (${maxPayloadBytes}) minus ${HEADROOM_BYTES} bytes of framing`);
   }
   return text;
 }
