@@ -102,10 +102,12 @@ function pacedLoad(agent: http.Agent, host: string, port: number, rate: number, 
     const send = (n: number, scheduled: number): void => {
       const body = JSON.stringify(telemetry(firstSeq + n, readings));
       const req = http.request({ agent, host, port, method: 'POST', path: '/trigger', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
+        let text = '';
+        if (res.statusCode === 200) res.resume();
+        else res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
         res.on('end', () => {
           latencies[n] = performance.now() - scheduled;
-          const code = String(res.statusCode);
+          const code = res.statusCode === 200 ? '200' : `${String(res.statusCode)} ${/"error":"([A-Z_]+)"/.exec(text)?.[1] ?? ''}`.trim();
           statuses[code] = (statuses[code] ?? 0) + 1;
           if (res.statusCode === 200) ok += 1;
           else failed += 1;
@@ -297,7 +299,7 @@ async function main(): Promise<void> {
           const w: Window = { profile, round, rate, load, metricsP50: histogramQuantile(h0, h1, 0.5), metricsP99: histogramQuantile(h0, h1, 0.99), cpu, machineBusy: busyPercent(m0, m1, availableParallelism()) };
           windows.push(w);
           const q = quantiles(load.latencies);
-          console.log(`# round ${round} ${profile.padEnd(8)} ${String(rate).padStart(5)}/s: p50 ${ms(q.p50)} p99 ${ms(q.p99)} max ${ms(q.max)} ms; ok ${load.ok} failed ${load.failed}; ` +
+          console.log(`# round ${round} ${profile.padEnd(8)} ${String(rate).padStart(5)}/s: p50 ${ms(q.p50)} p99 ${ms(q.p99)} max ${ms(q.max)} ms; ok ${load.ok} failed ${load.failed}${load.failed ? ` (${Object.entries(load.statuses).filter(([k]) => k !== '200').map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; ` +
             `CPU ini ${cpu.initiator.percent.toFixed(0)} % (throttled ${cpu.initiator.throttled}/${cpu.initiator.periods}, ${cpu.initiator.throttledMs.toFixed(0)} ms) ter ${cpu.terminator.percent.toFixed(0)} % (throttled ${cpu.terminator.throttled}/${cpu.terminator.periods}, ${cpu.terminator.throttledMs.toFixed(0)} ms); machine busy ${w.machineBusy?.toFixed(0) ?? '?'} %; load ${loadAverage()}`);
         }
         agent.destroy();
@@ -322,34 +324,32 @@ function report(windows: Window[], before: string, after: string): string {
   const lines = [
     `Load: before: ${before}; after: ${after}.`,
     '',
-    '| rate | profile | p50 ms | p99 ms | max ms | p99 per round | p50 / p99 vs none | initiator /metrics p50 / p99 ≤ ms | CPU % ini / ter | throttled periods ini / ter | throttled ms ini / ter | failed |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| rate | profile | p50 ms (median of rounds) | p99 ms (median of rounds) | max ms | p50 / p99 per round | machine busy % per round | p50 / p99 vs none (medians) | initiator /metrics p50 / p99 ≤ ms | CPU % ini / ter | throttled periods ini / ter | throttled ms ini / ter | failed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = Math.floor(s.length / 2); return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2; };
   for (const rate of rates) {
-    const pooled = (p: Profile): ReturnType<typeof quantiles> | undefined => {
-      const ws = windows.filter((w) => w.rate === rate && w.profile === p);
-      if (ws.length === 0) return undefined;
-      const all = new Float64Array(ws.reduce((n, w) => n + w.load.latencies.length, 0));
-      let k = 0;
-      for (const w of ws) { all.set(w.load.latencies, k); k += w.load.latencies.length; }
-      return quantiles(all);
-    };
-    const base = pooled('none');
+    const rounds = (p: Profile): Window[] => windows.filter((w) => w.rate === rate && w.profile === p);
+    const medianOf = (p: Profile, k: 'p50' | 'p99'): number => median(rounds(p).map((w) => quantiles(w.load.latencies)[k]));
+    const hasBase = rounds('none').length > 0;
     for (const p of profiles) {
-      const ws = windows.filter((w) => w.rate === rate && w.profile === p);
-      const q = pooled(p);
-      if (!q) continue;
+      const ws = rounds(p);
+      if (ws.length === 0) continue;
+      const qs = ws.map((w) => quantiles(w.load.latencies));
       const sum = (f: (w: Window) => number): number => ws.reduce((n, w) => n + f(w), 0);
       const avg = (f: (w: Window) => number): number => sum(f) / ws.length;
-      const ratio = base ? `${(q.p50 / base.p50).toFixed(2)}× / ${(q.p99 / base.p99).toFixed(2)}×` : '–';
-      const perRound = ws.map((w) => ms(quantiles(w.load.latencies).p99)).join(', ');
+      const p50 = medianOf(p, 'p50');
+      const p99 = medianOf(p, 'p99');
+      const ratio = hasBase ? `${(p50 / medianOf('none', 'p50')).toFixed(2)}× / ${(p99 / medianOf('none', 'p99')).toFixed(2)}×` : '–';
+      const perRound = qs.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`).join('; ');
+      const busy = ws.map((w) => w.machineBusy?.toFixed(0) ?? '?').join(', ');
       const metrics = ws.map((w) => `${ms(w.metricsP50)} / ${ms(w.metricsP99)}`).join('; ');
-      lines.push(`| ${rate}/s | ${p} | ${ms(q.p50)} | ${ms(q.p99)} | ${ms(q.max)} | ${perRound} | ${ratio} | ${metrics} | ${avg((w) => w.cpu.initiator.percent).toFixed(0)} / ${avg((w) => w.cpu.terminator.percent).toFixed(0)} | ` +
+      lines.push(`| ${rate}/s | ${p} | ${ms(p50)} | ${ms(p99)} | ${ms(Math.max(...qs.map((r) => r.max)))} | ${perRound} | ${busy} | ${ratio} | ${metrics} | ${avg((w) => w.cpu.initiator.percent).toFixed(0)} / ${avg((w) => w.cpu.terminator.percent).toFixed(0)} | ` +
         `${sum((w) => w.cpu.initiator.throttled)}/${sum((w) => w.cpu.initiator.periods)} / ${sum((w) => w.cpu.terminator.throttled)}/${sum((w) => w.cpu.terminator.periods)} | ` +
         `${sum((w) => w.cpu.initiator.throttledMs).toFixed(0)} / ${sum((w) => w.cpu.terminator.throttledMs).toFixed(0)} | ${sum((w) => w.load.failed)} |`);
     }
   }
-  lines.push('', `Machine busy during the windows (% of one core, all processes, ${availableParallelism()} cores): ${windows.map((w) => w.machineBusy?.toFixed(0) ?? '?').join(', ')}.`);
+  lines.push('', `Machine busy: CPU used by all processes during each window, in % of one core (${availableParallelism()} cores: ${availableParallelism() * 100} % is saturated).`);
   return lines.join('\n');
 }
 
