@@ -69,16 +69,18 @@ test('a session is healthy once it carried new acks or stayed open one ping inte
   assert.equal(judgeSession({ ...base, openMs: ping, failed: true }, ping), 'healthy', 'however it ended afterwards');
 });
 
-test('a short session without new acks that ended by an error is a failed attempt; an orderly close is neither', () => {
+test('a short session without new acks that ended by an error is a failed attempt; without an error it is clean', () => {
   const ping = 30_000;
   const base = { openMs: 5, newlyAcked: 0, closeCode: 1002, failed: false };
   assert.equal(judgeSession(base, ping), 'failed', 'refused by the peer right after open (1002 FERRY_ERR_SEQUENCE)');
   assert.equal(judgeSession({ ...base, closeCode: 4001 }, ping), 'failed', 'an armor failure');
-  assert.equal(judgeSession({ ...base, closeCode: 1006 }, ping), 'failed', 'the connection dropped');
+  assert.equal(judgeSession({ ...base, closeCode: 1011 }, ping), 'failed', 'the peer reported an internal error');
   assert.equal(judgeSession({ ...base, closeCode: 1002, failed: true }, ping), 'failed', 'a local protocol error');
-  assert.equal(judgeSession({ ...base, closeCode: 1001 }, ping), 'neutral', 'the peer drains');
-  assert.equal(judgeSession({ ...base, closeCode: 1000 }, ping), 'neutral', 'replaced by a newer connection');
-  assert.equal(judgeSession({ ...base, closeCode: 1001, failed: true }, ping), 'failed', 'a local error is never orderly');
+  assert.equal(judgeSession({ ...base, closeCode: 1006, failed: true }, ping), 'failed', 'a local error (a dead peer) is never clean');
+  assert.equal(judgeSession({ ...base, closeCode: 1006 }, ping), 'clean', 'the connection dropped (the terminator was killed)');
+  assert.equal(judgeSession({ ...base, closeCode: 1001 }, ping), 'clean', 'the peer drains');
+  assert.equal(judgeSession({ ...base, closeCode: 1000 }, ping), 'clean', 'replaced by a newer connection');
+  assert.equal(judgeSession({ ...base, closeCode: 1005 }, ping), 'clean', 'closed without a status');
 });
 
 test('the policy bounds a peer that refuses every session: the ceiling grows and maxRetries opens the circuit', () => {

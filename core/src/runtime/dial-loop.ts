@@ -4,8 +4,8 @@
  * (full jitter) until reconnect.maxRetries attempts in a row failed: then the circuit opens
  * and it stops. A session that ended before it was healthy (judgeSession in backoff.ts) is a
  * failed attempt like a failed dial, so a peer that refuses the stream right after it opened
- * cannot make a hot loop; after a healthy session the next dial comes within
- * reconnect.intervalMs, so a restarted terminator is found quickly. Repeated failures are
+ * cannot make a hot loop; after any other session the backoff starts over and the next dial
+ * comes within reconnect.intervalMs, so a restarted terminator is found quickly. Repeated failures are
  * logged once per streak with a count (StreakLog). The streams (outbox and inbox) belong to
  * the runtime and outlive every session.
  */
@@ -137,14 +137,12 @@ export class DialLoop {
         this.#scheduleReconnect(cause, 'session ended');
         return;
       }
-      if (verdict === 'healthy') {
-        this.#streak.end(this.#options.logger);
-        this.backoff.succeed();
-      }
+      this.#streak.end(this.#options.logger);
+      this.backoff.succeed();
       const delay = this.backoff.delay();
       this.state = 'backoff';
       this.#options.metrics.reconnects.inc();
-      this.#options.logger.warn(`session ended after ${Math.round(openMs)} ms: ${cause.message}; reconnecting in ${delay} ms`, { code: cause.code, healthy: verdict === 'healthy' });
+      this.#options.logger.warn(`session ended after ${Math.round(openMs)} ms: ${cause.message}; reconnecting in ${delay} ms`, { code: cause.code, verdict });
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
     });
     session.start();

@@ -65,15 +65,25 @@ export interface SessionOutcome {
 }
 
 /**
+ * Close codes that say nothing against the session: an orderly close (1000, 1001: a drain, a
+ * replaced connection), none given (1005), or a dropped connection (1006: the peer process or
+ * the network went away, as in a terminator restart). Any other code from the peer is an error
+ * it reported (1002 FERRY_ERR_SEQUENCE, 4001 armor, 1011 ...).
+ */
+const NO_ERROR_CLOSES: ReadonlySet<number> = new Set([1000, 1001, 1005, 1006]);
+
+/**
  * A session is healthy once it carried something new (an acknowledgement for data) or stayed
  * open for `healthyAfterMs` (one ping interval: the peer answered at least one ping round).
- * Only a healthy session starts the backoff over. A session that was not healthy and did not
- * end by the peer's orderly close (1000, 1001: a drain, a replaced connection) counts as a
- * failed attempt, so a peer that refuses the stream right after it opened (FERRY_ERR_SEQUENCE,
- * an armor error) meets a growing delay and, with reconnect.maxRetries, an open circuit.
+ * One that was not healthy and ended by an error (a local one, or an error close code from the
+ * peer) is a failed attempt, so a peer that refuses the stream right after it opened
+ * (FERRY_ERR_SEQUENCE, an armor error) meets a growing delay and, with reconnect.maxRetries, an
+ * open circuit. One that was not healthy but ended without an error (the terminator was killed
+ * or drained right after it opened) is 'clean': the dial worked and nothing went wrong on the
+ * session, so like a healthy one it starts the backoff over; counting it as a failure would let
+ * a terminator restarted a few times in a row push the next dial tens of seconds away.
  */
-export function judgeSession(outcome: SessionOutcome, healthyAfterMs: number): 'healthy' | 'neutral' | 'failed' {
+export function judgeSession(outcome: SessionOutcome, healthyAfterMs: number): 'healthy' | 'clean' | 'failed' {
   if (outcome.openMs >= healthyAfterMs || outcome.newlyAcked > 0) return 'healthy';
-  const orderly = !outcome.failed && (outcome.closeCode === 1000 || outcome.closeCode === 1001);
-  return orderly ? 'neutral' : 'failed';
+  return !outcome.failed && NO_ERROR_CLOSES.has(outcome.closeCode) ? 'clean' : 'failed';
 }
