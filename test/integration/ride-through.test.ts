@@ -3,9 +3,13 @@
  * session opened, a request that arrives while the initiator reconnects waits in the outbox
  * and is answered 200 when the next session delivers it; 504 at session.ackTimeoutMs, the
  * message still queued and delivered later; 503 when the outbox is full or the process
- * drains. /readyz stays 200 while reconnecting (it accepts work) and says so.
+ * drains. /readyz stays 200 while reconnecting (it accepts work) and says so. The auto-trigger
+ * rides through a restart too and still reports every message acknowledged.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -94,5 +98,31 @@ test('a request waiting for a session when the initiator drains is answered 503 
     assert.equal((await initiator.exited).code, 0);
   } finally {
     await initiator.kill();
+  }
+});
+
+test('the auto-trigger rides through a terminator kill -9 and still reports N/N messages sent', async () => {
+  const COUNT = 30_000;
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-auto-'));
+  const deliveries = join(dir, 'deliveries.log');
+  const sessionPort = await freePort();
+  const options = { pki, httpPort: await freePort(), sessionPort, fixture: 'recording-terminator.ts', env: { FERRY_TEST_DELIVERY_FILE: deliveries } };
+  let terminator = startTerminator(options);
+  await terminator.waitFor(/terminator up/);
+  const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: String(COUNT) } });
+  const lines = (): number => (existsSync(deliveries) ? readFileSync(deliveries, 'utf8').split('\n').length : 0);
+  try {
+    await eventually(() => lines() > 3_000, 20_000, 'the first deliveries');
+    assert.equal(initiator.matching(/Auto-trigger complete/).length, 0, 'the auto-trigger was still running at the kill');
+    terminator.child.kill('SIGKILL');
+    await terminator.exited;
+    terminator = startTerminator(options);
+    const done = await initiator.waitFor(/Auto-trigger complete/, 60_000);
+    assert.match(done, new RegExp(`Auto-trigger complete — ${COUNT}/${COUNT} messages sent\\.$`), 'every message acknowledged, no failure appended');
+    assert.equal(initiator.matching(/^session open/).length, 2);
+  } finally {
+    await initiator.kill();
+    await terminator.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
