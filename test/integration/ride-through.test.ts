@@ -3,7 +3,8 @@
  * session opened, a request that arrives while the initiator reconnects waits in the outbox
  * and is answered 200 when the next session delivers it; 504 at session.ackTimeoutMs, the
  * message still queued and delivered later; 503 when the outbox is full or the process
- * drains. /readyz stays 200 while reconnecting (it accepts work) and says so. The auto-trigger
+ * drains. /readyz stays 200 while reconnecting (it accepts work) for up to session.ackTimeoutMs
+ * and says so. The auto-trigger
  * rides through a restart too and still reports every message acknowledged.
  */
 import assert from 'node:assert/strict';
@@ -43,7 +44,7 @@ test('a request that arrives while the terminator is away is answered 200 once t
     await eventually(async () => /messages are queued: 1 of/.test((await get(http, '/readyz')).text), 5_000, 'the request queued');
     const ready = await get(http, '/readyz');
     assert.equal(ready.status, 200);
-    assert.match(ready.text, /reconnecting \((backoff|connecting|handshaking), \d+ failed attempts\); messages are queued: 1 of 10000/);
+    assert.match(ready.text, /reconnecting \((backoff|connecting|handshaking), \d+ failed attempts, no session for \d+ ms; messages are queued: 1 of 10000\)/);
     restarted = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
     const answer = await waiting;
     assert.equal(answer.status, 200);
@@ -56,7 +57,7 @@ test('a request that arrives while the terminator is away is answered 200 once t
   }
 });
 
-test('while reconnecting: 504 at session.ackTimeoutMs with the message still delivered later, 503 when the outbox is full', async () => {
+test('while reconnecting: 504 at session.ackTimeoutMs with the message still delivered later, /readyz 503 from then on, 503 when the outbox is full', async () => {
   const { sessionPort, http, terminator, initiator } = await pairOn({ FERRY_SESSION_ACK_TIMEOUT_MS: '400', FERRY_SESSION_OUTBOX_LIMIT: '2' });
   let restarted: Proc | undefined;
   try {
@@ -69,6 +70,10 @@ test('while reconnecting: 504 at session.ackTimeoutMs with the message still del
       assert.equal(res.body['error'], 'FERRY_ERR_ACK_TIMEOUT');
       assert.match(String(res.body['message']), /stays queued and may still be delivered/);
     }
+    // No session for longer than callers wait: unready, so a Service prefers a replica that can deliver.
+    const unready = await get(http, '/readyz');
+    assert.equal(unready.status, 503);
+    assert.match(unready.text, /reconnecting for longer than session.ackTimeoutMs=400 \(.*no session for \d+ ms; messages are queued: 2 of 2\)/);
     const full = await post(http, '/trigger', { late: 3 });
     assert.equal(full.status, 503);
     assert.equal(full.body['error'], 'FERRY_ERR_OUTBOX_FULL');
@@ -77,6 +82,7 @@ test('while reconnecting: 504 at session.ackTimeoutMs with the message still del
     // The two that timed out for their callers are still delivered, once each.
     await restarted.waitFor(/^DELIVERED \S+-2 /, 10_000);
     assert.equal(restarted.matching(/^DELIVERED /).length, 2);
+    assert.equal((await get(http, '/readyz')).status, 200, 'ready again with a session');
   } finally {
     await initiator.kill();
     await restarted?.kill();

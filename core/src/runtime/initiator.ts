@@ -59,6 +59,8 @@ export class InitiatorRuntime {
   #autoTriggered = false;
   /** A session opened once: from then on messages are accepted while reconnecting. */
   #everOpened = false;
+  /** When the last session closed (performance.now()); readiness gives up after ackTimeoutMs. */
+  #downSince = 0;
   #openWaiters: Array<() => void> = [];
   #stopping = false;
   #stopped = false;
@@ -141,16 +143,23 @@ export class InitiatorRuntime {
   }
 
   /**
-   * Ready = POST /trigger accepts work: a session opened once, the circuit is closed and the
-   * process is not draining. A terminator restart does not make the initiator unready (the
-   * outbox carries the messages across it); the reason says whether a session is open now.
+   * Ready = a request to POST /trigger now can be expected to be answered 200: a session is
+   * open, or one opened before and the link has been down for less than session.ackTimeoutMs
+   * (a terminator restart: the outbox carries the messages across it, so the initiator stays in
+   * its Service); not while the circuit is open or the process drains. Past ackTimeoutMs without
+   * a session it is unready, so a Service sends callers to a replica that can deliver, though
+   * what still arrives is accepted. The reason says whether a session is open now.
    */
   readiness(): Readiness {
     if (this.#stopping) return { ready: false, reason: 'draining' };
     if (this.sessionOpen) return { ready: true, reason: `session ${this.#link.session?.id} open` };
     if (this.state === 'circuit-open') return { ready: false, reason: `circuit open after ${this.#link.backoff.failures} failed attempts` };
     if (!this.#everOpened) return { ready: false, reason: `no session yet (${this.state})` };
-    return { ready: true, reason: `reconnecting (${this.state}, ${this.#link.backoff.failures} failed attempts); messages are queued: ${this.outbox.depth} of ${this.outbox.limit}` };
+    const downMs = Math.round(performance.now() - this.#downSince);
+    const { ackTimeoutMs } = this.config.session;
+    const detail = `${this.state}, ${this.#link.backoff.failures} failed attempts, no session for ${downMs} ms; messages are queued: ${this.outbox.depth} of ${this.outbox.limit}`;
+    if (downMs >= ackTimeoutMs) return { ready: false, reason: `reconnecting for longer than session.ackTimeoutMs=${ackTimeoutMs} (${detail})` };
+    return { ready: true, reason: `reconnecting (${detail})` };
   }
 
   /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
@@ -260,6 +269,9 @@ export class InitiatorRuntime {
   #opened(session: Session): void {
     this.#inbox = (session.streams as { inbox: Inbox }).inbox;
     this.#everOpened = true;
+    session.onClose(() => {
+      this.#downSince = performance.now();
+    });
     for (const wake of this.#openWaiters.splice(0)) wake();
     if (!this.#autoTriggered) {
       this.#autoTriggered = true;
