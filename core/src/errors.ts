@@ -54,7 +54,7 @@ export const ErrorCodes = {
   FERRY_ERR_TLS: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the TLS handshake failed (certificate, CA, version)' },
   FERRY_ERR_PEER_DEAD: { close: CloseCode.PEER_DEAD, http: null, meaning: 'nothing arrived from the peer for two ping intervals' },
   FERRY_ERR_CIRCUIT_OPEN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'reconnect.maxRetries reached; the initiator stopped dialing' },
-  FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'no session is open to carry the message' },
+  FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'no session to the terminator has opened yet (after the first one, messages wait in the outbox while reconnecting)' },
   FERRY_ERR_OUTBOX_FULL: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the bounded outbox is full; retry later' },
   FERRY_ERR_ACK_TIMEOUT: { close: CloseCode.GOING_AWAY, http: 504, meaning: 'the peer did not acknowledge within session.ackTimeoutMs' },
   FERRY_ERR_SHUTTING_DOWN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the process is draining and accepts no new messages' },

@@ -49,3 +49,77 @@ export class RepeatedLog {
     logger.warn(`${count} more ${this.#what} were not logged (at most ${this.#perWindow} lines per ${this.#windowMs / 1000} s; the metrics count every one)`, { suppressed: count });
   }
 }
+
+/**
+ * One line per streak of the same failure, not one per attempt: a peer that refuses every
+ * session, or a terminator that is away for minutes, would otherwise log each reconnect. The
+ * first failure of a streak is logged as it comes; repeats are counted; when the streak ends
+ * (another cause, a healthy session, the circuit opening) or every `windowMs` while it lasts,
+ * one line sums it up: "session ended: <cause> (×12 since 03:01:02)". Digits in the cause
+ * are ignored when comparing (sequence numbers, delays), so "expected seq 6, got 9" and
+ * "expected seq 6, got 10" are one streak.
+ */
+export class StreakLog {
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  #key = '';
+  #text = '';
+  #fields: LogFields | undefined;
+  #count = 0;
+  #since = 0;
+  #summarizedAt = 0;
+
+  constructor(windowMs = 60_000, now: () => number = Date.now) {
+    this.#windowMs = windowMs;
+    this.#now = now;
+  }
+
+  /** The cause of the current streak ('' when there is none). */
+  get text(): string {
+    return this.#count > 0 ? this.#text : '';
+  }
+
+  /** Failures in the current streak. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * One failure; `text` names its cause, `first` is the line for the first of a streak. The
+   * summary carries the latest failure's `fields` (the attempt number, the delay reached).
+   */
+  record(logger: Logger, text: string, first: string, fields?: LogFields): void {
+    const key = text.replace(/\d+/g, '#');
+    const now = this.#now();
+    if (this.#count > 0 && key === this.#key) {
+      this.#count += 1;
+      this.#text = text;
+      this.#fields = fields;
+      if (now - this.#summarizedAt >= this.#windowMs) {
+        this.#summarize(logger);
+        this.#summarizedAt = now;
+      }
+      return;
+    }
+    this.end(logger);
+    this.#key = key;
+    this.#text = text;
+    this.#fields = fields;
+    this.#count = 1;
+    this.#since = now;
+    this.#summarizedAt = now;
+    logger.warn(first, fields);
+  }
+
+  /** The streak is over: its summary, if it had repeats. */
+  end(logger: Logger): void {
+    if (this.#count > 1) this.#summarize(logger);
+    this.#count = 0;
+    this.#key = '';
+  }
+
+  #summarize(logger: Logger): void {
+    const since = new Date(this.#since).toISOString().slice(11, 19);
+    logger.warn(`${this.#text} (×${this.#count} since ${since})`, { ...this.#fields, count: this.#count });
+  }
+}

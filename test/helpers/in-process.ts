@@ -34,7 +34,7 @@ export async function terminatorWith(pki: TestPki, hooks: TerminatorHooks, httpP
       overrides: {
         ...extra,
         'session.listenHost': '127.0.0.1',
-        'session.listenPort': await freePort(),
+        'session.listenPort': extra['session.listenPort'] ?? (await freePort()),
         'http.host': '127.0.0.1',
         'http.port': httpPort,
         'tls.caFile': pki.ca.cert,

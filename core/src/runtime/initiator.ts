@@ -3,6 +3,14 @@
  * on_trigger for POST /trigger and for the auto-trigger, and sends the results through a
  * bounded outbox that resends whatever a dropped connection left unacknowledged. Its API for
  * code: send() (a promise per message), write() and whenSendable() (streaming), stop() (drain).
+ *
+ * Once the first session opened, messages are accepted while the link is down too (like a
+ * NATS client's reconnect buffer): they wait in the outbox and leave when the next session
+ * opens, and each caller is answered when its message is acknowledged. Refused at once only
+ * when the outbox is full, the circuit is open or the process drains. Before the first session
+ * ever opened they are refused (FERRY_ERR_NO_SESSION): a terminator never reached is most
+ * often a wrong URL or certificate, which the caller should learn at once, not after
+ * session.ackTimeoutMs (NATS refuses before its first connect too, by default).
  */
 import { FerryError, CloseCode } from '../errors.js';
 import { checkHook } from '../hooks.js';
@@ -49,6 +57,10 @@ export class InitiatorRuntime {
   readonly #link: DialLoop;
   #http: HttpServer | null = null;
   #autoTriggered = false;
+  /** A session opened once: from then on messages are accepted while reconnecting. */
+  #everOpened = false;
+  /** When the last session closed (performance.now()); readiness gives up after ackTimeoutMs. */
+  #downSince = 0;
   #openWaiters: Array<() => void> = [];
   #stopping = false;
   #stopped = false;
@@ -130,10 +142,24 @@ export class InitiatorRuntime {
     this.#link.start();
   }
 
+  /**
+   * Ready = a request to POST /trigger now can be expected to be answered 200: a session is
+   * open, or one opened before and the link has been down for less than session.ackTimeoutMs
+   * (a terminator restart: the outbox carries the messages across it, so the initiator stays in
+   * its Service); not while the circuit is open or the process drains. Past ackTimeoutMs without
+   * a session it is unready, so a Service sends callers to a replica that can deliver, though
+   * what still arrives is accepted. The reason says whether a session is open now.
+   */
   readiness(): Readiness {
+    if (this.#stopping) return { ready: false, reason: 'draining' };
     if (this.sessionOpen) return { ready: true, reason: `session ${this.#link.session?.id} open` };
     if (this.state === 'circuit-open') return { ready: false, reason: `circuit open after ${this.#link.backoff.failures} failed attempts` };
-    return { ready: false, reason: `no session (${this.state})` };
+    if (!this.#everOpened) return { ready: false, reason: `no session yet (${this.state})` };
+    const downMs = Math.round(performance.now() - this.#downSince);
+    const { ackTimeoutMs } = this.config.session;
+    const detail = `${this.state}, ${this.#link.backoff.failures} failed attempts, no session for ${downMs} ms; messages are queued: ${this.outbox.depth} of ${this.outbox.limit}`;
+    if (downMs >= ackTimeoutMs) return { ready: false, reason: `reconnecting for longer than session.ackTimeoutMs=${ackTimeoutMs} (${detail})` };
+    return { ready: true, reason: `reconnecting (${detail})` };
   }
 
   /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
@@ -145,8 +171,9 @@ export class InitiatorRuntime {
 
   /**
    * Sends one JSON object. Always answers with a promise: it rejects at once (coded, counted)
-   * when no session is open, the outbox is full, the message is too big or the process drains;
-   * otherwise it settles when the terminator acknowledged the message or it was finally refused.
+   * when no session has opened yet, the outbox is full, the circuit is open, the message is too
+   * big or the process drains; otherwise it settles when the terminator acknowledged the
+   * message (after a reconnect if need be) or it was finally refused.
    */
   send(message: JsonObject): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
@@ -178,14 +205,15 @@ export class InitiatorRuntime {
   }
 
   /**
-   * Resolves once send() would accept a message: a session is open and the outbox has room.
-   * Rejects (coded) when the circuit opened or the process drains. For in-process senders
-   * that stream as fast as the peer acknowledges, like the auto-trigger.
+   * Resolves once send() would accept a message: the outbox has room (and a session opened
+   * once; a session need not be open now). Rejects (coded) when the circuit opened or the
+   * process drains. For in-process senders that stream as fast as the peer acknowledges, like
+   * the auto-trigger.
    */
   async whenSendable(): Promise<void> {
     for (;;) {
       if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
-      if (!this.sessionOpen) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
+      if (!this.#everOpened) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
       else if (this.outbox.isFull) await this.outbox.whenNotFull();
       else return;
     }
@@ -214,7 +242,9 @@ export class InitiatorRuntime {
   #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
     this.#refuseIfUnavailable();
     const entry = this.outbox.push(encodeMessage(message, this.config.session.maxPayloadBytes), settle);
-    this.#link.session?.sendEntry(entry);
+    // Without an open session it waits in the outbox; the next session sends it when it opens.
+    const session = this.#link.session;
+    if (session?.state === 'open') session.sendEntry(entry);
   }
 
   /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
@@ -229,7 +259,7 @@ export class InitiatorRuntime {
     if (this.state === 'circuit-open') {
       throw new FerryError('FERRY_ERR_CIRCUIT_OPEN', `gave up connecting to ${this.config.session.url} after ${this.#link.backoff.failures} attempts (reconnect.maxRetries); restart the pod once the terminator is back`);
     }
-    if (!this.sessionOpen) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator is open right now (${this.state}); retry shortly`);
+    if (!this.#everOpened) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator has opened yet (${this.state}); retry shortly`);
   }
 
   #runTriggerHook(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
@@ -238,6 +268,10 @@ export class InitiatorRuntime {
 
   #opened(session: Session): void {
     this.#inbox = (session.streams as { inbox: Inbox }).inbox;
+    this.#everOpened = true;
+    session.onClose(() => {
+      this.#downSince = performance.now();
+    });
     for (const wake of this.#openWaiters.splice(0)) wake();
     if (!this.#autoTriggered) {
       this.#autoTriggered = true;
