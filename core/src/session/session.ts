@@ -251,8 +251,10 @@ export class Session implements AckSink {
       streamId: outbox.streamId,
       peerStreamId: inbox.streamId,
       resumeFrom: inbox.resumeFrom,
-      // Nothing settles or drops an entry between this HELLO and the WELCOME (no session is
-      // open), so the first DATA of this session is at most this seq.
+      // No ACK can settle an entry before the WELCOME (no session is open), so the first DATA
+      // of this session is at most this seq. Were entries refused to their callers meanwhile
+      // (a drain), the first DATA would skip and end this one session with FERRY_ERR_SEQUENCE;
+      // the next HELLO says the truth again.
       holdsFrom: outbox.holdsFrom,
       armor: this.#options.armor,
     };
