@@ -96,6 +96,16 @@ export class Outbox {
     return this.#nextSeq - 1;
   }
 
+  /**
+   * The lowest sequence number still held (the next one to be handed out when none is): every
+   * lower one was acknowledged (by whichever peer the stream was connected to then) or refused
+   * to its caller, and will never be sent again. HELLO and WELCOME carry it, so a receiver
+   * that has not seen those messages moves past them instead of waiting for them.
+   */
+  get holdsFrom(): number {
+    return this.#entries[this.#head]?.seq ?? this.#nextSeq;
+  }
+
   idOf(seq: number): string {
     return messageId(this.streamId, seq);
   }

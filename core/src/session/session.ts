@@ -251,6 +251,11 @@ export class Session implements AckSink {
       streamId: outbox.streamId,
       peerStreamId: inbox.streamId,
       resumeFrom: inbox.resumeFrom,
+      // No ACK can settle an entry before the WELCOME (no session is open), so the first DATA
+      // of this session is at most this seq. Were entries refused to their callers meanwhile
+      // (a drain), the first DATA would skip and end this one session with FERRY_ERR_SEQUENCE;
+      // the next HELLO says the truth again.
+      holdsFrom: outbox.holdsFrom,
       armor: this.#options.armor,
     };
     this.#writer.control(FrameType.HELLO, hello);
@@ -292,12 +297,13 @@ export class Session implements AckSink {
       sessionId: this.id,
       streamId: outbox.streamId,
       resumeFrom: inbox.resumeFrom,
+      holdsFrom: outbox.holdsFrom,
     };
     this.#writer.control(FrameType.WELCOME, welcome);
     this.#channel.send(this.#writer.take());
     // The initiator's resume point only counts for the stream it names: after a terminator
     // restart, our outbound stream is new and the initiator has nothing of it.
-    this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0);
+    this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0, hello.holdsFrom);
   }
 
   #onWelcome(welcome: Welcome): void {
@@ -308,11 +314,14 @@ export class Session implements AckSink {
       streams.inbox = make(welcome.streamId);
     }
     this.id = welcome.sessionId;
-    this.#open(welcome.resumeFrom);
+    this.#open(welcome.resumeFrom, welcome.holdsFrom);
   }
 
-  /** Both sides: forget what the peer already delivered, then (re)send everything else. */
-  #open(peerDelivered: number): void {
+  /**
+   * Both sides: forget what the peer already delivered, then (re)send everything else; the
+   * inbox moves past what the peer no longer holds (`peerHoldsFrom`).
+   */
+  #open(peerDelivered: number, peerHoldsFrom: number): void {
     clearTimeout(this.#handshakeTimer);
     const { outbox, inbox } = this.#streams as Streams;
     if (peerDelivered > outbox.lastSeq) throw protocolError(`peer claims seq ${peerDelivered} delivered, only ${outbox.lastSeq} were sent`);
@@ -330,7 +339,13 @@ export class Session implements AckSink {
     });
     if (peerDelivered > 0) this.#acked(outbox, peerDelivered);
     for (const entry of outbox.pending()) this.sendEntry(entry);
-    inbox.attach(this);
+    const skipped = inbox.attach(this, peerHoldsFrom);
+    // From 1: a stream this process meets for the first time (after a restart, or the first
+    // visit to this replica) starts wherever the sender is. Past 1: the stream was here before
+    // and another replica acknowledged what came in between.
+    if (skipped && skipped.from > 1) {
+      this.#log.info('stream resumed past messages acknowledged elsewhere', { stream: inbox.streamId, skippedFrom: skipped.from, skippedTo: skipped.to });
+    }
     for (const listener of this.#openListeners) listener();
   }
 
