@@ -41,6 +41,8 @@ export class DialLoop {
   #session: Session | null = null;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** A session opened at least once: from then on every dial is a reconnect. */
+  #everOpen = false;
   readonly #options: DialLoopOptions;
 
   constructor(options: DialLoopOptions) {
@@ -90,7 +92,7 @@ export class DialLoop {
           streams: this.#options.streams(),
           newInbox: (streamId) => this.#options.newInbox(streamId),
           identity,
-          unwatchedFailure: (id, reason) => this.#options.remoteHookFailures.report(session.logger, id, reason),
+          remoteHookFailed: (id, reason, watched) => this.#options.remoteHookFailures.report(session.logger, id, reason, watched),
         });
         connection.bind(session);
         this.#attach(session);
@@ -107,6 +109,7 @@ export class DialLoop {
     this.#session = session;
     session.onOpen(() => {
       this.state = 'open';
+      this.#everOpen = true;
       this.backoff.succeed();
       this.#options.opened(session);
     });
@@ -130,7 +133,8 @@ export class DialLoop {
       return;
     }
     this.state = 'backoff';
-    metrics.reconnects.inc();
+    // Start-up dials (before the first session) are not reconnects; ferry_dial_failures_total counts them.
+    if (this.#everOpen) metrics.reconnects.inc();
     logger.warn(`reconnecting in ${delay} ms: ${cause.message}`, { code: cause.code, attempt: this.backoff.failures });
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
