@@ -77,6 +77,10 @@ export class FastHistogram<L extends string = never> {
     for (const registry of config.registers) registry.registerMetric(this as never);
   }
 
+  get labelNames(): readonly L[] {
+    return this.#labelNames;
+  }
+
   /** The series of one label set, to observe into without looking it up each time. */
   labels(labels: Record<L, string>): HistogramSeries {
     const values = this.#labelNames.map((name) => {
