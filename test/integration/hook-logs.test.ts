@@ -61,6 +61,20 @@ describe('hook logs with log.format=json', () => {
     for (const proc of [apps.initiator, apps.terminator]) for (const l of proc.lines) parse(proc, l);
   });
 
+  test("message.log and on_trigger's context.log write JSON lines carrying the hook's name", async () => {
+    const apps = await pair(true, { FERRY_LOG_FORMAT: 'json' });
+    try {
+      assert.equal((await post(apps.http, '/trigger', { log: 'order 42 stored' })).status, 200);
+      const sent = parse(apps.initiator, await apps.initiator.waitFor(/order 42 stored/));
+      assert.deepEqual([sent['level'], sent['msg'], sent['app'], sent['hook']], ['info', 'order 42 stored', 'initiator', 'on_trigger']);
+      const received = parse(apps.terminator, await apps.terminator.waitFor(/order 42 stored/));
+      assert.deepEqual([received['level'], received['msg'], received['app'], received['hook']], ['info', 'order 42 stored', 'terminator', 'on_receive_terminator']);
+      assert.match(String(received['id']), /^[0-9a-f]{16}-1$/);
+    } finally {
+      await apps.stop();
+    }
+  });
+
   test('a failing hook: warn and debug stack where it ran, warn on the side whose caller got 502', async () => {
     const apps = await pair(true, { FERRY_LOG_FORMAT: 'json', FERRY_LOG_LEVEL: 'debug' });
     try {

@@ -91,7 +91,7 @@ export class InitiatorRuntime {
       certificates: this.#certificates,
       streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
       newInbox: (streamId) => this.#inboxes.create(streamId),
-      remoteHookFailures: new RemoteHookFailures(prepared.metrics, "the terminator's on_receive_terminator"),
+      remoteHookFailures: new RemoteHookFailures("the terminator's on_receive_terminator"),
       opened: (session) => this.#opened(session),
       circuitOpened: () => this.#circuitOpened(),
     });

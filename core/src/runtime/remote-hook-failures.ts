@@ -7,14 +7,13 @@
  */
 import type { Logger } from '../log.js';
 import { RepeatedLog } from '../log-limit.js';
-import type { Metrics } from '../metrics.js';
 
 export class RemoteHookFailures {
   readonly #peerHook: string;
   readonly #log: RepeatedLog;
 
   /** `peerHook` names the hook that failed, e.g. "the terminator's on_receive_terminator". */
-  constructor(_metrics: Metrics, peerHook: string) {
+  constructor(peerHook: string) {
     this.#peerHook = peerHook;
     this.#log = new RepeatedLog(`failures of ${peerHook}`);
   }

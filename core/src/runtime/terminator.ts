@@ -65,7 +65,7 @@ export class TerminatorRuntime {
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
     this.#certificates = new Certificates(prepared.tls, prepared.metrics);
-    this.#remoteHookFailures = new RemoteHookFailures(prepared.metrics, "the initiator's on_receive_initiator");
+    this.#remoteHookFailures = new RemoteHookFailures("the initiator's on_receive_initiator");
     const inboxes = new HookedInboxes<TerminatorMessage>({
       name: 'on_receive_terminator',
       hook: hooks.on_receive_terminator,

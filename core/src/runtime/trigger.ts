@@ -36,36 +36,23 @@ export class TriggerRunner {
     this.#context = { log: logger.child({ hook: 'on_trigger' }) };
   }
 
-  run(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
-    return runTriggerHook(this.#hook, this.#timeoutMs, this.#metrics, this.#logger, payload, headers, this.#context, this.#failureLog);
-  }
-}
-
-/** Runs on_trigger once; the message to send, or the coded error it was refused with. */
-export async function runTriggerHook(
-  hook: TriggerHook,
-  timeoutMs: number,
-  metrics: Metrics,
-  logger: Logger,
-  payload: JsonObject,
-  headers: TriggerHeaders,
-  context: TriggerContext = { log: logger.child({ hook: 'on_trigger' }) },
-  failureLog = new RepeatedLog('on_trigger failures'),
-): Promise<JsonObject> {
-  const started = performance.now();
-  try {
-    const result = await runHook('on_trigger', timeoutMs, () => hook(payload, headers, context));
-    if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-      throw new HookError('FERRY_ERR_HOOK_RESULT', 'on_trigger', `on_trigger must return a JSON object to send, got ${Array.isArray(result) ? 'an array' : result === null ? 'null' : typeof result}`);
+  /** Runs on_trigger once; the message to send, or the coded error it was refused with. */
+  async run(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
+    const started = performance.now();
+    try {
+      const result = await runHook('on_trigger', this.#timeoutMs, () => this.#hook(payload, headers, this.#context));
+      if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+        throw new HookError('FERRY_ERR_HOOK_RESULT', 'on_trigger', `on_trigger must return a JSON object to send, got ${Array.isArray(result) ? 'an array' : result === null ? 'null' : typeof result}`);
+      }
+      return result;
+    } catch (err) {
+      const ferr = isFerryError(err) ? err : new HookError('FERRY_ERR_HOOK_FAILED', 'on_trigger', messageOf(err), { cause: err });
+      this.#metrics.hookErrors.inc({ hook: 'on_trigger', reason: ferr.code });
+      logHookFailure(this.#failureLog, this.#logger, 'on_trigger refused a trigger', ferr, { hook: 'on_trigger' });
+      throw err;
+    } finally {
+      this.#metrics.hookDuration.observe({ hook: 'on_trigger' }, (performance.now() - started) / 1000);
     }
-    return result;
-  } catch (err) {
-    const ferr = isFerryError(err) ? err : new HookError('FERRY_ERR_HOOK_FAILED', 'on_trigger', messageOf(err), { cause: err });
-    metrics.hookErrors.inc({ hook: 'on_trigger', reason: ferr.code });
-    logHookFailure(failureLog, logger, 'on_trigger refused a trigger', ferr, { hook: 'on_trigger' });
-    throw err;
-  } finally {
-    metrics.hookDuration.observe({ hook: 'on_trigger' }, (performance.now() - started) / 1000);
   }
 }
 
