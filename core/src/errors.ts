@@ -52,6 +52,7 @@ export const ErrorCodes = {
   FERRY_ERR_DIAL_TIMEOUT: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial did not complete within session.dialTimeoutMs' },
   FERRY_ERR_DIAL_FAILED: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial failed (refused, DNS, TLS)' },
   FERRY_ERR_TLS: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the TLS handshake failed (certificate, CA, version)' },
+  FERRY_ERR_PEER_GONE: { close: null, http: null, meaning: 'the connection dropped without a WebSocket close (peer process killed, network cut): close code 1006' },
   FERRY_ERR_PEER_DEAD: { close: CloseCode.PEER_DEAD, http: null, meaning: 'nothing arrived from the peer for two ping intervals' },
   FERRY_ERR_CIRCUIT_OPEN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'reconnect.maxRetries reached; the initiator stopped dialing' },
   FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'no session to the terminator has opened yet (after the first one, messages wait in the outbox while reconnecting)' },
@@ -103,11 +104,14 @@ export class ConfigError extends FerryError {
   }
 }
 
+/** The codes a hook's run can fail with (ferry_hook_errors_total{reason} starts with these at 0). */
+export const HOOK_RUN_CODES = ['FERRY_ERR_HOOK_FAILED', 'FERRY_ERR_HOOK_TIMEOUT', 'FERRY_ERR_HOOK_RESULT'] as const satisfies readonly ErrorCode[];
+
 /** Errors a hook raised, or that running it raised (timeout, bad result). */
 export class HookError extends FerryError {
   override readonly name = 'HookError';
   constructor(
-    code: 'FERRY_ERR_HOOK_INVALID' | 'FERRY_ERR_HOOK_FAILED' | 'FERRY_ERR_HOOK_TIMEOUT' | 'FERRY_ERR_HOOK_RESULT',
+    code: 'FERRY_ERR_HOOK_INVALID' | (typeof HOOK_RUN_CODES)[number],
     readonly hook: string,
     message: string,
     options?: { cause?: unknown },

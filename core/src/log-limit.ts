@@ -26,7 +26,8 @@ export class RepeatedLog {
     this.#windowMs = windowMs;
   }
 
-  warn(logger: Logger, msg: string, fields?: LogFields): void {
+  /** Logs or counts one line; true when it was logged (so a detail line may follow it). */
+  warn(logger: Logger, msg: string, fields?: LogFields): boolean {
     const now = performance.now();
     if (now >= this.#windowEnds) {
       this.#windowEnds = now + this.#windowMs;
@@ -35,11 +36,12 @@ export class RepeatedLog {
     if (this.#logged < this.#perWindow) {
       this.#logged += 1;
       logger.warn(msg, fields);
-      return;
+      return true;
     }
     this.#suppressed += 1;
     // unref: a pending summary must not keep a stopping process alive.
     this.#summary ??= setTimeout(() => this.#summarize(logger), this.#windowEnds - now).unref();
+    return false;
   }
 
   #summarize(logger: Logger): void {

@@ -38,20 +38,20 @@ const STREAM = '0123456789abcdef';
 const PEER_STREAM = 'fedcba9876543210';
 const settleTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), unwatchedFailure: (id: string, reason: string) => void = () => {}) {
+function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), remoteHookFailed: (id: string, reason: string, watched: boolean) => void = () => {}, metrics = createMetrics('initiator', { defaultMetrics: false })) {
   const channel = new RecordingChannel();
   const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
   const session = new Session({
     role: 'initiator',
     channel,
     logger: silentLogger,
-    metrics: createMetrics('initiator', { defaultMetrics: false }),
+    metrics,
     armor: 'tls',
     handshakeTimeoutMs: 1000,
     maxPayloadBytes,
     streams: { outbox, inbox },
     newInbox: (id) => new Inbox(id, () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100),
-    unwatchedFailure,
+    remoteHookFailed,
   });
   session.start();
   channel.receive((w) => w.control(FrameType.WELCOME, { v: PROTOCOL_VERSION, role: 'terminator', sessionId: 'aaaaaaaaaaaaaaaa', streamId: PEER_STREAM, resumeFrom: 0, holdsFrom: 1 }));
@@ -185,9 +185,10 @@ describe('session', () => {
     session.close(1000, 'done');
   });
 
-  test('a NACKed message nobody awaits goes to unwatchedFailure with its id once the ACK covers it; an awaited one to its caller', async () => {
-    const unwatched: string[] = [];
-    const { channel, outbox, session } = openInitiatorSession(65536, undefined, (id, reason) => unwatched.push(`${id}: ${reason}`));
+  test('a NACKed message goes to remoteHookFailed with its id once the ACK covers it (watched when a caller awaits it, who is told); counted as failed, the rest as delivered', async () => {
+    const reported: string[] = [];
+    const metrics = createMetrics('initiator', { defaultMetrics: false });
+    const { channel, outbox, session } = openInitiatorSession(65536, undefined, (id, reason, watched) => reported.push(`${id}: ${reason}${watched ? ' (watched)' : ''}`), metrics);
     const told: string[] = [];
     session.sendEntry(outbox.push('{"n":1}'));
     session.sendEntry(outbox.push('{"n":2}', (err) => told.push(String((err as FerryError).code))));
@@ -197,11 +198,15 @@ describe('session', () => {
       w.nack(1, 'boom');
       w.nack(2, 'bang');
     });
-    assert.deepEqual(unwatched, [], 'not before the ACK');
+    assert.deepEqual(reported, [], 'not before the ACK');
     channel.receive((w) => w.ack(3));
-    assert.deepEqual(unwatched, [`${STREAM}-1: boom`]);
+    assert.deepEqual(reported, [`${STREAM}-1: boom`, `${STREAM}-2: bang (watched)`]);
     assert.deepEqual(told, ['FERRY_ERR_REMOTE_HOOK']);
     assert.equal(outbox.depth, 0);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^ferry_messages_failed_total\{reason="FERRY_ERR_REMOTE_HOOK",role="initiator"\} 2$/m);
+    assert.match(text, /^ferry_messages_delivered_total\{role="initiator"\} 1$/m);
+    assert.match(text, /^ferry_delivery_latency_seconds_count\{role="initiator"\} 1$/m);
     session.close(1000, 'done');
   });
 
@@ -309,7 +314,7 @@ class MovingInitiator {
   async connect(replica: Replica): Promise<void> {
     const wire = new Wire();
     const metrics = createMetrics('initiator', { defaultMetrics: false });
-    const common = { logger: silentLogger, metrics, armor: 'tls' as const, handshakeTimeoutMs: 2000, maxPayloadBytes: 1024 * 1024, unwatchedFailure() {} };
+    const common = { logger: silentLogger, metrics, armor: 'tls' as const, handshakeTimeoutMs: 2000, maxPayloadBytes: 1024 * 1024, remoteHookFailed() {} };
     const terminator = new Session({ ...common, role: 'terminator', channel: wire.terminatorEnd, streams: (hello) => replica.streamsFor(hello.streamId) });
     const initiator = new Session({
       ...common,

@@ -185,9 +185,13 @@ test('a hook that fails on each of 2,000 writes is logged 20 times per side, and
     for (let i = 0; i < 2000; i += 1) assert.ok(initiator.write({ i }));
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
     assert.equal(sample(await scrape(terminatorHttp), 'ferry_hook_errors_total', { hook: 'on_receive_terminator' }), 2000);
-    assert.equal(sample(await scrape(initiatorHttp), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_REMOTE_HOOK' }), 2000);
+    const initiatorSamples = await scrape(initiatorHttp);
+    assert.equal(sample(initiatorSamples, 'ferry_messages_failed_total', { reason: 'FERRY_ERR_REMOTE_HOOK' }), 2000);
+    assert.equal(sample(initiatorSamples, 'ferry_messages_delivered_total'), 0);
+    assert.equal(sample(initiatorSamples, 'ferry_messages_refused_total'), 0, 'a failed delivery is not a refusal');
+    assert.equal(sample(await scrape(terminatorHttp), 'ferry_hook_duration_seconds_count', { hook: 'on_receive_terminator' }), 2000, 'every run is timed, the ones that threw included');
     const failed = terminatorLog.lines.filter((line) => line === 'on_receive_terminator failed: on_receive_terminator threw: this hook always fails');
-    const told = initiatorLog.lines.filter((line) => /^message [0-9a-f]{16}-\d+: the peer's hook failed: on_receive_terminator threw: this hook always fails$/.test(line));
+    const told = initiatorLog.lines.filter((line) => /^message [0-9a-f]{16}-\d+ not delivered: the terminator's on_receive_terminator failed: on_receive_terminator threw: this hook always fails \(nobody awaits it \(write\(\)\)\)$/.test(line));
     assert.equal(failed.length, 20, 'the terminator logged the first 20 failures of the window');
     assert.equal(told.length, 20, 'the initiator logged the first 20 refused writes of the window');
   } finally {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
+import { sample, scrape } from '../helpers/metrics.js';
 import { REPO_ROOT, get, post, startInitiator, startProcess, startTerminator } from '../helpers/procs.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +53,8 @@ describe('the shipped apps', () => {
 describe('reconnecting', () => {
   test('a terminator that starts late is reached by retrying, and the auto-trigger then completes', async () => {
     const sessionPort = await freePort();
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort });
+    const initiatorHttp = await freePort();
+    const initiator = startInitiator({ pki, httpPort: initiatorHttp, sessionPort });
     try {
       await initiator.waitFor(/reconnecting in \d+ ms: .*ECONNREFUSED/);
       await new Promise((r) => setTimeout(r, 1000));
@@ -63,6 +65,9 @@ describe('reconnecting', () => {
         assert.equal(initiator.matching(/reconnecting in \d+ ms: .*ECONNREFUSED/).length, 1, 'repeats of one cause are not logged one by one');
         const [summary] = initiator.matching(/dial attempts failed: .*ECONNREFUSED.* \(×\d+ since \d\d:\d\d:\d\d\)/);
         assert.ok(summary && Number(/×(\d+)/.exec(summary)?.[1]) >= 2, `it retried more than once: ${summary}`);
+        const metrics = await scrape(initiatorHttp);
+        assert.equal(sample(metrics, 'ferry_reconnects_total'), 0, 'dials before the first session are not reconnects');
+        assert.ok(sample(metrics, 'ferry_dial_failures_total', { reason: 'ECONNREFUSED' }) >= 2, 'they are dial failures');
       } finally {
         await terminator.kill();
       }
@@ -113,6 +118,10 @@ describe('reconnecting', () => {
       assert.ok(redelivered > 0, 'resent messages are flagged redelivered');
       assert.ok(deliveredBefore + deliveredAfter.length >= total, `every message reached a hook (${deliveredBefore} + ${deliveredAfter.length} ≥ ${total})`);
       assert.equal(initiator.matching(/session open/).length, 2, 'exactly one new session');
+      const metrics = await scrape(http);
+      assert.ok(sample(metrics, 'ferry_reconnects_total') >= 1, 'the dials after the lost session are reconnects');
+      assert.equal(sample(metrics, 'ferry_sessions_closed_total', { reason: 'FERRY_ERR_PEER_GONE' }), 1, 'a killed peer (1006) is FERRY_ERR_PEER_GONE');
+      assert.equal(sample(metrics, 'ferry_sessions_closed_total'), 1, 'and counted once');
     } finally {
       await initiator.kill();
       await terminator.kill();

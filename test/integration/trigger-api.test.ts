@@ -97,6 +97,9 @@ describe('POST /trigger against a live terminator', () => {
     assert.equal(res.status, 502);
     assert.equal(res.body['error'], 'FERRY_ERR_REMOTE_HOOK');
     assert.match(String(res.body['message']), /database down/);
+    // Logged on both sides: where the hook failed, and where the caller was answered 502.
+    await terminator.waitFor(/WARN on_receive_terminator failed: .*database down/, 5000);
+    await initiator.waitFor(/WARN message [0-9a-f]{16}-\d+ not delivered: the terminator's on_receive_terminator failed: .*database down \(its caller was told FERRY_ERR_REMOTE_HOOK\)/, 5000);
     const next = await post(http, '/trigger', { after: 'failure' });
     assert.equal(next.status, 200);
     assert.equal(initiator.matching(/session open/).length, 1, 'no reconnect happened');
@@ -128,9 +131,11 @@ describe('POST /trigger against a live terminator', () => {
   test('exposes delivery metrics with units in their names', async () => {
     const res = await get(http, '/metrics');
     assert.equal(res.status, 200);
-    const acked = /ferry_messages_acked_total\{role="initiator"\} (\d+)/.exec(res.text);
-    assert.ok(acked && Number(acked[1]) >= 3, 'acked counter counts the deliveries above');
+    const delivered = /ferry_messages_delivered_total\{role="initiator"\} (\d+)/.exec(res.text);
+    assert.ok(delivered && Number(delivered[1]) >= 3, 'the delivered counter counts the deliveries above');
     assert.match(res.text, /ferry_delivery_latency_seconds_bucket/);
+    assert.match(res.text, /^ferry_messages_failed_total\{reason="FERRY_ERR_REMOTE_HOOK",role="initiator"\} [1-9]/m, "the 502 above is a failed delivery");
+    assert.doesNotMatch(res.text, /ferry_messages_refused_total\{reason="FERRY_ERR_REMOTE_HOOK"/, 'a failed delivery is not a refusal');
     assert.match(res.text, /ferry_hook_errors_total\{hook="on_trigger",reason="FERRY_ERR_HOOK_FAILED",role="initiator"\} 1/);
     assert.match(res.text, /ferry_outbox_depth\{role="initiator"\} \d+/);
   });

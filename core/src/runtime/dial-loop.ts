@@ -49,6 +49,8 @@ export class DialLoop {
   #session: Session | null = null;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** A session opened at least once: from then on every dial is a reconnect. */
+  #everOpen = false;
   readonly #options: DialLoopOptions;
   readonly #streak = new StreakLog();
 
@@ -99,7 +101,7 @@ export class DialLoop {
           streams: this.#options.streams(),
           newInbox: (streamId) => this.#options.newInbox(streamId),
           identity,
-          unwatchedFailure: (id, reason) => this.#options.remoteHookFailures.report(session.logger, id, reason),
+          remoteHookFailed: (id, reason, watched) => this.#options.remoteHookFailures.report(session.logger, id, reason, watched),
         });
         connection.bind(session);
         this.#attach(session);
@@ -118,6 +120,7 @@ export class DialLoop {
     let ackedAtOpen = 0;
     session.onOpen(() => {
       this.state = 'open';
+      this.#everOpen = true;
       // A streak of failed dials ends here; a streak of failed sessions ends only with a healthy one.
       if (this.#streak.text.startsWith(DIAL_FAILED)) this.#streak.end(this.#options.logger);
       openedAt = performance.now();
@@ -170,7 +173,8 @@ export class DialLoop {
       return;
     }
     this.state = 'backoff';
-    metrics.reconnects.inc();
+    // Start-up dials (before the first session) are not reconnects; ferry_dial_failures_total counts them.
+    if (this.#everOpen) metrics.reconnects.inc();
     this.#streak.record(logger, text, `reconnecting in ${delay} ms: ${cause.message} (attempt ${this.backoff.failures}; repeats of this cause are summed up in one line when they stop)`, { code: cause.code, attempt: this.backoff.failures, delayCeilingMs: this.backoff.ceilingMs() });
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }

@@ -18,7 +18,8 @@ import { RepeatedLog } from '../log-limit.js';
 import { createTriggerApp } from '../http/trigger-app.js';
 import { serve, type HttpServer } from '../http/server.js';
 import type { Readiness } from '../http/probes.js';
-import { countedRefusal, trackOutboxDepth } from '../metrics.js';
+import type { Logger } from '../log.js';
+import { countedRefusal, trackOutboxes } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
 import type { Inbox, ReceivedMessage } from '../session/inbox.js';
 import { Outbox, type OutboxEntry } from '../session/outbox.js';
@@ -31,15 +32,21 @@ import { HookedInboxes } from './hooked-inbox.js';
 import { RemoteHookFailures } from './remote-hook-failures.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
-import { runTriggerHook, withAckTimeout, type JsonObject, type TriggerHeaders, type TriggerHook } from './trigger.js';
+import { TriggerRunner, withAckTimeout, type JsonObject, type TriggerContext, type TriggerHeaders, type TriggerHook } from './trigger.js';
 
-export type { JsonObject, TriggerHeaders };
+export type { JsonObject, TriggerContext, TriggerHeaders };
+
+/** What on_receive_initiator is told besides the payload. */
+export interface InitiatorMessage extends ReceivedMessage {
+  /** The hook's logger: lines in the app's log format (JSON with log.format=json), `hook` as a field. */
+  log: Logger;
+}
 
 export interface InitiatorHooks {
   /** Turns a trigger (an HTTP body, or an auto-trigger) into the message to send. */
   on_trigger: TriggerHook;
   /** Optional: messages the terminator streams back. */
-  on_receive_initiator?: (payload: unknown, message: ReceivedMessage) => unknown;
+  on_receive_initiator?: (payload: unknown, message: InitiatorMessage) => unknown;
 }
 
 export type InitiatorState = LinkState | 'draining' | 'closed';
@@ -49,8 +56,8 @@ export class InitiatorRuntime {
   readonly metrics: Prepared['metrics'];
   readonly outbox: Outbox;
   #inbox: Inbox;
-  readonly #inboxes: HookedInboxes<ReceivedMessage>;
-  readonly #hooks: InitiatorHooks;
+  readonly #inboxes: HookedInboxes<InitiatorMessage>;
+  readonly #trigger: TriggerRunner;
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
   readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
@@ -66,16 +73,16 @@ export class InitiatorRuntime {
   #stopped = false;
 
   constructor(hooks: InitiatorHooks, prepared: Prepared) {
-    this.#hooks = hooks;
     this.config = prepared.config;
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
+    this.#trigger = new TriggerRunner(hooks.on_trigger, prepared.config.hooks.timeoutMs, prepared.metrics, prepared.logger);
     this.#certificates = new Certificates(prepared.tls, prepared.metrics);
     this.outbox = new Outbox(prepared.config.session.outboxLimit, undefined, prepared.config.session.outboxLimitBytes);
     this.#inboxes = new HookedInboxes({
       name: 'on_receive_initiator',
       hook: hooks.on_receive_initiator,
-      describeFor: () => passThrough,
+      describeFor: (_streamId, log) => (message) => ({ id: message.id, seq: message.seq, redelivered: message.redelivered, log }),
       // The open session carries the current terminator stream; an older stream's Inbox
       // still finishing its queue has no session to pause.
       setPaused: (streamId, paused) => {
@@ -96,11 +103,11 @@ export class InitiatorRuntime {
       certificates: this.#certificates,
       streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
       newInbox: (streamId) => this.#inboxes.create(streamId),
-      remoteHookFailures: new RemoteHookFailures(prepared.metrics, "the terminator's on_receive_terminator"),
+      remoteHookFailures: new RemoteHookFailures("the terminator's on_receive_terminator"),
       opened: (session) => this.#opened(session),
       circuitOpened: () => this.#circuitOpened(),
     });
-    trackOutboxDepth(this.metrics, () => this.outbox.depth);
+    trackOutboxes(this.metrics, () => [this.outbox]);
   }
 
   get state(): InitiatorState {
@@ -263,7 +270,7 @@ export class InitiatorRuntime {
   }
 
   #runTriggerHook(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
-    return runTriggerHook(this.#hooks.on_trigger, this.config.hooks.timeoutMs, this.metrics, this.#log, payload, headers);
+    return this.#trigger.run(payload, headers);
   }
 
   #opened(session: Session): void {
@@ -301,11 +308,6 @@ export class InitiatorRuntime {
     if (this.outbox.isFull) return 1;
     return Math.max(1, Math.ceil(this.#link.backoff.ceilingMs() / 1000));
   }
-}
-
-/** on_receive_initiator is told the session's ReceivedMessage as it is. */
-function passThrough(message: ReceivedMessage): ReceivedMessage {
-  return message;
 }
 
 /** Starts the initiator: validates hooks and config, opens HTTP, dials. */

@@ -81,6 +81,11 @@ export class Outbox {
     return this.#entries.length - this.#head;
   }
 
+  /** performance.now() when the oldest unacknowledged message was accepted; undefined when none waits. */
+  get oldestAcceptedAt(): number | undefined {
+    return this.#entries[this.#head]?.acceptedAt;
+  }
+
   /** Payload held, in the unit of limitBytes. */
   get bytes(): number {
     return this.#bytes;

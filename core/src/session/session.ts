@@ -10,7 +10,7 @@
  * would pass the batch limit (FLUSH_BYTES, or less when the peer's maxPayload is smaller).
  */
 import { randomBytes } from 'node:crypto';
-import { FerryError, isFerryError, messageOf } from '../errors.js';
+import { CloseCode, ErrorCodes, FerryError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameChannel } from '../transport/channel.js';
@@ -48,10 +48,11 @@ export interface SessionOptions {
   /** Extra fields for the session-open log line (the armor identity). */
   identity?: Readonly<Record<string, string>>;
   /**
-   * The peer's hook failed for a message nobody awaits (written with write()): no caller is
-   * told, so the runtime reports it (`id` is the message id, `reason` the peer's).
+   * The peer's hook failed for a message (`id`; `reason` is the peer's): the runtime logs it.
+   * `watched`: a caller awaits it (send(), a reply) and was told FERRY_ERR_REMOTE_HOOK; not
+   * watched (written with write()), nobody else hears of it.
    */
-  unwatchedFailure(id: string, reason: string): void;
+  remoteHookFailed(id: string, reason: string, watched: boolean): void;
 }
 
 export type CloseListener = (code: number, reason: string, err: FerryError | undefined) => void;
@@ -75,6 +76,8 @@ export class Session implements AckSink {
   /** A DATA frame already left in this turn of the event loop: later ones wait for the flush. */
   #sentThisTurn = false;
   #pendingAck = 0;
+  /** Entries of the ack being settled whose peer hook failed (see #acked). */
+  #failedInAck = 0;
   /**
    * Outbox entries in the batch being written. Each points at its frame in the writer's buffer
    * from the moment it is encoded (so a session that dies before its flush can still resend
@@ -361,11 +364,17 @@ export class Session implements AckSink {
     this.#acked(outbox, seq);
   }
 
-  /** Settles every entry up to `seq`; counted and timed once per ack, not once per message. */
+  /**
+   * Settles every entry up to `seq`: delivered (timed) or failed (the peer's hook failed; a NACK
+   * came first). Counted once per ack, not once per message.
+   */
   #acked(outbox: Outbox, seq: number): void {
     const now = performance.now();
+    this.#failedInAck = 0;
     const count = outbox.ack(seq, (entry, unwatchedFailure) => this.#onAcked(outbox, entry, unwatchedFailure, now));
-    if (count > 0) this.#metrics.messagesAcked.inc(count);
+    const failed = this.#failedInAck;
+    if (count > failed) this.#metrics.messagesDelivered.inc(count - failed);
+    if (failed > 0) this.#metrics.messagesFailed.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' }, failed);
   }
 
   #onNack(seq: number, reason: string): void {
@@ -374,8 +383,13 @@ export class Session implements AckSink {
   }
 
   #onAcked(outbox: Outbox, entry: OutboxEntry, unwatchedFailure: string | undefined, now: number): void {
-    this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
-    if (unwatchedFailure !== undefined) this.#options.unwatchedFailure(outbox.idOf(entry.seq), unwatchedFailure);
+    const failure = entry.failure;
+    if (failure === undefined) {
+      this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
+      return;
+    }
+    this.#failedInAck += 1;
+    this.#options.remoteHookFailed(outbox.idOf(entry.seq), failure, unwatchedFailure === undefined);
   }
 
   #end(code: number, reason: string, err: FerryError | undefined, local: boolean): void {
@@ -384,7 +398,7 @@ export class Session implements AckSink {
     this.state = 'closed';
     clearTimeout(this.#handshakeTimer);
     if (wasOpen) this.#metrics.sessionsOpen.dec();
-    this.#metrics.sessionsClosed.inc({ reason: err?.code ?? String(code) });
+    this.#metrics.sessionsClosed.inc({ reason: err?.code ?? closeReason(code, reason) });
     this.#streams?.inbox.detach(this);
     if (local) this.#channel.close(code, reason);
     this.#log.info('session closed', { code, reason, by: local ? 'local' : 'peer' });
@@ -399,6 +413,22 @@ function flushSession(session: Session): void {
 function endTurn(session: Session): void {
   session.endTurn();
 }
+
+/**
+ * The FERRY_ERR_* code of a session that ended without an error of its own. A Fast Ferry peer
+ * that fails a session closes it with the code as the close reason; a connection that dropped
+ * without a close frame (1006) lost its peer; any other close was on purpose (drain, shutdown,
+ * a newer connection replaced it).
+ */
+export function closeReason(code: number, reason: string): ErrorCode {
+  if (Object.hasOwn(ErrorCodes, reason)) return reason as ErrorCode;
+  if (code === ABNORMAL_CLOSURE) return 'FERRY_ERR_PEER_GONE';
+  if (code === CloseCode.PEER_DEAD) return 'FERRY_ERR_PEER_DEAD';
+  return 'FERRY_ERR_SESSION_CLOSED';
+}
+
+/** RFC 6455 §7.1.5: the connection closed without a close frame (never sent, only reported). */
+const ABNORMAL_CLOSURE = 1006;
 
 function protocolError(message: string): FerryError {
   return new FerryError('FERRY_ERR_PROTOCOL', message);
