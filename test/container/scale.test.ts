@@ -16,7 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildAndRender, docker, httpStatus, ipOn, logsOf, running, waitFor, type RunPlan } from './run-plan.js';
+import { docker, httpStatus, ipOn, logsOf, running, triggerPort, type RunPlan } from '../../bench/src/chart-pods.js';
+import { buildAndRender, waitFor } from './rendered-chart.js';
 
 /** The same chart values as container.test.ts: ports the apps do not default to. */
 const CONTAINER_TEST_VALUES = { ports: { http: 8090, session: 9443 } };
@@ -45,7 +46,7 @@ async function caller(plan: RunPlan, initiator: number, until: () => boolean, an
   for (let n = 0; !until(); n += 1) {
     let status = 0;
     try {
-      const res = await fetch(`http://${plan.ip}:${plan.readiness.port}/trigger`, {
+      const res = await fetch(`http://${plan.ip}:${triggerPort(plan)}/trigger`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ caller: initiator, n }),
@@ -76,7 +77,7 @@ async function openSessions(plan: RunPlan): Promise<number> {
 
 describe('container test at scale: 2 initiators → 2 terminators behind one Service name', { timeout: 10 * 60_000 }, () => {
   before(async () => {
-    const rendered = await buildAndRender({ work, network }, CONTAINER_TEST_VALUES);
+    const rendered = await buildAndRender({ work, network, namePrefix: `ferry-sc-${run}` }, CONTAINER_TEST_VALUES);
     autoTriggerCount = rendered.autoTriggerCount;
     await docker('network', 'create', network);
     // Terminators first (the Service has endpoints), then the initiators.
