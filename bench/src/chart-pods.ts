@@ -1,10 +1,13 @@
 /**
  * Run the shipped images as the rendered chart configures them, with Docker: shared by the
- * container test (test/container/) and the container bench (bench/src/containers.ts).
+ * container tests (test/container/*.test.ts) and the container bench (bench/src/containers.ts).
+ * It lives under bench/src because bench compiles only bench/src (bench/tsconfig.json) and
+ * cannot import from test/, while the tests (tsconfig.test.json) can import from bench/.
  * planFor() turns a rendered Deployment (plus its ConfigMaps and Services) into `docker run`
  * arguments: env, user and group ids, read-only root, dropped capabilities, memory limit,
  * ConfigMap and Secret files at the manifests' mount paths, emptyDir as tmpfs, and the
- * Services' DNS names as network aliases.
+ * Services' DNS names as network aliases (every container of one Deployment carries them, so
+ * Docker's DNS answers with all of them, as a Service does with its ready pods).
  */
 import assert from 'node:assert/strict';
 import { execFile as execFileCb } from 'node:child_process';
@@ -44,7 +47,7 @@ export interface PlanContext {
   work: string;
   /** Docker network both containers join. */
   network: string;
-  /** Container name: `${namePrefix}-${app}`. */
+  /** Default container name: `${namePrefix}-${app}` (planFor's `container` overrides it, for replicas). */
   namePrefix: string;
   /** What deploy.sh puts into each Secret, by key: file paths on this host. */
   secretFiles: (app: AppName) => Record<string, string>;
@@ -55,8 +58,11 @@ export function pkiSecretFiles(pkiDir: string, app: AppName): Record<string, str
   return { 'ca.crt': join(pkiDir, 'ca.crt'), 'tls.crt': join(pkiDir, app, 'tls.crt'), 'tls.key': join(pkiDir, app, 'tls.key') };
 }
 
-/** docker run arguments for a Deployment's pod, derived from the manifests alone. */
-export function planFor(app: AppName, deployment: Obj, configMaps: Obj[], services: Obj[], ctx: PlanContext): RunPlan {
+/**
+ * docker run arguments for a Deployment's pod, derived from the manifests alone, as container
+ * `container` (one name per replica when a Deployment runs more than once).
+ */
+export function planFor(app: AppName, deployment: Obj, configMaps: Obj[], services: Obj[], ctx: PlanContext, container = `${ctx.namePrefix}-${app}`): RunPlan {
   const { work, network } = ctx;
   const namespace: string = deployment['metadata'].namespace;
   const pod: Obj = deployment['spec'].template.spec;
@@ -67,7 +73,7 @@ export function planFor(app: AppName, deployment: Obj, configMaps: Obj[], servic
   const uid = Number(sc['runAsUser']);
   const gid = Number(sc['runAsGroup'] ?? uid);
   assert.ok(uid > 0 && sc['runAsNonRoot'] === true, `${app} runs as a non-root user id`);
-  const container = `${ctx.namePrefix}-${app}`;
+  const files = join(work, container);
   const args = ['--name', container, '--hostname', app, '--network', network, '--user', `${uid}:${gid}`];
   if (psc['fsGroup'] !== undefined) args.push('--group-add', String(psc['fsGroup']));
   if (sc['readOnlyRootFilesystem'] === true) args.push('--read-only');
@@ -88,12 +94,12 @@ export function planFor(app: AppName, deployment: Obj, configMaps: Obj[], servic
     if (v['configMap']) {
       const cm = configMaps.find((x) => x['metadata'].name === v['configMap'].name && x['metadata'].namespace === namespace);
       assert.ok(cm, `ConfigMap ${v['configMap'].name} is rendered in ${namespace}`);
-      const dir = join(work, app, `cm-${mount.name}`);
+      const dir = join(files, `cm-${mount.name}`);
       mkdirSync(dir, { recursive: true });
       for (const [key, text] of Object.entries(cm['data'] ?? {})) writeFileSync(join(dir, key), String(text), { mode: 0o644 });
       args.push('--volume', `${dir}:${mount.mountPath}${ro}`);
     } else if (v['secret']) {
-      const dir = join(work, app, `secret-${mount.name}`);
+      const dir = join(files, `secret-${mount.name}`);
       mkdirSync(dir, { recursive: true });
       const mode = v['secret'].defaultMode ?? 0o644;
       for (const [key, src] of Object.entries(ctx.secretFiles(app))) {
@@ -189,7 +195,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
 
 export async function logsOf(container: string): Promise<string> {
   try {
-    const { stdout, stderr } = await execFile('docker', ['logs', container], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await execFile('docker', ['logs', container], { maxBuffer: 64 * 1024 * 1024 });
     return stdout + stderr;
   } catch (e) {
     return `(no logs: ${(e as Error).message})`;
@@ -198,4 +204,19 @@ export async function logsOf(container: string): Promise<string> {
 
 export async function running(container: string): Promise<boolean> {
   return (await docker('inspect', '--format', '{{.State.Running}}', container).catch(() => 'false')) === 'true';
+}
+
+/** The container's address on `network`. */
+export async function ipOn(container: string, network: string): Promise<string> {
+  return docker('inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container);
+}
+
+/**
+ * The container port POST /trigger is served on: the one named `trigger` when the chart gives
+ * the trigger its own port, else `http`.
+ */
+export function triggerPort(plan: RunPlan): number {
+  const port = plan.ports.get('trigger') ?? plan.ports.get('http');
+  assert.ok(port, `${plan.app} has a container port named trigger or http (has: ${[...plan.ports.keys()].join(', ')})`);
+  return port;
 }

@@ -13,67 +13,37 @@
  * provides both), the tools built (npm run build), helm (.ci/setup-k8s-tools.sh).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import yaml from 'js-yaml';
-import { CONFIG_SCHEMA } from '@fast-ferry/core';
 import { type AppName } from '../../tools/src/image-hash.js';
-import { loadBlueprint, renderValuesYaml } from '../../tools/src/render-values.js';
-import type { K8sDoc } from '../chart/k8s-validate.js';
-import { find, helmBinaries, helmTemplate, REPO_ROOT } from '../chart/render.js';
-import {
-  buildImages, docker, httpStatus, logsOf, pkiSecretFiles, planFor, running, waitFor as waitForShared,
-  type Obj, type PlanContext, type RunPlan,
-} from '../../bench/src/chart-pods.js';
+import { docker, httpStatus, ipOn, logsOf, running, type RunPlan } from '../../bench/src/chart-pods.js';
+import { APPS, buildAndRender, waitFor } from './rendered-chart.js';
 
 /** Chart values on top of the blueprint: ports the apps do not default to. */
 const CONTAINER_TEST_VALUES = { ports: { http: 8090, session: 9443 } };
-const STARTUP_TIMEOUT_MS = Number(process.env['CONTAINER_TEST_TIMEOUT_MS'] ?? 90_000);
-const APPS: readonly AppName[] = ['terminator', 'initiator'];
 
 const run = randomBytes(4).toString('hex');
 const work = mkdtempSync(join(tmpdir(), 'ferry-container-test-'));
 const network = `ferry-ct-${run}`;
-const planContext: PlanContext = { work, network, namePrefix: `ferry-ct-${run}`, secretFiles: (app) => pkiSecretFiles(join(work, 'pki'), app) };
-let docs: K8sDoc[] = [];
 const plans = new Map<AppName, RunPlan>();
 let expectedCount = 0;
 
-const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = STARTUP_TIMEOUT_MS): Promise<T> => waitForShared(what, fn, timeoutMs);
-
 describe('container test: images from the shipped Dockerfile, run as the rendered chart configures them', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    await docker('info', '--format', '{{.ServerVersion}}').catch(() => {
-      throw new Error('no Docker engine: run bash .ci/container-test.sh (it starts one), or start dockerd');
-    });
-    // 1. certificates, exactly as deploy.sh makes them
-    execFileSync('node', [join(REPO_ROOT, 'tools/dist/pki.js'), 'ensure', '--dir', join(work, 'pki')], { stdio: 'pipe' });
-    // 2. images under their content tags, built from the shipped Dockerfile
-    const bp = loadBlueprint(join(REPO_ROOT, 'blueprint.yaml'));
-    const tags = await buildImages(REPO_ROOT, bp, APPS);
-    // 3. the chart, rendered from the blueprint (as deploy.sh does) plus the test's ports
-    writeFileSync(join(work, 'values.yaml'), renderValuesYaml(bp, { tags, tlsChecksum: 'container-test' }));
-    writeFileSync(join(work, 'test-values.yaml'), yaml.dump(CONTAINER_TEST_VALUES));
-    const helm = helmBinaries()[0];
-    assert.ok(helm);
-    const rendered = helmTemplate(helm, ['-f', join(work, 'values.yaml'), '-f', join(work, 'test-values.yaml')], bp.bundle.name);
-    assert.ok(rendered.ok, `helm template failed: ${rendered.stderr}`);
-    docs = rendered.docs;
-    const configMaps = docs.filter((d) => d.kind === 'ConfigMap') as Obj[];
-    const services = docs.filter((d) => d.kind === 'Service') as Obj[];
-    for (const app of APPS) plans.set(app, planFor(app, find(docs, 'Deployment', app) as Obj, configMaps, services, planContext));
-    const iniConfig = yaml.load(String((find(docs, 'ConfigMap', 'initiator-config') as Obj)['data']['config.yaml'])) as Obj;
-    expectedCount = Number(iniConfig['autoTrigger']?.count ?? CONFIG_SCHEMA['autoTrigger.count'].default);
-    // 4. run: terminator first (as a Service would be), then the initiator
+    // certificates as deploy.sh makes them, images from the shipped Dockerfile, the chart rendered
+    // from the blueprint plus the test's ports
+    const rendered = await buildAndRender({ work, network, namePrefix: `ferry-ct-${run}` }, CONTAINER_TEST_VALUES);
+    for (const app of APPS) plans.set(app, rendered.plan(app));
+    expectedCount = rendered.autoTriggerCount;
+    // run: terminator first (as a Service would be), then the initiator
     await docker('network', 'create', network);
     for (const app of APPS) {
       const plan = plans.get(app) as RunPlan;
       await docker('run', '--detach', ...plan.runArgs);
-      plan.ip = await docker('inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, plan.container);
+      plan.ip = await ipOn(plan.container, network);
     }
   });
 
