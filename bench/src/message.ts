@@ -171,6 +171,8 @@ export function probeMismatch(received: unknown): string | undefined {
 export class Sink {
   received = 0;
   recording = false;
+  /** Told the verdict on a bytes probe (a reason when the probe did not arrive as its bytes). */
+  probed: ((unsupported: string | undefined) => void) | undefined;
   readonly #latencies: Float64Array;
   #samples = 0;
 

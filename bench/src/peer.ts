@@ -62,6 +62,7 @@ class Window {
 
 async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> {
   const sink = new Sink(args.mode === 'paced' ? LATENCY_CAPACITY : 0);
+  sink.probed = (unsupported) => tell(unsupported === undefined ? { type: 'probed' } : { type: 'unsupported', reason: unsupported });
   const window = new Window();
   process.on('message', (msg: ParentMessage) => {
     if (msg.type === 'stop') process.exit(0);

@@ -71,5 +71,7 @@ export type ChildMessage =
   | { type: 'ready'; port: number }
   | { type: 'stats'; stats: PeerStats }
   | { type: 'error'; message: string }
+  /** Receiver of a Fast Ferry bytes case: the probe arrived as the bytes written. */
+  | { type: 'probed' }
   /** The case cannot run on this build (Fast Ferry bytes before the core carries bytes): skipped, not failed. */
   | { type: 'unsupported'; reason: string };

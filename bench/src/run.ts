@@ -119,6 +119,8 @@ async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
     const ready = await expect(receiver, 'ready', 20_000);
     sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port }, senderArgs, opts.peerLogDir);
     await expect(sender, 'ready', 20_000);
+    // The sender wrote a probe Buffer first; its receiver says whether it arrived as bytes.
+    if (spec.payload === 'bytes' && ferry) await expect(receiver, 'probed', 10_000);
     await sleep(opts.warmupMs);
     const before = cpuTicks();
     receiver.send({ type: 'mark' });

@@ -5,10 +5,11 @@
  * are configured. JSON payloads go to write() as objects and reach the hook parsed.
  *
  * Bytes go to write() as a Buffer and should reach the hook as a Buffer. A core that does not
- * carry bytes yet either refuses the Buffer or sends it as JSON; so a bytes case first sends
- * one probe with send() (acknowledged after the hook) and the receiver's hook checks it. A
- * mismatch ends the case as unsupported (skipped, not failed), so the bench runs on such a
- * core and measures bytes as soon as the core carries them.
+ * carry bytes yet either refuses the Buffer or sends it as JSON; so a bytes case first writes
+ * one probe Buffer: write() throwing ends the case at the sender, and the receiver's hook
+ * checks what the probe became and tells the orchestrator (Sink.probed). Either way the case
+ * is unsupported (skipped, not failed), so the bench runs on such a core and measures bytes as
+ * soon as the core carries them.
  */
 import { loadConfig, startInitiator, startTerminator, type LogFields, type Logger } from '@fast-ferry/core';
 import { BYTES_PROBE, probeMismatch, type Payload, type Sink } from '../message.js';
@@ -58,26 +59,22 @@ export class UnsupportedError extends Error {
 
 const NOT_YET = 'Fast Ferry bytes: not supported by this core yet';
 
-/** The terminator's hook in a bytes case: the first message must be the probe's bytes. */
+/** The terminator's hook in a bytes case: the first message is the probe, judged, not counted. */
 function probingFirst(sink: Sink): (payload: unknown) => void {
   let first = true;
   return (payload) => {
-    if (first) {
-      first = false;
-      const mismatch = probeMismatch(payload);
-      // Thrown in the hook: the sender's send() of the probe is refused and says why.
-      if (mismatch !== undefined) throw new Error(mismatch);
-      return;
-    }
-    sink.accept(payload);
+    if (!first) return sink.accept(payload);
+    first = false;
+    const mismatch = probeMismatch(payload);
+    sink.probed?.(mismatch === undefined ? undefined : `${NOT_YET} (write(Buffer) probe: ${mismatch})`);
   };
 }
 
-async function probeBytes(runtime: Awaited<ReturnType<typeof startInitiator>>): Promise<void> {
+function probeBytes(runtime: Awaited<ReturnType<typeof startInitiator>>): void {
   try {
-    await runtime.send(Buffer.from(BYTES_PROBE) as unknown as Record<string, unknown>);
+    runtime.write(Buffer.from(BYTES_PROBE) as unknown as Record<string, unknown>);
   } catch (err) {
-    throw new UnsupportedError(`${NOT_YET} (write(Buffer) probe: ${(err as Error).message.split('\n')[0]})`);
+    throw new UnsupportedError(`${NOT_YET} (write(Buffer) threw: ${(err as Error).message.split('\n')[0]})`);
   }
 }
 
@@ -132,7 +129,7 @@ export const ferry: Transport = {
     if (armor === 'tunnel' && !hasArmorIdentity(logger.opened)) {
       throw new Error('armor mode tunnel but no armor identity at session open: the session is not armored');
     }
-    if (args.payload === 'bytes') await probeBytes(runtime);
+    if (args.payload === 'bytes') probeBytes(runtime);
     return {
       // Fire and forget, like the other rows: write() is the streaming API (no promise per
       // message); a refused message throws, which fails the case. The cast lets the bench
