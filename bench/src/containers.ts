@@ -278,11 +278,12 @@ async function main(): Promise<void> {
           if (!(await running(ini.container))) throw new Error(`initiator exited:\n${await logsOf(ini.container)}`);
           return (await httpStatus(ini.ip as string, ini.readiness)) === 200 ? true : undefined;
         }, 90_000);
-        const port = ini.ports.get('http') ?? ini.readiness.port;
+        const port = ini.ports.get('trigger') ?? ini.readiness.port;
+        const metricsPort = ini.ports.get('http') ?? ini.readiness.port;
         const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
         for (const rate of rates) {
           if (warmup > 0) await pacedLoad(agent, ini.ip as string, port, rate, warmup, readings, (seq += 1_000_000));
-          const h0 = await deliveryHistogram(ini.ip as string, port);
+          const h0 = await deliveryHistogram(ini.ip as string, metricsPort);
           const c0 = new Map(APPS.map((a) => [a, (readers.get(a) as () => CpuSample)()]));
           const m0 = cpuTicks();
           const t0 = performance.now();
@@ -290,7 +291,7 @@ async function main(): Promise<void> {
           const elapsedNs = (performance.now() - t0) * 1e6;
           const m1 = cpuTicks();
           const c1 = new Map(APPS.map((a) => [a, (readers.get(a) as () => CpuSample)()]));
-          const h1 = await deliveryHistogram(ini.ip as string, port);
+          const h1 = await deliveryHistogram(ini.ip as string, metricsPort);
           const cpu = Object.fromEntries(APPS.map((a) => {
             const x = c0.get(a) as CpuSample;
             const y = c1.get(a) as CpuSample;
