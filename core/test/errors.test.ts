@@ -90,7 +90,6 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
       if (next !== null) throw next;
       return { id: 'stream-1', seq: 1, redelivered: false };
     },
-    readiness: () => ({ ready: true, reason: 'stand-in' }),
     retryAfterSeconds: () => 1,
     refused: (code, status) => void refused.push([code, status]),
   };
@@ -161,7 +160,7 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
 describe('the HTTP server answers what it cannot hand to the app with coded JSON and the table status', () => {
   let server: HttpServer;
   before(async () => {
-    const backend: TriggerBackend = { trigger: async () => ({ id: 's-1', seq: 1, redelivered: false }), readiness: () => ({ ready: true, reason: 'stand-in' }), retryAfterSeconds: () => 1 };
+    const backend: TriggerBackend = { trigger: async () => ({ id: 's-1', seq: 1, redelivered: false }), retryAfterSeconds: () => 1 };
     server = await serve(createTriggerApp(backend, 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
   });
   after(() => server.close());
@@ -196,7 +195,7 @@ describe('the HTTP server answers what it cannot hand to the app with coded JSON
   });
 
   test('a complete request is not cut while its answer takes longer than requestTimeoutMs', async () => {
-    const slowBackend: TriggerBackend = { trigger: () => new Promise((r) => setTimeout(() => r({ id: 's-1', seq: 1, redelivered: false }), 600)), readiness: () => ({ ready: true, reason: 'stand-in' }), retryAfterSeconds: () => 1 };
+    const slowBackend: TriggerBackend = { trigger: () => new Promise((r) => setTimeout(() => r({ id: 's-1', seq: 1, redelivered: false }), 600)), retryAfterSeconds: () => 1 };
     const slow = await serve(createTriggerApp(slowBackend, 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
     try {
       const res = await fetch(`http://127.0.0.1:${slow.port}/trigger`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

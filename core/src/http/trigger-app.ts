@@ -17,13 +17,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, FerryError, HookError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
 import type { Delivery } from '../session/delivery.js';
-import { addNotFound, type Readiness } from './probes.js';
+import { addNotFound } from './probes.js';
 import { requestTimedOutAfter } from './server.js';
 
 export interface TriggerBackend {
   /** Runs on_trigger and sends its result; resolves when acknowledged. */
   trigger(payload: Record<string, unknown>, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
-  readiness(): Readiness;
   /** Seconds a refused caller should wait (Retry-After). */
   retryAfterSeconds(): number;
   /** A request refused before it reached on_trigger (bad JSON, not an object, too large): log and count it. */

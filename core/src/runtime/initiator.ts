@@ -126,7 +126,6 @@ export class InitiatorRuntime {
     const app = createTriggerApp(
       {
         trigger: (payload, headers) => this.trigger(payload, headers),
-        readiness: () => this.readiness(),
         retryAfterSeconds: () => this.#retryAfterSeconds(),
         refused: (code, status, message) => {
           this.metrics.messagesRefused.inc({ reason: code });
