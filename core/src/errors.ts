@@ -22,7 +22,7 @@ export const CloseCode = {
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** HTTP statuses an error answer of the apps can carry (the table below is their only source). */
-export type HttpStatus = 400 | 404 | 405 | 408 | 413 | 415 | 422 | 431 | 500 | 502 | 503 | 504;
+export type HttpStatus = 400 | 401 | 404 | 405 | 408 | 413 | 415 | 422 | 431 | 500 | 502 | 503 | 504;
 
 /**
  * The code table: the one place every FERRY_ERR_* code is defined. Per code:
@@ -70,7 +70,8 @@ export const ErrorCodes = {
   FERRY_ERR_REQUEST_TIMEOUT: { close: null, http: 408, meaning: 'the request headers and body did not all arrive within 10 s of the request starting (a slow or stalled client)' },
   FERRY_ERR_HEADERS_TOO_LARGE: { close: null, http: 431, meaning: "the request headers exceed Node's limit (16 KiB)" },
   FERRY_ERR_METHOD: { close: null, http: 405, meaning: '/trigger takes POST only' },
-  FERRY_ERR_NOT_FOUND: { close: null, http: 404, meaning: 'no such route' },
+  FERRY_ERR_NOT_FOUND: { close: null, http: 404, meaning: 'no such route (POST /trigger asked on the probes port names http.triggerPort)' },
+  FERRY_ERR_UNAUTHORIZED: { close: null, http: 401, meaning: 'POST /trigger without the bearer token of http.triggerTokenFile (missing or wrong Authorization header)' },
   FERRY_ERR_INTERNAL: { close: null, http: 500, meaning: 'an unexpected error while answering a request (a bug: no request a client sends should cause it); the message says what' },
   FERRY_ERR_BLUEPRINT: { close: null, http: null, meaning: 'blueprint.yaml has a missing, unknown or malformed key (deploy.sh, blueprint.js check)' },
   FERRY_ERR_VERIFY: { close: null, http: null, meaning: 'verify found the deployment not working (not ready in time, a container that cannot start); deploy.sh prints what the cluster shows' },

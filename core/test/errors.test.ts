@@ -9,7 +9,6 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
 import { CloseCode, ErrorCodes, FerryError, HookError, type ErrorCode } from '../src/errors.js';
 import { serve, type HttpServer } from '../src/http/server.js';
 import { createTriggerApp, MAX_BODY_DEPTH, nestedDeeperThan, statusOf, type TriggerBackend } from '../src/http/trigger-app.js';
@@ -91,13 +90,12 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
       if (next !== null) throw next;
       return { id: 'stream-1', seq: 1, redelivered: false };
     },
-    readiness: () => ({ ready: true, reason: 'stand-in' }),
     retryAfterSeconds: () => 1,
     refused: (code, status) => void refused.push([code, status]),
   };
 
   before(async () => {
-    server = await serve(createTriggerApp(backend, new Registry(), 1024), '127.0.0.1', 0);
+    server = await serve(createTriggerApp(backend, 1024), '127.0.0.1', 0);
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -162,8 +160,8 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
 describe('the HTTP server answers what it cannot hand to the app with coded JSON and the table status', () => {
   let server: HttpServer;
   before(async () => {
-    const backend: TriggerBackend = { trigger: async () => ({ id: 's-1', seq: 1, redelivered: false }), readiness: () => ({ ready: true, reason: 'stand-in' }), retryAfterSeconds: () => 1 };
-    server = await serve(createTriggerApp(backend, new Registry(), 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
+    const backend: TriggerBackend = { trigger: async () => ({ id: 's-1', seq: 1, redelivered: false }), retryAfterSeconds: () => 1 };
+    server = await serve(createTriggerApp(backend, 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
   });
   after(() => server.close());
 
@@ -197,8 +195,8 @@ describe('the HTTP server answers what it cannot hand to the app with coded JSON
   });
 
   test('a complete request is not cut while its answer takes longer than requestTimeoutMs', async () => {
-    const slowBackend: TriggerBackend = { trigger: () => new Promise((r) => setTimeout(() => r({ id: 's-1', seq: 1, redelivered: false }), 600)), readiness: () => ({ ready: true, reason: 'stand-in' }), retryAfterSeconds: () => 1 };
-    const slow = await serve(createTriggerApp(slowBackend, new Registry(), 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
+    const slowBackend: TriggerBackend = { trigger: () => new Promise((r) => setTimeout(() => r({ id: 's-1', seq: 1, redelivered: false }), 600)), retryAfterSeconds: () => 1 };
+    const slow = await serve(createTriggerApp(slowBackend, 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
     try {
       const res = await fetch(`http://127.0.0.1:${slow.port}/trigger`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       assert.equal(res.status, 200);

@@ -24,6 +24,8 @@ let pki: TestPki;
 let terminator: Proc;
 let initiator: Proc;
 let http: number;
+/** The initiator's POST /trigger port. */
+let trigger: number;
 /** The background trickle: a legitimate trigger and a /readyz every 200 ms for as long as the suite runs. */
 const trickle: { answers: Array<{ status: number; ready: number; at: number }>; stop: boolean; done: Promise<void> | null } = { answers: [], stop: false, done: null };
 
@@ -31,13 +33,14 @@ before(async () => {
   pki = makeTestPki();
   const sessionPort = await freePort();
   http = await freePort();
+  trigger = await freePort();
   terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
   await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
+  initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
   await initiator.waitFor(/session open/);
   trickle.done = (async () => {
     for (let i = 0; !trickle.stop; i += 1) {
-      const { status } = await post(http, '/trigger', { trickle: i });
+      const { status } = await post(trigger, '/trigger', { trickle: i });
       trickle.answers.push({ status, ready: (await get(http, '/readyz')).status, at: Date.now() });
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -61,7 +64,7 @@ async function stillReady(): Promise<void> {
 function rawRequest(chunks: Array<string | Buffer>, gapMs = 0): Promise<{ text: string; elapsedMs: number; sent: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const socket = connect(http, '127.0.0.1');
+    const socket = connect(trigger, '127.0.0.1');
     let text = '';
     let sent = 0;
     socket.setEncoding('utf8');
@@ -113,7 +116,7 @@ describe('POST /trigger bodies that must be refused by name, before on_trigger',
     test(`${what} is answered ${status} ${code}, logged and counted`, async () => {
       const before = await scrape(http);
       const line = initiator.waitForNext(new RegExp(`POST /trigger refused \\(${status}\\): .*code=${code}`), 5_000);
-      const res = await fetch(`http://127.0.0.1:${http}/trigger`, { method: 'POST', headers, body });
+      const res = await fetch(`http://127.0.0.1:${trigger}/trigger`, { method: 'POST', headers, body });
       const answer = (await res.json()) as Record<string, unknown>;
       assert.equal(res.status, status, JSON.stringify(answer));
       assert.equal(answer['error'], code);
@@ -136,7 +139,7 @@ describe('POST /trigger bodies that must be refused by name, before on_trigger',
   test('gzip, deflate and br bodies that are what they say are delivered', async () => {
     const encoders: Array<[string, (b: Buffer) => Buffer]> = [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]];
     for (const [encoding, encode] of encoders) {
-      const res = await fetch(`http://127.0.0.1:${http}/trigger`, { method: 'POST', headers: { 'content-encoding': encoding }, body: encode(Buffer.from(JSON.stringify({ encoding }))) });
+      const res = await fetch(`http://127.0.0.1:${trigger}/trigger`, { method: 'POST', headers: { 'content-encoding': encoding }, body: encode(Buffer.from(JSON.stringify({ encoding }))) });
       assert.equal(res.status, 200, `${encoding}: ${await res.text()}`);
     }
   });

@@ -44,11 +44,12 @@ interface Answer {
 test(`kill -9 the terminator ${KILLS} times while ${REQUESTS} POST /trigger arrive at ${PER_SECOND}/s: every request answered 200, 0 lost, repeats flagged`, async (t) => {
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const deliveries = join(dir, 'deliveries.log');
   const terminatorOptions = { pki, httpPort: await freePort(), sessionPort, fixture: 'recording-terminator.ts', env: { FERRY_TEST_DELIVERY_FILE: deliveries } };
   let terminator: Proc = startTerminator(terminatorOptions);
   await terminator.waitFor(/terminator up/);
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+  const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
   try {
     await initiator.waitFor(/^session open/);
     const started = performance.now();
@@ -59,7 +60,7 @@ test(`kill -9 the terminator ${KILLS} times while ${REQUESTS} POST /trigger arri
       for (let i = 0; i < REQUESTS; i += 1) {
         const wait = started + (i * 1000) / PER_SECOND - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        answers.push(post(http, '/trigger', { i }).catch((err: unknown) => ({ status: 0, body: { error: String(err) } })));
+        answers.push(post(trigger, '/trigger', { i }).catch((err: unknown) => ({ status: 0, body: { error: String(err) } })));
       }
     })();
 

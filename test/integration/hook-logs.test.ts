@@ -26,17 +26,19 @@ function parse(proc: Proc, line: string): Line {
   }
 }
 
-async function pair(fixtures: boolean, env: Record<string, string>): Promise<{ initiator: Proc; terminator: Proc; http: number; stop(): Promise<void> }> {
+async function pair(fixtures: boolean, env: Record<string, string>): Promise<{ initiator: Proc; terminator: Proc; http: number; trigger: number; stop(): Promise<void> }> {
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, env, ...(fixtures ? { fixture: 'terminator.ts' } : {}) });
   await terminator.waitFor(/"msg":"terminator up"/);
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, env: { ...env, FERRY_AUTO_TRIGGER_COUNT: '0' }, ...(fixtures ? { fixture: 'initiator.ts' } : {}) });
+  const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, env: { ...env, FERRY_AUTO_TRIGGER_COUNT: '0' }, ...(fixtures ? { fixture: 'initiator.ts' } : {}) });
   await initiator.waitFor(/"msg":"session open"/);
   return {
     initiator,
     terminator,
     http,
+    trigger,
     async stop() {
       await initiator.kill();
       await terminator.kill();
@@ -48,7 +50,7 @@ describe('hook logs with log.format=json', () => {
   test("the shipped terminator hook's console.log is a JSON line of the app's logger; every line of both apps is JSON", async () => {
     const apps = await pair(false, { FERRY_LOG_FORMAT: 'json' });
     try {
-      const res = await post(apps.http, '/trigger', { order: 42 });
+      const res = await post(apps.trigger, '/trigger', { order: 42 });
       assert.equal(res.status, 200);
       const line = parse(apps.terminator, await apps.terminator.waitFor(/📨 Received/));
       assert.equal(line['level'], 'info');
@@ -64,7 +66,7 @@ describe('hook logs with log.format=json', () => {
   test("message.log and on_trigger's context.log write JSON lines carrying the hook's name", async () => {
     const apps = await pair(true, { FERRY_LOG_FORMAT: 'json' });
     try {
-      assert.equal((await post(apps.http, '/trigger', { log: 'order 42 stored' })).status, 200);
+      assert.equal((await post(apps.trigger, '/trigger', { log: 'order 42 stored' })).status, 200);
       const sent = parse(apps.initiator, await apps.initiator.waitFor(/order 42 stored/));
       assert.deepEqual([sent['level'], sent['msg'], sent['app'], sent['hook']], ['info', 'order 42 stored', 'initiator', 'on_trigger']);
       const received = parse(apps.terminator, await apps.terminator.waitFor(/order 42 stored/));
@@ -78,7 +80,7 @@ describe('hook logs with log.format=json', () => {
   test('a failing hook: warn and debug stack where it ran, warn on the side whose caller got 502', async () => {
     const apps = await pair(true, { FERRY_LOG_FORMAT: 'json', FERRY_LOG_LEVEL: 'debug' });
     try {
-      const res = await post(apps.http, '/trigger', { fail: 'the database is down' });
+      const res = await post(apps.trigger, '/trigger', { fail: 'the database is down' });
       assert.equal(res.status, 502);
       const warn = parse(apps.terminator, await apps.terminator.waitFor(/"level":"warn".*on_receive_terminator failed/));
       assert.equal(warn['msg'], 'on_receive_terminator failed: on_receive_terminator rejected: the database is down');

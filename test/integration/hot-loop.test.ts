@@ -22,11 +22,13 @@ const MAX_RETRIES = 6;
 test('a terminator that refuses the stream right after open: backoff grows, the circuit opens at maxRetries, one log line per streak', async () => {
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'refusing-terminator.ts' });
   await terminator.waitFor(/terminator up/);
   const initiator = startInitiator({
     pki,
     httpPort: http,
+    triggerPort: trigger,
     sessionPort,
     fixture: 'initiator.ts',
     env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_RECONNECT_INTERVAL_MS: '100', FERRY_RECONNECT_GROWTH: '2', FERRY_RECONNECT_MAX_DELAY_MS: '5000', FERRY_RECONNECT_MAX_RETRIES: String(MAX_RETRIES) },
@@ -34,7 +36,7 @@ test('a terminator that refuses the stream right after open: backoff grows, the 
   try {
     await initiator.waitFor(/^session open/, 10_000);
     // Accepted while reconnecting (a session opened once); told 503 when the circuit opens.
-    const caller = post(http, '/trigger', { queued: 'while refused' });
+    const caller = post(trigger, '/trigger', { queued: 'while refused' });
     const circuit = await initiator.waitFor(/circuit open/, 20_000);
     assert.match(circuit, new RegExp(`${MAX_RETRIES} connection attempts in a row failed`));
     assert.match(circuit, /FERRY_ERR_SEQUENCE/);

@@ -59,6 +59,7 @@ test(`a ${MESSAGES}-message stream bounced between two terminators ${SWITCHES} t
     initiator = startInitiator({
       pki,
       httpPort: await freePort(),
+      triggerPort: await freePort(),
       sessionPort: proxyPort,
       fixture: 'stream-initiator.ts',
       env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_TEST_STREAM_COUNT: String(MESSAGES), FERRY_TEST_STREAM_REPORT: reportPath, FERRY_TEST_STREAM_API: 'write', FERRY_SESSION_OUTBOX_LIMIT: '200' },

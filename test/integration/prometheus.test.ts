@@ -83,6 +83,7 @@ describe('a real Prometheus scraping both apps', { skip: SKIP }, () => {
   let initiator: Proc;
   let prometheus: ChildProcess;
   let initiatorHttp: number;
+  let initiatorTrigger: number;
   let terminatorHttp: number;
   let promPort: number;
   const dir = mkdtempSync(join(tmpdir(), 'ferry-prometheus-'));
@@ -107,7 +108,8 @@ describe('a real Prometheus scraping both apps', { skip: SKIP }, () => {
     promPort = await freePort();
     terminator = startTerminator({ pki, httpPort: terminatorHttp, sessionPort, fixture: 'terminator.ts' });
     await terminator.waitFor(/terminator up/);
-    initiator = startInitiator({ pki, httpPort: initiatorHttp, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    initiatorTrigger = await freePort();
+    initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     await initiator.waitFor(/session open/);
 
     const config = join(dir, 'prometheus.yml');
@@ -130,10 +132,10 @@ describe('a real Prometheus scraping both apps', { skip: SKIP }, () => {
     // Both targets up, and scraped at least once before the traffic: rate() then sees it grow.
     await eventually(async () => (await series('up == 1')).length === 2, 30_000, 'both targets up');
 
-    for (let i = 0; i < 20; i += 1) assert.equal((await post(initiatorHttp, '/trigger', { i })).status, 200);
-    assert.equal((await post(initiatorHttp, '/trigger', { fail: 'the database is down' })).status, 502, "the terminator's hook fails");
-    assert.equal((await post(initiatorHttp, '/trigger', { reject: 'no customer id' })).status, 422, 'on_trigger fails');
-    assert.equal((await post(initiatorHttp, '/trigger', { reply: 'pong' })).status, 200, 'a reply runs on_receive_initiator');
+    for (let i = 0; i < 20; i += 1) assert.equal((await post(initiatorTrigger, '/trigger', { i })).status, 200);
+    assert.equal((await post(initiatorTrigger, '/trigger', { fail: 'the database is down' })).status, 502, "the terminator's hook fails");
+    assert.equal((await post(initiatorTrigger, '/trigger', { reject: 'no customer id' })).status, 422, 'on_trigger fails');
+    assert.equal((await post(initiatorTrigger, '/trigger', { reply: 'pong' })).status, 200, 'a reply runs on_receive_initiator');
     await initiator.waitFor(/REPLY \{"answer":"pong"\}/);
     // Two more scrapes of each app after the traffic, so every rate() window holds the increase.
     const scrapes = async (): Promise<number> => Math.min(...(await series('count_over_time(ferry_messages_delivered_total[1m])')).map((s) => Number(s.value[1])));

@@ -22,25 +22,26 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-async function pairOn(env: Record<string, string> = {}): Promise<{ sessionPort: number; http: number; terminator: Proc; initiator: Proc }> {
+async function pairOn(env: Record<string, string> = {}): Promise<{ sessionPort: number; http: number; trigger: number; terminator: Proc; initiator: Proc }> {
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
   await terminator.waitFor(/terminator up/);
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', ...env } });
+  const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', ...env } });
   await initiator.waitFor(/^session open/);
-  return { sessionPort, http, terminator, initiator };
+  return { sessionPort, http, trigger, terminator, initiator };
 }
 
 test('a request that arrives while the terminator is away is answered 200 once the restarted terminator got it; /readyz stays 200', async () => {
-  const { sessionPort, http, terminator, initiator } = await pairOn();
+  const { sessionPort, http, trigger, terminator, initiator } = await pairOn();
   let restarted: Proc | undefined;
   try {
-    assert.equal((await post(http, '/trigger', { before: true })).status, 200);
+    assert.equal((await post(trigger, '/trigger', { before: true })).status, 200);
     const closed = initiator.waitForNext(/session closed/);
     terminator.child.kill('SIGKILL');
     await closed;
-    const waiting = post(http, '/trigger', { during: 'restart' });
+    const waiting = post(trigger, '/trigger', { during: 'restart' });
     await eventually(async () => /messages are queued: 1 of/.test((await get(http, '/readyz')).text), 5_000, 'the request queued');
     const ready = await get(http, '/readyz');
     assert.equal(ready.status, 200);
@@ -58,13 +59,13 @@ test('a request that arrives while the terminator is away is answered 200 once t
 });
 
 test('while reconnecting: 504 at session.ackTimeoutMs with the message still delivered later, /readyz 503 from then on, 503 when the outbox is full', async () => {
-  const { sessionPort, http, terminator, initiator } = await pairOn({ FERRY_SESSION_ACK_TIMEOUT_MS: '400', FERRY_SESSION_OUTBOX_LIMIT: '2' });
+  const { sessionPort, http, trigger, terminator, initiator } = await pairOn({ FERRY_SESSION_ACK_TIMEOUT_MS: '400', FERRY_SESSION_OUTBOX_LIMIT: '2' });
   let restarted: Proc | undefined;
   try {
     const closed = initiator.waitForNext(/session closed/);
     terminator.child.kill('SIGKILL');
     await closed;
-    const [late, second] = await Promise.all([post(http, '/trigger', { late: 1 }), post(http, '/trigger', { late: 2 })]);
+    const [late, second] = await Promise.all([post(trigger, '/trigger', { late: 1 }), post(trigger, '/trigger', { late: 2 })]);
     for (const res of [late, second]) {
       assert.equal(res.status, 504);
       assert.equal(res.body['error'], 'FERRY_ERR_ACK_TIMEOUT');
@@ -74,7 +75,7 @@ test('while reconnecting: 504 at session.ackTimeoutMs with the message still del
     const unready = await get(http, '/readyz');
     assert.equal(unready.status, 503);
     assert.match(unready.text, /reconnecting for longer than session.ackTimeoutMs=400 \(.*no session for \d+ ms; messages are queued: 2 of 2\)/);
-    const full = await post(http, '/trigger', { late: 3 });
+    const full = await post(trigger, '/trigger', { late: 3 });
     assert.equal(full.status, 503);
     assert.equal(full.body['error'], 'FERRY_ERR_OUTBOX_FULL');
     assert.ok(Number(full.headers.get('retry-after')) >= 1);
@@ -90,12 +91,12 @@ test('while reconnecting: 504 at session.ackTimeoutMs with the message still del
 });
 
 test('a request waiting for a session when the initiator drains is answered 503 FERRY_ERR_SHUTTING_DOWN', async () => {
-  const { http, terminator, initiator } = await pairOn();
+  const { http, trigger, terminator, initiator } = await pairOn();
   try {
     const closed = initiator.waitForNext(/session closed/);
     terminator.child.kill('SIGKILL');
     await closed;
-    const waiting = post(http, '/trigger', { never: 'delivered' });
+    const waiting = post(trigger, '/trigger', { never: 'delivered' });
     await eventually(async () => /messages are queued: 1 of/.test((await get(http, '/readyz')).text), 5_000, 'the request queued');
     initiator.child.kill('SIGTERM');
     const answer = await waiting;
@@ -115,7 +116,7 @@ test('the auto-trigger rides through a terminator kill -9 and still reports N/N 
   const options = { pki, httpPort: await freePort(), sessionPort, fixture: 'recording-terminator.ts', env: { FERRY_TEST_DELIVERY_FILE: deliveries } };
   let terminator = startTerminator(options);
   await terminator.waitFor(/terminator up/);
-  const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: String(COUNT) } });
+  const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: String(COUNT) } });
   const lines = (): number => (existsSync(deliveries) ? readFileSync(deliveries, 'utf8').split('\n').length : 0);
   try {
     await eventually(() => lines() > 3_000, 20_000, 'the first deliveries');

@@ -23,7 +23,7 @@ describe('the shipped apps', () => {
   test('deliver the auto-trigger and print both lines exactly', async () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort });
+    const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort });
     try {
       await initiator.waitFor(/Auto-trigger complete/, 20_000);
       assert.ok(initiator.lines.includes('🔁 Auto-trigger starting — sending 5 messages'));
@@ -38,7 +38,7 @@ describe('the shipped apps', () => {
   test('drain on SIGTERM: the initiator closes with 1001 and exits 0', async () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     try {
       await initiator.waitFor(/session open/);
       await initiator.kill('SIGTERM');
@@ -54,7 +54,7 @@ describe('reconnecting', () => {
   test('a terminator that starts late is reached by retrying, and the auto-trigger then completes', async () => {
     const sessionPort = await freePort();
     const initiatorHttp = await freePort();
-    const initiator = startInitiator({ pki, httpPort: initiatorHttp, sessionPort });
+    const initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: await freePort(), sessionPort });
     try {
       await initiator.waitFor(/reconnecting in \d+ ms: .*ECONNREFUSED/);
       await new Promise((r) => setTimeout(r, 1000));
@@ -80,12 +80,13 @@ describe('reconnecting', () => {
     const sessionPort = await freePort();
     const terminatorHttp = await freePort();
     const http = await freePort();
+    const trigger = await freePort();
     const options = { pki, httpPort: terminatorHttp, sessionPort, fixture: 'terminator.ts' };
     let terminator = startTerminator(options);
     await terminator.waitFor(/terminator up/);
     const initiator = startInitiator({
       pki,
-      httpPort: http,
+      httpPort: http, triggerPort: trigger,
       sessionPort,
       fixture: 'initiator.ts',
       env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_SESSION_ACK_TIMEOUT_MS: '30000' },
@@ -94,7 +95,7 @@ describe('reconnecting', () => {
       await initiator.waitFor(/session open/);
       const total = 60;
       // Each delivery takes 50 ms, so most of these are still unacknowledged at the kill.
-      const responses = Array.from({ length: total }, (_, i) => post(http, '/trigger', { i, sleepMs: 50 }));
+      const responses = Array.from({ length: total }, (_, i) => post(trigger, '/trigger', { i, sleepMs: 50 }));
       await terminator.waitFor(/DELIVERED \S+-10 /, 10_000);
       terminator.child.kill('SIGKILL');
       await terminator.exited;
@@ -130,14 +131,15 @@ describe('reconnecting', () => {
 
   test('after reconnect.maxRetries failures the circuit opens: one clear line, /readyz fails', async () => {
     const http = await freePort();
-    const initiator = startInitiator({ pki, httpPort: http, sessionPort: await freePort(), env: { FERRY_RECONNECT_MAX_RETRIES: '3' } });
+    const trigger = await freePort();
+    const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort: await freePort(), env: { FERRY_RECONNECT_MAX_RETRIES: '3' } });
     try {
       const line = await initiator.waitFor(/circuit open/, 10_000);
       assert.match(line, /3 connection attempts in a row failed/);
       const ready = await get(http, '/readyz');
       assert.equal(ready.status, 503);
       assert.match(ready.text, /circuit open/);
-      const refused = await post(http, '/trigger', { late: true });
+      const refused = await post(trigger, '/trigger', { late: true });
       assert.equal(refused.status, 503);
       assert.equal(refused.body['error'], 'FERRY_ERR_CIRCUIT_OPEN');
     } finally {
@@ -184,7 +186,7 @@ describe('authentication', () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, cert: pki.rogue.terminator, ca: pki.rogue.ca.cert });
     await terminator.waitFor(/terminator up/);
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort });
+    const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort });
     try {
       const line = await initiator.waitFor(/reconnecting in \d+ ms: dial .* failed/);
       assert.match(line, /code=FERRY_ERR_TLS/);
@@ -216,6 +218,7 @@ describe('start-up checks', () => {
 
   test('a key that does not belong to the certificate is refused before any socket opens', async () => {
     const http = await freePort();
+    const trigger = await freePort();
     const proc = startProcess('initiator', [app], { FERRY_HTTP_PORT: String(http), FERRY_TLS_CA_FILE: pki.ca.cert, FERRY_TLS_CERT_FILE: pki.initiator.cert, FERRY_TLS_KEY_FILE: pki.terminator.key });
     const { code } = await proc.exited;
     assert.equal(code, 78);

@@ -15,7 +15,7 @@
  *   node tools/dist/local.js down [--state-dir .ferry]
  *
  * Ports (env): FERRY_LOCAL_INITIATOR_HTTP_PORT (8080), FERRY_LOCAL_TERMINATOR_HTTP_PORT (8081),
- * FERRY_LOCAL_SESSION_PORT (8443). Any FERRY_* setting in the environment reaches both apps.
+ * FERRY_LOCAL_INITIATOR_TRIGGER_PORT (8082: POST /trigger), FERRY_LOCAL_SESSION_PORT (8443). Any FERRY_* setting in the environment reaches both apps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,6 +77,11 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
+/** POST /trigger's port in a local run: 8082, as 8081 is the local terminator's HTTP port. */
+function triggerPort(): number {
+  return port('FERRY_LOCAL_INITIATOR_TRIGGER_PORT', 8082);
+}
+
 /** Writes each app's config file: the same shape the chart's ConfigMap mounts in the pods. */
 function writeConfigs(stateDir: string, pkiDir: string): { initiator: string; terminator: string } {
   const sessionPort = port('FERRY_LOCAL_SESSION_PORT', 8443);
@@ -84,7 +89,7 @@ function writeConfigs(stateDir: string, pkiDir: string): { initiator: string; te
   mkdirSync(dir, { recursive: true });
   const tls = (app: string) => ({ caFile: join(pkiDir, 'ca.crt'), certFile: join(pkiDir, app, 'tls.crt'), keyFile: join(pkiDir, app, 'tls.key') });
   const initiator = {
-    http: { port: port('FERRY_LOCAL_INITIATOR_HTTP_PORT', 8080), host: '127.0.0.1' },
+    http: { port: port('FERRY_LOCAL_INITIATOR_HTTP_PORT', 8080), triggerPort: triggerPort(), host: '127.0.0.1' },
     session: { url: `wss://localhost:${sessionPort}` },
     tls: tls('initiator'),
   };
@@ -219,7 +224,7 @@ async function up(args: Args): Promise<void> {
     }, args.timeoutSeconds * 1000).unref();
   } else {
     const how = args.watch ? ' and restart on save (only the app whose compiled files changed)' : '';
-    process.stdout.write(`▶️  both apps running${how}; Ctrl-C (or \`bash teardown.sh --local\`) stops them\n`);
+    process.stdout.write(`▶️  both apps running${how}; send one: curl -X POST localhost:${triggerPort()}/trigger -d '{"hello":"world"}'; Ctrl-C (or \`bash teardown.sh --local\`) stops them\n`);
   }
 }
 

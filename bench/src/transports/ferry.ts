@@ -109,6 +109,7 @@ export const ferry: Transport = {
         'session.serverName': 'localhost',
         'http.host': '127.0.0.1',
         'http.port': await freePort(),
+        'http.triggerPort': await freePort(),
         'tls.caFile': f.ca.cert,
         'tls.certFile': f.initiator.cert,
         'tls.keyFile': f.initiator.key,

@@ -6,18 +6,23 @@
  * Content-Encoding cannot decode, 408 too slow to arrive, 413 too large, 415 an encoding or
  * charset it cannot read, 422 the hook refused, 502 the peer's hook failed, 503 + Retry-After
  * no session / outbox full / draining, 504 no ack in time. Nothing a client sends is a 500.
+ * With a token (http.triggerTokenFile), a request without `Authorization: Bearer <token>` is
+ * answered 401 FERRY_ERR_UNAUTHORIZED before its body is read.
+ *
+ * This app serves /trigger only, on its own port (http.triggerPort); the probes and /metrics
+ * are on http.port (probes.ts), so each port can be admitted to different callers.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Registry } from 'prom-client';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ErrorCodes, FerryError, HookError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
 import type { Delivery } from '../session/delivery.js';
-import { addNotFound, addProbeRoutes, type Readiness } from './probes.js';
+import { addNotFound } from './probes.js';
 import { requestTimedOutAfter } from './server.js';
 
 export interface TriggerBackend {
   /** Runs on_trigger and sends its result; resolves when acknowledged. */
   trigger(payload: Record<string, unknown>, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
-  readiness(): Readiness;
   /** Seconds a refused caller should wait (Retry-After). */
   retryAfterSeconds(): number;
   /** A request refused before it reached on_trigger (bad JSON, not an object, too large): log and count it. */
@@ -38,9 +43,15 @@ export function statusOf(code: ErrorCode): number {
  */
 export const MAX_BODY_DEPTH = 64;
 
-export function createTriggerApp(backend: TriggerBackend, registry: Registry, bodyLimitBytes: number): Express {
+export interface TriggerAppOptions {
+  /** The bearer token POST /trigger must carry (readTriggerToken); none: no check. */
+  token?: string;
+}
+
+export function createTriggerApp(backend: TriggerBackend, bodyLimitBytes: number, options: TriggerAppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (options.token !== undefined) app.use('/trigger', requireBearer(options.token, backend));
   // Any content type is read as JSON: `curl -d '{...}'` sends form encoding by default, and a
   // caller should not need to know that. Non-objects are let through to be refused by name.
   const readJson = express.json({ limit: bodyLimitBytes, strict: false, type: () => true, verify: refuseEmpty });
@@ -72,7 +83,6 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
   app.all('/trigger', (_req: Request, res: Response) => {
     res.status(statusOf('FERRY_ERR_METHOD')).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body' });
   });
-  addProbeRoutes(app, () => backend.readiness(), registry);
   addNotFound(app);
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
@@ -83,6 +93,46 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
     }
   });
   return app;
+}
+
+/**
+ * The token of http.triggerTokenFile, read once at start-up (a rotated Secret takes a pod
+ * restart). Surrounding whitespace is dropped: `kubectl create secret --from-file` keeps the
+ * file's final newline, which no client sends. An unreadable or blank file is a start-up error.
+ */
+export function readTriggerToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FerryError('FERRY_ERR_CONFIG', `http.triggerTokenFile ${file} cannot be read (${messageOf(err)}); mount the token Secret there, or set http.triggerTokenFile to "" for no token`);
+  }
+  const token = text.trim();
+  if (token === '') throw new FerryError('FERRY_ERR_CONFIG', `http.triggerTokenFile ${file} is empty; put the token in it, or set http.triggerTokenFile to "" for no token`);
+  if (/\s/.test(token)) throw new FerryError('FERRY_ERR_CONFIG', `http.triggerTokenFile ${file} holds whitespace inside the token; a bearer token is one word`);
+  return token;
+}
+
+/**
+ * Refuses a request that does not carry the token, 401 + WWW-Authenticate. Both sides are
+ * compared as SHA-256 digests with timingSafeEqual: equal lengths whatever was sent, and the
+ * time taken says nothing about how much of the token a guess got right.
+ */
+function requireBearer(token: string, backend: TriggerBackend): (req: Request, res: Response, next: NextFunction) => void {
+  const expected = createHash('sha256').update(token).digest();
+  return (req, res, next) => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+    const presented = createHash('sha256').update(match?.[1] ?? '').digest();
+    if (match !== null && timingSafeEqual(presented, expected)) {
+      next();
+      return;
+    }
+    res.set('www-authenticate', match === null ? 'Bearer realm="fast-ferry"' : 'Bearer realm="fast-ferry", error="invalid_token"');
+    // The body is not read: close the connection rather than drain what a stranger sends.
+    res.set('connection', 'close');
+    refuse(res, backend, 'FERRY_ERR_UNAUTHORIZED', match === null ? 'POST /trigger needs an Authorization: Bearer <token> header (the token of http.triggerTokenFile)' : 'the bearer token does not match http.triggerTokenFile');
+  };
 }
 
 const EMPTY_BODY = 'empty body: POST /trigger takes a JSON object, such as {"hello":"world"}';

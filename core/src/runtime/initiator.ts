@@ -15,9 +15,9 @@
 import { FerryError, CloseCode } from '../errors.js';
 import { checkHook } from '../hooks.js';
 import { RepeatedLog } from '../log-limit.js';
-import { createTriggerApp } from '../http/trigger-app.js';
+import { createTriggerApp, readTriggerToken } from '../http/trigger-app.js';
 import { serve, type HttpServer } from '../http/server.js';
-import type { Readiness } from '../http/probes.js';
+import { createProbeApp, type Readiness } from '../http/probes.js';
 import type { Logger } from '../log.js';
 import { countedRefusal, trackOutboxes } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
@@ -62,7 +62,10 @@ export class InitiatorRuntime {
   readonly #log: Prepared['logger'];
   readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
   readonly #link: DialLoop;
+  /** /healthz, /readyz, /metrics on http.port. */
   #http: HttpServer | null = null;
+  /** POST /trigger on http.triggerPort. */
+  #triggerHttp: HttpServer | null = null;
   #autoTriggered = false;
   /** A session opened once: from then on messages are accepted while reconnecting. */
   #everOpened = false;
@@ -119,9 +122,14 @@ export class InitiatorRuntime {
     return this.#log;
   }
 
-  /** The port /trigger listens on. */
+  /** The port of /healthz, /readyz and /metrics. */
   get httpPort(): number {
     return this.#http?.port ?? 0;
+  }
+
+  /** The port POST /trigger listens on. */
+  get triggerPort(): number {
+    return this.#triggerHttp?.port ?? 0;
   }
 
   get sessionOpen(): boolean {
@@ -130,22 +138,32 @@ export class InitiatorRuntime {
 
   async start(): Promise<void> {
     const { config } = this;
+    if (config.http.triggerPort === config.http.port) {
+      throw new FerryError('FERRY_ERR_CONFIG', `http.triggerPort and http.port are both ${config.http.port}; /trigger needs a port of its own (the default is 8081)`);
+    }
+    const token = config.http.triggerTokenFile === '' ? undefined : readTriggerToken(config.http.triggerTokenFile);
     const app = createTriggerApp(
       {
         trigger: (payload, headers) => this.trigger(payload, headers),
-        readiness: () => this.readiness(),
         retryAfterSeconds: () => this.#retryAfterSeconds(),
         refused: (code, status, message) => {
           this.metrics.messagesRefused.inc({ reason: code });
           this.#refusedTriggerLog.warn(this.#log, `POST /trigger refused (${status}): ${message}`, { code });
         },
       },
-      this.metrics.registry,
       config.http.bodyLimitBytes,
+      token === undefined ? {} : { token },
     );
-    this.#http = await serve(app, config.http.host, config.http.port);
+    this.#http = await serve(createProbeApp(() => this.readiness(), this.metrics.registry, config.http.triggerPort), config.http.host, config.http.port);
+    try {
+      this.#triggerHttp = await serve(app, config.http.host, config.http.triggerPort);
+    } catch (err) {
+      // An embedder that catches this must not be left holding a half-started runtime's port.
+      await this.#http.close();
+      throw err;
+    }
     this.#certificates.watch(config.tls, this.#log);
-    this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });
+    this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, trigger: `${config.http.host}:${this.#triggerHttp.port}`, auth: token === undefined ? 'none' : 'bearer', terminator: config.session.url, armor: config.armor.mode });
     this.#link.start();
   }
 
@@ -241,7 +259,7 @@ export class InitiatorRuntime {
     this.#link.session?.close(CloseCode.GOING_AWAY, reason);
     this.#inbox.halt();
     this.#certificates.stop();
-    await this.#http?.close();
+    await Promise.all([this.#triggerHttp?.close(), this.#http?.close()]);
     this.#stopped = true;
     this.#log.info('initiator stopped', { reason });
   }
