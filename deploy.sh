@@ -53,7 +53,7 @@ usage() {
     { text = "" }
   ' "${BASH_SOURCE[0]}"
   # Read by tools/dist/local.js (tools/src/local.ts), which --local runs.
-  printf '  %s (default: %s)\n' FERRY_LOCAL_INITIATOR_HTTP_PORT 8080 FERRY_LOCAL_TERMINATOR_HTTP_PORT 8081 FERRY_LOCAL_SESSION_PORT 8443
+  printf '  %s (default: %s)\n' FERRY_LOCAL_INITIATOR_HTTP_PORT 8080 FERRY_LOCAL_TERMINATOR_HTTP_PORT 8081 FERRY_LOCAL_INITIATOR_TRIGGER_PORT 8082 FERRY_LOCAL_SESSION_PORT 8443
   printf '      %s\n' "--local only: the local apps' ports (any other FERRY_* setting reaches both apps, see docs/configuration.md)"
 }
 

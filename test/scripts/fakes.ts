@@ -88,9 +88,13 @@ export class Sandbox {
     return readFileSync(this.log, 'utf8').split('\n').filter(Boolean);
   }
 
-  /** Starts a script without waiting (for --watch and logs, which run until a signal). */
+  /**
+   * Starts a script without waiting (for --watch and logs, which run until a signal), in a
+   * process group of its own, so that killGroup() can end everything it started even when a
+   * failed assertion left its watcher and log followers holding the output pipes open.
+   */
   start(script: string, args: readonly string[] = [], env: Record<string, string> = {}): ChildProcess {
-    return spawn(join(this.bin, 'bash'), [join(this.repo, script), ...args], { cwd: this.repo, env: this.env(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(join(this.bin, 'bash'), [join(this.repo, script), ...args], { cwd: this.repo, env: this.env(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   }
 
   run(script: 'deploy.sh' | 'teardown.sh' | 'tools/run-tests.sh', args: readonly string[] = [], env: Record<string, string> = {}): RunResult {
@@ -115,5 +119,15 @@ export class Sandbox {
 
   dispose(): void {
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** SIGKILL to the process group of a script started with Sandbox.start() (nothing if it is gone). */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // the group is gone already
   }
 }
