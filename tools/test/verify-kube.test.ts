@@ -82,7 +82,8 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
       followed = res;
       return;
     }
-    return void res.end(`tail ${url.searchParams.get('tailLines')} previous=${url.searchParams.get('previous')}\n`);
+    const stamp = url.searchParams.get('timestamps') === 'true' ? '2026-01-02T03:04:06.123456789Z ' : '';
+    return void res.end(`${stamp}tail ${url.searchParams.get('tailLines')} previous=${url.searchParams.get('previous')}\n`);
   }
   json(404, { kind: 'Status', code: 404 });
 }
@@ -145,6 +146,11 @@ describe('kubeClusterView against a mock Kubernetes API server (no API server ru
 
   it('tails a log with the line count and the previous flag', async () => {
     assert.equal((await cluster.tailLog(NS, 'initiator-1', 'web-app', 30, true)).trim(), 'tail 30 previous=true');
+    assert.ok(!requests.some((r) => r.includes('/pods/initiator-1/log?') && r.includes('timestamps=true')), 'no timestamps unless asked');
+  });
+
+  it('tails a log with timestamps when asked (kubectl logs --timestamps), as the reconnect check reads it', async () => {
+    assert.equal((await cluster.tailLog(NS, 'initiator-1', 'web-app', 1000, false, true)).trim(), '2026-01-02T03:04:06.123456789Z tail 1000 previous=false');
   });
 
   it('follows a log line by line across chunk boundaries until aborted', async () => {

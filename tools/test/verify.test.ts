@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { autoTriggerCompleteLine, autoTriggerStartLine } from '@fast-ferry/core';
+import { autoTriggerCompleteLine, autoTriggerStartLine, createLogger } from '@fast-ferry/core';
 import { CONTAINER, INITIATOR, TERMINATOR } from '../src/names.js';
 import type { ClusterView, ContainerState, DeploymentState, PodState } from '../src/verify/cluster.js';
-import { VerifyError, verify } from '../src/verify/flow.js';
+import { VerifyError, noSessionSince, sessionEvent, verify } from '../src/verify/flow.js';
 import { HINTS, hintsFor } from '../src/verify/hints.js';
 
 const NS = { initiator: INITIATOR.namespace, terminator: TERMINATOR.namespace } as const;
@@ -17,7 +17,23 @@ interface FakeState {
   createdAt?: { initiator: number; terminator: number };
   /** readiness of the initiator pod, asked on each pods() call */
   initiatorReady?: () => boolean;
+  /** the initiator pod's log as `kubectl logs --timestamps` has it, asked on each timestamped tail */
+  initiatorStampedLog?: () => string[];
 }
+
+/**
+ * core's real logger output (core/src/log.ts createLogger) for a session line, stamped as the
+ * Kubernetes API stamps it with `timestamps=true` (RFC 3339 with nanoseconds, then a space).
+ */
+function sessionLine(event: 'open' | 'closed', atMs: number, format: 'text' | 'json' = 'text'): string {
+  const lines: string[] = [];
+  const log = createLogger({ format, level: 'info', write: (l) => lines.push(l) }).child({ sessionId: 'b7c1e0' });
+  if (event === 'open') log.info('session open', { role: 'initiator', armor: 'on', stream: 1, resumeFrom: 4, unacked: 0 });
+  else log.info('session closed', { code: 1001, reason: 'terminator draining', by: 'peer' });
+  assert.equal(lines.length, 1);
+  return `${new Date(atMs).toISOString().replace('Z', '000000Z')} ${lines[0] as string}`;
+}
+const stamped = (line: string, atMs: number) => `${new Date(atMs).toISOString().replace('Z', '000000Z')} ${line}`;
 
 /**
  * A fake ClusterView, i.e. a mock of the Kubernetes API (no API server can run here): Deployments,
@@ -48,8 +64,9 @@ function fakeCluster(state: FakeState): ClusterView & { calls: string[] } {
       }
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
     },
-    async tailLog(namespace, pod, container, lines, previous) {
-      calls.push(`tail ${namespace}/${pod}/${container} ${lines}${previous ? ' previous' : ''}`);
+    async tailLog(namespace, pod, container, lines, previous, timestamps) {
+      calls.push(`tail ${namespace}/${pod}/${container} ${lines}${previous ? ' previous' : ''}${timestamps ? ' timestamps' : ''}`);
+      if (timestamps) return pod.startsWith('initiator') ? (state.initiatorStampedLog?.() ?? []).slice(-lines).join('\n') : '';
       const own = pod.startsWith('initiator') ? state.logLines.slice(-lines) : [];
       return [...own, `last line of ${pod}${previous ? ' (previous)' : ''}`].join('\n');
     },
@@ -128,27 +145,58 @@ describe('verify against a fake cluster (a mock of the Kubernetes API: no API se
     assert.ok(!cluster.calls.some((x) => x.startsWith('follow')));
   });
 
-  it('after a terminator-only rollout (fake pod ages): waits until the older initiator is Ready again', async () => {
-    let asked = 0;
+  it('after a terminator-only rollout (fake pod ages, log tail from the mock API): waits until the older initiator\'s log shows a session opened after the new terminator pod', async () => {
+    let tails = 0;
+    const before = [sessionLine('open', 1500), stamped(complete(5), 1600)];
     const cluster = fakeCluster({
       available: { initiator: 1, terminator: 1 }, logLines: [complete(5)],
-      createdAt: { initiator: 1, terminator: 2 },
-      initiatorReady: () => ++asked > 4,
+      createdAt: { initiator: 1000, terminator: 5000 },
+      // Ready throughout (it queues while reconnecting); the session to the new pod opens on the 4th look.
+      initiatorStampedLog: () => (++tails < 4 ? [...before, sessionLine('closed', 4000)] : [...before, sessionLine('closed', 4000), sessionLine('open', 6000)]),
     });
     const c = capture();
-    assert.equal(await verify({ cluster, messages: 5, timeoutMs: 2000, pollMs: 5, settleMs: 10, ...c.sinks }), complete(5));
-    assert.match(c.out.join('\n'), /pod\/initiator-abc predates the terminator's rollout/);
-    assert.ok(asked > 4, 'polled readiness until Ready');
+    assert.equal(await verify({ cluster, messages: 5, timeoutMs: 2000, pollMs: 5, ...c.sinks }), complete(5));
+    const out = c.out.join('\n');
+    assert.match(out, /pod\/initiator-abc predates the terminator's rollout: checking its log for a session to the new terminator/);
+    assert.match(out, /waiting: pod\/initiator-abc \(its session closed at 00:00:04\.000 and has not reopened\)/);
+    assert.equal(tails, 4, 'tailed the log until the session reopened');
+    assert.ok(cluster.calls.includes(`tail ${NS.initiator}/initiator-abc/${CONTAINER} 1000 timestamps`));
   });
 
-  it('fails when the older initiator never gets Ready after a terminator-only rollout (fakes)', async () => {
+  it('after a terminator-only rollout, a Ready initiator whose log shows its session closed and not reopened fails naming the pod (mock API)', async () => {
+    const cluster = fakeCluster({
+      available: { initiator: 1, terminator: 1 }, logLines: [complete(5)],
+      createdAt: { initiator: 1000, terminator: 5000 },
+      initiatorReady: () => true,
+      initiatorStampedLog: () => [sessionLine('open', 1500), sessionLine('closed', 5200)],
+    });
+    const c = capture();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, ...c.sinks }),
+      /^VerifyError: pod\/initiator-abc \(its session closed at 00:00:05\.200 and has not reopened\) has no session to the new terminator 0\.2 s after the terminator's rollout$/);
+    assert.ok(!c.out.some((l) => l.includes(complete(5))), 'the auto-trigger line from before the rollout does not count');
+  });
+
+  it('after a terminator-only rollout, a session (JSON log) still open from before the new terminator pod does not count (mock API)', async () => {
+    const cluster = fakeCluster({
+      available: { initiator: 1, terminator: 1 }, logLines: [complete(5)],
+      createdAt: { initiator: 1000, terminator: 5000 },
+      initiatorStampedLog: () => [sessionLine('open', 1500, 'json')],
+    });
+    const c = capture();
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, ...c.sinks }),
+      /pod\/initiator-abc \(its session opened at 00:00:01\.500, before the new terminator pod was created \(00:00:05\.000\)\) has no session to the new terminator/);
+  });
+
+  it('fails when the older initiator never gets Ready after a terminator-only rollout, without reading its log (fakes)', async () => {
     const cluster = fakeCluster({
       available: { initiator: 1, terminator: 1 }, logLines: [complete(5)],
       createdAt: { initiator: 1, terminator: 2 },
       initiatorReady: () => false,
+      initiatorStampedLog: () => [sessionLine('open', 3)],
     });
     const c = capture();
-    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, settleMs: 10, ...c.sinks }), /not Ready .* no session to the new terminator/);
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, ...c.sinks }), /^VerifyError: pod\/initiator-abc \(not Ready\) has no session to the new terminator/);
+    assert.ok(!cluster.calls.some((x) => x.endsWith(' timestamps')), 'Ready is the precondition');
   });
 
   it('recognises the complete line in JSON log format too', async () => {
@@ -169,6 +217,8 @@ interface FakePod {
   createdAt?: number;
   container?: Partial<ContainerState>;
   conditions?: PodState['conditions'];
+  /** initiator pods: the log as `kubectl logs --timestamps` has it */
+  stampedLog?: string[];
 }
 
 /**
@@ -210,7 +260,8 @@ function fakeScaledCluster(o: { initiators: FakePod[]; terminators: FakePod[]; e
       }
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
     },
-    async tailLog(_namespace, pod) {
+    async tailLog(namespace, pod, _container, lines, _previous, timestamps) {
+      if (timestamps) return (side(namespace).find((p) => p.name === pod)?.stampedLog ?? []).slice(-lines).join('\n');
       return `last line of ${pod}`;
     },
     async events(namespace) {
@@ -310,15 +361,58 @@ describe('verify at N > 1 pods per side (fake cluster: a mock of the Kubernetes 
     assert.match(c.err.join('\n'), /no ready terminator: pod\/terminator-1: crash loop \(web-app restarted 3 times, last terminated \(Error, exit 1\)\); pod\/terminator-2: crash loop/);
   });
 
-  it('after a terminator-only rollout, names each older initiator pod that did not reconnect', async () => {
+  it('after a terminator-only rollout, names each older initiator pod whose log shows no session to the new terminator (mock API)', async () => {
     const cluster = fakeScaledCluster({
-      initiators: [{ name: 'initiator-a', createdAt: 1, lines: [complete(5)] }, { name: 'initiator-b', createdAt: 1, lines: [complete(5)] }],
-      terminators: [{ name: 'terminator-1', createdAt: 2 }],
-      initiatorReady: (pod) => pod === 'initiator-a',
+      initiators: [
+        { name: 'initiator-a', createdAt: 1000, lines: [complete(5)], stampedLog: [sessionLine('open', 1500), sessionLine('closed', 4000), sessionLine('open', 6000, 'json')] },
+        { name: 'initiator-b', createdAt: 1000, lines: [complete(5)], stampedLog: [sessionLine('open', 1500), sessionLine('closed', 4000)] },
+        { name: 'initiator-c', createdAt: 1000, lines: [complete(5)], stampedLog: [sessionLine('open', 6000)] },
+      ],
+      terminators: [{ name: 'terminator-1', createdAt: 5000 }],
+      initiatorReady: (pod) => pod !== 'initiator-c',
     });
     const c = capture();
-    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, settleMs: 10, ...c.sinks }), /^VerifyError: pod\/initiator-b is not Ready .* no session to the new terminator/);
-    assert.match(c.out.join('\n'), /pod\/initiator-a, pod\/initiator-b predate the terminator's rollout/);
+    await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 200, pollMs: 5, ...c.sinks }),
+      /^VerifyError: pod\/initiator-b \(its session closed at 00:00:04\.000 and has not reopened\), pod\/initiator-c \(not Ready\) have no session to the new terminator 0\.2 s after/);
+    assert.match(c.out.join('\n'), /pod\/initiator-a, pod\/initiator-b, pod\/initiator-c predate the terminator's rollout/);
+  });
+
+  it('after a terminator-only rollout, passes once every older initiator pod logged a session to the new terminator (mock API)', async () => {
+    const cluster = fakeScaledCluster({
+      initiators: [
+        { name: 'initiator-a', createdAt: 1000, lines: [complete(5)], stampedLog: [sessionLine('open', 1500), sessionLine('closed', 4000), sessionLine('open', 6000)] },
+        { name: 'initiator-b', createdAt: 1000, lines: [complete(5)], stampedLog: [sessionLine('open', 1500), sessionLine('closed', 4000), stamped('reconnecting', 4100), sessionLine('open', 5000, 'json')] },
+      ],
+      terminators: [{ name: 'terminator-1', createdAt: 5000 }],
+    });
+    const c = capture();
+    assert.match(await verify({ cluster, messages: 5, timeoutMs: 2000, pollMs: 5, ...c.sinks }), /^all 2 initiator pods: /);
+  });
+});
+
+describe('the session lines verify reads (core\'s real logger output)', () => {
+  it('recognises session open / closed in text and JSON format, and nothing else', () => {
+    const line = (format: 'text' | 'json', msg: string) => {
+      const out: string[] = [];
+      createLogger({ format, level: 'info', write: (l) => out.push(l) }).child({ sessionId: 'x' }).info(msg, { by: 'peer' });
+      return out[0] as string;
+    };
+    for (const format of ['text', 'json'] as const) {
+      assert.equal(sessionEvent(line(format, 'session open')), 'open', format);
+      assert.equal(sessionEvent(line(format, 'session closed')), 'closed', format);
+      assert.equal(sessionEvent(line(format, 'session opened elsewhere')), undefined, format);
+    }
+    assert.equal(sessionEvent('session open'), 'open', 'text without context');
+    assert.equal(sessionEvent('{"msg":'), undefined, 'a broken JSON line');
+    assert.equal(sessionEvent('reconnecting  reason="session open"'), undefined);
+  });
+
+  it('proves a session only when the last open is after the pod\'s creation and after the last close', () => {
+    assert.equal(noSessionSince([sessionLine('closed', 4000), sessionLine('open', 6000)].join('\n'), 5000), undefined);
+    assert.equal(noSessionSince(sessionLine('open', 5000), 5000), undefined, 'creationTimestamp has whole seconds: the same instant counts');
+    assert.match(noSessionSince([sessionLine('open', 6000), sessionLine('closed', 7000)].join('\n'), 5000) ?? '', /closed at 00:00:07\.000 and has not reopened/);
+    assert.match(noSessionSince('initiator up  http=0.0.0.0:8080', 5000) ?? '', /no "session open" line in its last 1000 log lines/, 'unstamped lines are skipped');
+    assert.match(noSessionSince(stamped('initiator up', 1000), 5000) ?? '', /FERRY_LOG_LEVEL above info/);
   });
 });
 

@@ -63,7 +63,11 @@ export interface ClusterView {
   pods(namespace: string, selector: string): Promise<PodState[]>;
   /** Streams the container's log from its start, line by line, until `signal` aborts or the stream ends. */
   followLog(namespace: string, pod: string, container: string, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
-  tailLog(namespace: string, pod: string, container: string, lines: number, previous: boolean): Promise<string>;
+  /**
+   * The last `lines` lines of the container's log. With `timestamps`, each line starts with the
+   * time the container runtime received it (RFC 3339, UTC) and a space, as `kubectl logs --timestamps`.
+   */
+  tailLog(namespace: string, pod: string, container: string, lines: number, previous: boolean, timestamps?: boolean): Promise<string>;
   /** Recent events of a namespace, oldest first, one formatted line each. */
   events(namespace: string, limit: number): Promise<string[]>;
 }

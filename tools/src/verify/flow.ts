@@ -1,8 +1,8 @@
 /**
  * Verify's control flow: wait until both Deployments are available (giving up early on a pod
- * that cannot start), make sure an initiator older than a rolled terminator has reconnected,
- * then follow the log of every initiator pod (each is its own stream) until its auto-trigger
- * complete line. On failure it prints the diagnosis and rejects with VerifyError.
+ * that cannot start), make sure an initiator older than a rolled terminator holds a session to
+ * the new one (its log says so), then follow the log of every initiator pod (each is its own
+ * stream) until its auto-trigger complete line. On failure it prints the diagnosis and rejects with VerifyError.
  */
 import { autoTriggerCompleteLine, parseAutoTriggerComplete } from '@fast-ferry/core';
 import { CONTAINER, INITIATOR, TERMINATOR } from '../names.js';
@@ -18,13 +18,6 @@ export interface VerifyOptions {
   readonly messages: number;
   readonly timeoutMs: number;
   readonly pollMs?: number;
-  /**
-   * When initiator pods are older than the newest terminator pod (only the terminator was
-   * rolled), their auto-trigger lines predate the new terminator: wait this long (about the
-   * readiness probe's period × failure threshold) and then for each of them to be Ready,
-   * which an initiator is only while its session is open.
-   */
-  readonly settleMs?: number;
   readonly out?: (line: string) => void;
   readonly err?: (line: string) => void;
 }
@@ -144,27 +137,83 @@ function expectedLine(messages: number): string {
   return autoTriggerCompleteLine(messages, messages).replace(/^\P{L}+/u, '').replace(/\.$/, '');
 }
 
+/** Lines of an initiator's log the reconnect check reads: its session lines are few, the rest is the app's. */
+const SESSION_TAIL_LINES = 1000;
+
+/** `open` / `closed` for core's `session open` / `session closed` info lines, in text or JSON format (core/src/log.ts). */
+export function sessionEvent(line: string): 'open' | 'closed' | undefined {
+  let msg: unknown;
+  if (line.startsWith('{')) {
+    try {
+      msg = (JSON.parse(line) as { msg?: unknown }).msg;
+    } catch {
+      return undefined;
+    }
+  } else {
+    // Text: the message first, then two spaces and the key=value context.
+    msg = line.split('  ', 1)[0];
+  }
+  return msg === 'session open' ? 'open' : msg === 'session closed' ? 'closed' : undefined;
+}
+
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+
 /**
- * After a terminator-only rollout: every (older) initiator pod must be Ready again, i.e. hold a
- * session to a terminator of the new rollout; their auto-trigger lines predate it.
+ * Why a log tail with timestamps (`kubectl logs --timestamps`) does not prove a session opened
+ * at or after `since` that is still open; undefined when it does.
+ */
+export function noSessionSince(tail: string, since: number): string | undefined {
+  let open: number | undefined;
+  let closed: number | undefined;
+  for (const stamped of tail.split('\n')) {
+    const space = stamped.indexOf(' ');
+    const at = Date.parse(stamped.slice(0, space));
+    if (space < 0 || Number.isNaN(at)) continue;
+    const event = sessionEvent(stamped.slice(space + 1).trim());
+    if (event === 'open') { open = at; closed = undefined; }
+    if (event === 'closed') closed = at;
+  }
+  if (closed !== undefined) return `its session closed at ${clock(closed)} and has not reopened`;
+  if (open === undefined) return `no "session open" line in its last ${SESSION_TAIL_LINES} log lines (FERRY_LOG_LEVEL above info hides it)`;
+  if (open < since) return `its session opened at ${clock(open)}, before the new terminator pod was created (${clock(since)})`;
+  return undefined;
+}
+
+/**
+ * After a terminator-only rollout the older initiator pods' auto-trigger lines predate it, and
+ * Ready no longer proves a session (an initiator stays Ready for up to session.ackTimeoutMs while
+ * it reconnects): each must be Ready and its log must show a session that opened after the
+ * newest terminator pod was created and has not closed since. Timestamps, not the order of lines
+ * alone: a tail cannot tell an open-after-close from before the rollout from one after it.
+ * creationTimestamp has whole seconds, and no session to a pod opens before the pod exists. Log
+ * times are the node's clock and creationTimestamp the API server's: a skew between them shifts
+ * the comparison by as much.
  */
 async function waitReconnected(o: Resolved, ini: DeploymentState, ter: DeploymentState, deadline: number): Promise<void> {
   const newestTerminator = Math.max(0, ...(await o.cluster.pods(ter.namespace, ter.selector)).filter((p) => !p.terminating).map((p) => p.createdAt));
   const older = currentPods(await o.cluster.pods(ini.namespace, ini.selector), ini).filter((p) => p.createdAt < newestTerminator);
   if (older.length === 0) return;
   const names = older.map((p) => `pod/${p.name}`).join(', ');
-  o.out(`  ${names} ${older.length === 1 ? 'predates' : 'predate'} the terminator's rollout: checking ${older.length === 1 ? 'its session' : 'their sessions'} to the new terminator (readiness, after ${seconds(o.settleMs)})`);
-  await sleep(Math.min(o.settleMs, Math.max(0, deadline - Date.now())));
+  o.out(`  ${names} ${older.length === 1 ? 'predates' : 'predate'} the terminator's rollout: checking ${older.length === 1 ? 'its log' : 'their logs'} for a session to the new terminator`);
+  let lastReport = '';
   for (;;) {
     const now = await o.cluster.pods(ini.namespace, ini.selector);
-    const waiting: string[] = [];
+    const waiting: Array<{ pod: string; why: string }> = [];
     for (const pod of older) {
       const state = now.find((p) => p.name === pod.name);
       if (!state) throw new VerifyError(`pod/${pod.name} went away while waiting for it to reconnect`);
-      if (!state.ready) waiting.push(pod.name);
+      const why = state.ready
+        ? noSessionSince(await o.cluster.tailLog(pod.namespace, pod.name, o.container, SESSION_TAIL_LINES, false, true), newestTerminator)
+        : 'not Ready';
+      if (why) waiting.push({ pod: `pod/${pod.name}`, why });
     }
     if (waiting.length === 0) return;
-    if (Date.now() >= deadline) throw new VerifyError(`${waiting.map((n) => `pod/${n}`).join(', ')} ${waiting.length === 1 ? 'is' : 'are'} not Ready ${seconds(o.timeoutMs)} after the terminator's rollout: no session to the new terminator`);
+    const report = waiting.map((w) => `${w.pod} (${w.why})`).join(', ');
+    if (Date.now() >= deadline) {
+      throw new VerifyError(`${report} ${waiting.length === 1 ? 'has' : 'have'} no session to the new terminator ${seconds(o.timeoutMs)} after the terminator's rollout`);
+    }
+    if (report !== lastReport) o.out(`  waiting: ${report}`);
+    lastReport = report;
     await sleep(o.pollMs);
   }
 }
@@ -176,7 +225,6 @@ export async function verify(options: VerifyOptions): Promise<string> {
     terminator: TERMINATOR,
     container: CONTAINER,
     pollMs: 2000,
-    settleMs: 20_000,
     out: (line: string) => process.stdout.write(`${line}\n`),
     err: (line: string) => process.stderr.write(`${line}\n`),
     ...options,

@@ -95,8 +95,8 @@ export function kubeClusterView(context?: string): ClusterView {
       });
       if (buffer) onLine(buffer);
     },
-    async tailLog(namespace, pod, container, lines, previous) {
-      return core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: lines, previous });
+    async tailLog(namespace, pod, container, lines, previous, timestamps = false) {
+      return core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: lines, previous, timestamps });
     },
     async events(namespace, limit) {
       const list = await core.listNamespacedEvent({ namespace });
