@@ -33,7 +33,7 @@ export { FerryError, ConfigError, HookError, ArmorError, ErrorCodes, CloseCode }
 export { createLogger, silentLogger } from './log.js';
 export { loadTlsMaterial } from './transport/tls-material.js';
 
-export type { InitiatorHooks, JsonObject, TriggerHeaders, InitiatorState } from './runtime/initiator.js';
+export type { InitiatorHooks, JsonObject, Payload, TriggerHeaders, TriggerPayload, InitiatorState } from './runtime/initiator.js';
 export type { TerminatorHooks, TerminatorMessage } from './runtime/terminator.js';
 export type { RuntimeOptions } from './runtime/prepare.js';
 export type { FerryConfig, ConfigKey } from './config/schema.js';

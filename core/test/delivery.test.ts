@@ -5,7 +5,7 @@ import { FerryError } from '../src/errors.js';
 import { Inbox, MAX_REMEMBERED_FAILURES, type AckSink, type InboxEvents } from '../src/session/inbox.js';
 import { decimal, messageId } from '../src/session/message-id.js';
 import { Outbox, payloadOf, type Delivery } from '../src/session/outbox.js';
-import { FLAG_REDELIVERED } from '../src/wire/constants.js';
+import { FLAG_BYTES, FLAG_REDELIVERED } from '../src/wire/constants.js';
 import { FrameWriter } from '../src/wire/encoder.js';
 
 const payload = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
@@ -329,9 +329,22 @@ describe('inbox', () => {
     assert.deepEqual(sink.acks, [], 'and nothing was acknowledged after the halt');
   });
 
+  test('a bytes message received again after a reconnect is dropped as a duplicate; the hook is told its kind', () => {
+    const got: Array<[number, number, string]> = [];
+    let duplicates = 0;
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e, f, m) => got.push([m.seq, f, b.toString('hex', s, e)]), { ...events(), duplicate: () => (duplicates += 1) }, 100);
+    accept(inbox, 1, FLAG_BYTES, Buffer.from([0xca, 0xfe]));
+    accept(inbox, 2, 0, payload(2));
+    accept(inbox, 1, FLAG_BYTES | FLAG_REDELIVERED, Buffer.from([0xca, 0xfe]));
+    accept(inbox, 2, FLAG_REDELIVERED, payload(2));
+    accept(inbox, 3, FLAG_BYTES | FLAG_REDELIVERED, Buffer.from([]));
+    assert.deepEqual(got, [[1, FLAG_BYTES, 'cafe'], [2, 0, payload(2).toString('hex')], [3, FLAG_BYTES | FLAG_REDELIVERED, '']]);
+    assert.equal(duplicates, 2);
+  });
+
   test('tells the hook when a message is a redelivery', () => {
     const flags: boolean[] = [];
-    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => flags.push(m.redelivered), events(), 100);
+    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => flags.push(m.redelivered), events(), 100);
     accept(inbox, 5, FLAG_REDELIVERED, payload(5));
     accept(inbox, 6, 0, payload(6));
     assert.deepEqual(flags, [true, false]);
@@ -339,7 +352,7 @@ describe('inbox', () => {
 
   test('a stream it has not seen may start at any seq (earlier ones were acked before a restart)', () => {
     const got: number[] = [];
-    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => got.push(m.seq), events(), 100);
+    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => got.push(m.seq), events(), 100);
     accept(inbox, 41, 0, payload(41));
     accept(inbox, 42, 0, payload(42));
     assert.deepEqual(got, [41, 42]);

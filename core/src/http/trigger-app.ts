@@ -1,6 +1,8 @@
 /**
  * The initiator's HTTP API. POST /trigger runs on_trigger and answers only after the terminator
- * acknowledged the message (its hook ran), so a 200 means delivered. Every refusal names its
+ * acknowledged the message (its hook ran), so a 200 means delivered. The body is read as JSON
+ * whatever its content type, except application/octet-stream: that body reaches on_trigger as
+ * bytes (a Buffer), under the same http.bodyLimitBytes. Every refusal names its
  * cause with a FERRY_ERR_* code, and its status is that code's `http` in the error table
  * (errors.ts): 400 bad JSON or a non-object, 413 too large, 422 the hook refused, 502 the peer's
  * hook failed, 503 + Retry-After no session / outbox full / draining, 504 no ack in time.
@@ -13,7 +15,7 @@ import { addNotFound, addProbeRoutes, type Readiness } from './probes.js';
 
 export interface TriggerBackend {
   /** Runs on_trigger and sends its result; resolves when acknowledged. */
-  trigger(payload: Record<string, unknown>, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
+  trigger(payload: Record<string, unknown> | Buffer, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
   readiness(): Readiness;
   /** Seconds a refused caller should wait (Retry-After). */
   retryAfterSeconds(): number;
@@ -29,23 +31,27 @@ export function statusOf(code: ErrorCode): number {
 export function createTriggerApp(backend: TriggerBackend, registry: Registry, bodyLimitBytes: number): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Any content type is read as JSON: `curl -d '{...}'` sends form encoding by default, and a
-  // caller should not need to know that. Non-objects are let through to be refused by name.
-  app.post('/trigger', express.json({ limit: bodyLimitBytes, strict: false, type: () => true }), async (req: Request, res: Response) => {
-    const body: unknown = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  // application/octet-stream is read as bytes. Any other content type is read as JSON: `curl -d
+  // '{...}'` sends form encoding by default, and a caller should not need to know that.
+  // Non-objects are let through to be refused by name.
+  const bytesParser = express.raw({ limit: bodyLimitBytes, type: OCTET_STREAM });
+  const jsonParser = express.json({ limit: bodyLimitBytes, strict: false, type: () => true });
+  app.post('/trigger', bytesParser, jsonParser, async (req: Request, res: Response) => {
+    // A request with no body at all (no Content-Length, not chunked) is zero bytes.
+    const body: unknown = isOctetStream(req) && !Buffer.isBuffer(req.body) ? Buffer.alloc(0) : req.body;
+    if (!Buffer.isBuffer(body) && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       refuse(res, backend, 'FERRY_ERR_BAD_REQUEST', `body must be a JSON object, got ${describe(body)}`);
       return;
     }
     try {
-      const delivery = await backend.trigger(body as Record<string, unknown>, req.headers);
+      const delivery = await backend.trigger(body as Record<string, unknown> | Buffer, req.headers);
       res.json({ status: 'delivered', ...delivery });
     } catch (err) {
       sendError(res, err, backend);
     }
   });
   app.all('/trigger', (_req: Request, res: Response) => {
-    res.status(statusOf('FERRY_ERR_METHOD')).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body' });
+    res.status(statusOf('FERRY_ERR_METHOD')).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body (or bytes as application/octet-stream)' });
   });
   addProbeRoutes(app, () => backend.readiness(), registry);
   addNotFound(app);
@@ -63,6 +69,12 @@ export function createTriggerApp(backend: TriggerBackend, registry: Registry, bo
     }
   });
   return app;
+}
+
+const OCTET_STREAM = 'application/octet-stream';
+
+function isOctetStream(req: Request): boolean {
+  return req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === OCTET_STREAM;
 }
 
 function refuse(res: Response, backend: TriggerBackend, code: ErrorCode, message: string): void {
