@@ -148,9 +148,10 @@ export class InitiatorRuntime {
 
   /**
    * Sends one message: a JSON object, or bytes (a Buffer or Uint8Array, which the caller may
-   * reuse once this returns). Anything else is refused (FERRY_ERR_BAD_PAYLOAD). Always answers with a promise: it rejects at once (coded, counted)
-   * when no session is open, the outbox is full, the message is too big or the process drains;
-   * otherwise it settles when the terminator acknowledged the message or it was finally refused.
+   * reuse once this returns). Always answers with a promise: it rejects at once (coded, counted)
+   * when no session is open, the outbox is full, the message is too big or neither JSON nor
+   * bytes (FERRY_ERR_BAD_PAYLOAD) or the process drains; otherwise it settles when the
+   * terminator acknowledged the message or it was finally refused.
    */
   send(message: Payload): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
@@ -166,11 +167,11 @@ export class InitiatorRuntime {
   }
 
   /**
-   * The streaming fast path, like ws.send(): queues one message (a JSON object or bytes) without a promise per
-   * message. It is delivered exactly as send()'s are (in order, at least once, acknowledged
-   * after the terminator's hook); a hook failure there is logged on both sides. Returns false
-   * once the outbox is full: wait for whenSendable() before the next write. Throws the coded
-   * error send() would reject with.
+   * The streaming fast path, like ws.send(): queues one message (a JSON object or bytes)
+   * without a promise per message. It is delivered exactly as send()'s are (in order, at least
+   * once, acknowledged after the terminator's hook); a hook failure there is logged on both
+   * sides. Returns false once the outbox is full: wait for whenSendable() before the next write.
+   * Throws the coded error send() would reject with.
    */
   write(message: Payload): boolean {
     try {

@@ -5,6 +5,6 @@
  * through here, not past the session. Plain re-exports: these run once per message, so no
  * wrapper call is added.
  */
-export { encodePayload as encodeMessage, parsePayload as decodeMessage, findNonJson } from '../wire/payload.js';
+export { encodePayload as encodeMessage, parsePayload as decodeMessage } from '../wire/payload.js';
 export type { Payload, EncodedPayload } from '../wire/payload.js';
 export { FLAG_BYTES, KIND_MASK } from '../wire/constants.js';
