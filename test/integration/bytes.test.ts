@@ -16,6 +16,7 @@ import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
 import { eventually, startTerminator, type Proc } from '../helpers/procs.js';
+import { terminatorWith } from '../helpers/in-process.js';
 
 const MAX_PAYLOAD = 65_536;
 /** session.maxPayloadBytes minus the framing headroom (wire/constants.ts HEADROOM_BYTES). */
@@ -62,10 +63,11 @@ async function terminatorProc(sessionPort: number, file: string, env: Record<str
   return startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'bytes-terminator.ts', env: { FERRY_TEST_DELIVERY_FILE: file, FERRY_SESSION_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD), ...env } });
 }
 
-async function initiator(sessionPort: number, httpPort: number, hooks: { on_trigger?: (p: TriggerPayload) => Payload; on_receive_initiator?: (p: unknown) => void } = {}): Promise<InitiatorRuntime> {
+async function initiator(sessionPort: number, httpPort: number, hooks: { on_trigger?: (p: TriggerPayload) => Payload; on_receive_initiator?: (p: unknown) => void } = {}, armor = 'tunnel'): Promise<InitiatorRuntime> {
   const config = loadConfig({
     env: {},
     overrides: {
+      'armor.mode': armor,
       'session.url': `wss://127.0.0.1:${sessionPort}`,
       'session.serverName': 'localhost',
       'session.maxPayloadBytes': MAX_PAYLOAD,
@@ -228,3 +230,31 @@ test('bytes left unacknowledged by a terminator killed with SIGKILL are resent t
     await first.kill();
   }
 });
+
+for (const armor of ['tls', 'tunnel']) {
+  test(`a Buffer the receiving hook keeps past its return keeps its bytes while thousands more arrive (armor ${armor})`, async () => {
+    // The hook gets a view of the received WebSocket message (or opened seal), not a copy: this
+    // shows no later read reuses that memory.
+    const kept: Buffer[] = [];
+    const terminator = await terminatorWith(pki, { on_receive_terminator: (payload) => void kept.push(payload as Buffer) }, await freePort(), 10_000, { 'armor.mode': armor, 'session.maxPayloadBytes': MAX_PAYLOAD });
+    const runtime = await initiator(terminator.sessionPort, await freePort(), {}, armor);
+    try {
+      await eventually(() => runtime.sessionOpen, 10_000, 'a session');
+      const sent: Buffer[] = [];
+      for (let i = 0; i < 3000; i += 1) {
+        await runtime.whenSendable();
+        const body = randomBytes(1 + (i % 700));
+        sent.push(Buffer.from(body));
+        runtime.write(body);
+        body.fill(0); // the caller reuses its buffer: what was sent is unchanged
+      }
+      await eventually(() => runtime.outbox.depth === 0, 15_000, 'every message acknowledged');
+      assert.equal(kept.length, sent.length);
+      const wrong = kept.findIndex((b, i) => !b.equals(sent[i] as Buffer));
+      assert.equal(wrong, -1, `message ${wrong} changed after its hook returned`);
+    } finally {
+      await runtime.stop();
+      await terminator.stop();
+    }
+  });
+}
