@@ -80,6 +80,8 @@ EXPOSE 8080
 # values to that table).
 FROM runtime AS initiator
 ENV NODE_OPTIONS=--max-semi-space-size=16
+# POST /trigger (http.triggerPort); 8080 serves the probes and /metrics.
+EXPOSE 8081
 CMD ["/usr/local/bin/node", "initiator/app/dist/app.js"]
 
 FROM runtime AS terminator

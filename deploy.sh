@@ -2,9 +2,15 @@
 # Deploys Fast Ferry to a local k3d cluster, or runs it as local processes (--local).
 #
 #   bash deploy.sh                 cluster (if absent) → images → certificates → chart → verify
+#   bash deploy.sh --watch         the same, then watches the sources: each save rebuilds, imports
+#                                  and rolls only the app whose image content changed (core/:
+#                                  both), while following both apps' logs; Ctrl-C stops watching
 #   bash deploy.sh --rotate-certs  the same, re-issuing the CA and pod certificates (rolls both pods)
+#   bash deploy.sh logs            follows both apps' logs (every pod), each line prefixed by app
 #   bash deploy.sh --local [ARGS]  no cluster, no Docker: both apps as local processes
 #                                  (ARGS go to `node tools/dist/local.js up`, e.g. --once)
+#   bash deploy.sh --local --watch local processes that restart on save, only the app that changed
+#   bash deploy.sh --help          this text, with every variable below and its default
 #
 # Idempotent: a second run reuses the cluster, rebuilds and imports only images whose content
 # changed (tags are content hashes), keeps the certificates, and rolls only changed pods.
@@ -18,7 +24,7 @@ BLUEPRINT="${BLUEPRINT:-${REPO_ROOT}/blueprint.yaml}"
 FERRY_STATE_DIR="${FERRY_STATE_DIR:-${REPO_ROOT}/.ferry}"
 # Seconds verify waits for the Deployments and the auto-trigger line.
 VERIFY_TIMEOUT="${VERIFY_TIMEOUT:-180}"
-# How long helm waits for the rollout.
+# How long helm (and, with --watch, kubectl rollout status) waits for a rollout.
 HELM_TIMEOUT="${HELM_TIMEOUT:-5m}"
 # Namespace that stores the Helm release record (the chart's objects name their own namespaces).
 RELEASE_NAMESPACE="${RELEASE_NAMESPACE:-default}"
@@ -32,8 +38,23 @@ VALUES_FILE="${FERRY_STATE_DIR}/values.yaml"
 # shellcheck source=tools/lib.sh
 source "${REPO_ROOT}/tools/lib.sh"
 
+# usage: the header above, then every setting of the form NAME="${NAME:-default}" with the
+# comment above it, read from this file so the list cannot miss one.
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -o/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+  printf '\nVariables (environment), with their defaults:\n'
+  awk '
+    /^# / { text = text (text == "" ? "" : " ") substr($0, 3); next }
+    /^[A-Z_][A-Z0-9_]*="\$\{[A-Z_][A-Z0-9_]*:-.*\}"$/ {
+      name = $0; sub(/=.*/, "", name)
+      def = $0; sub(/^[^:]*:-/, "", def); sub(/\}"$/, "", def)
+      printf "  %s (default: %s)\n      %s\n", name, (def == "" ? "empty" : def), text
+    }
+    { text = "" }
+  ' "${BASH_SOURCE[0]}"
+  # Read by tools/dist/local.js (tools/src/local.ts), which --local runs.
+  printf '  %s (default: %s)\n' FERRY_LOCAL_INITIATOR_HTTP_PORT 8080 FERRY_LOCAL_TERMINATOR_HTTP_PORT 8081 FERRY_LOCAL_INITIATOR_TRIGGER_PORT 8082 FERRY_LOCAL_SESSION_PORT 8443
+  printf '      %s\n' "--local only: the local apps' ports (any other FERRY_* setting reaches both apps, see docs/configuration.md)"
 }
 
 # Filled in by load_blueprint and build_images.
@@ -184,12 +205,18 @@ apply_secrets() {
   apply_tls_secret "$TERMINATOR_NS" terminator-tls "${PKI_DIR}/terminator"
 }
 
-# install_chart: renders blueprint.yaml into values, then helm upgrade --install --wait.
-install_chart() {
+# helm_upgrade [HELM FLAGS...]: renders blueprint.yaml into values with the current image tags
+# and TLS checksum, then helm upgrade --install; an unchanged tag leaves its Deployment alone.
+helm_upgrade() {
   node tools/dist/blueprint.js values --file "$BLUEPRINT" --out "$VALUES_FILE" \
     --tag "initiator=${INITIATOR_TAG}" --tag "terminator=${TERMINATOR_TAG}" --tls-checksum "$TLS_CHECKSUM"
-  if ! helm upgrade --install "$FERRY_RELEASE" "$CHART_DIR" --namespace "$RELEASE_NAMESPACE" \
-    --kube-context "k3d-${FERRY_CLUSTER}" --values "$VALUES_FILE" --history-max 5 --wait --timeout "$HELM_TIMEOUT"; then
+  helm upgrade --install "$FERRY_RELEASE" "$CHART_DIR" --namespace "$RELEASE_NAMESPACE" \
+    --kube-context "k3d-${FERRY_CLUSTER}" --values "$VALUES_FILE" --history-max 5 "$@"
+}
+
+# install_chart: helm_upgrade --wait for the rollout; on failure, what the cluster says.
+install_chart() {
+  if ! helm_upgrade --wait --timeout "$HELM_TIMEOUT"; then
     warn "helm could not complete the rollout; what the cluster says:"
     node tools/dist/verify.js --context "k3d-${FERRY_CLUSTER}" --diagnose || true
     die "helm upgrade --install failed (see the diagnostics above)"
@@ -206,17 +233,128 @@ verify() {
     die "helm test failed: POST /trigger was not delivered (its log is above; the initiator's: kubectl logs -n ${INITIATOR_NS} deployment/initiator -c web-app)"
 }
 
+# prefix_lines APP: copies stdin to stdout, each line prefixed [APP] (padded, as --local does).
+prefix_lines() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do printf '%-12s %s\n' "[$1]" "$line"; done
+}
+
+# follow_logs APP [KUBECTL LOGS FLAGS...]: follows the web-app container of every pod of APP in
+# the background, each line prefixed [APP] (and by kubectl with the pod); records the follower.
+INITIATOR_LOG_PID="" TERMINATOR_LOG_PID=""
+follow_logs() {
+  local app="$1" ns
+  shift
+  case "$app" in initiator) ns="$INITIATOR_NS" ;; *) ns="$TERMINATOR_NS" ;; esac
+  kubectl logs --context "k3d-${FERRY_CLUSTER}" --namespace "$ns" \
+    --selector "app.kubernetes.io/instance=${FERRY_RELEASE},app.kubernetes.io/component=${app}" \
+    --container web-app --follow --prefix --max-log-requests 20 "$@" > >(prefix_lines "$app") 2>&1 &
+  case "$app" in initiator) INITIATOR_LOG_PID=$! ;; *) TERMINATOR_LOG_PID=$! ;; esac
+}
+
+# stop_log_follower APP: ends APP's follower, if any (its prefixer ends with it).
+stop_log_follower() {
+  local pid
+  case "$1" in initiator) pid="$INITIATOR_LOG_PID" INITIATOR_LOG_PID="" ;; *) pid="$TERMINATOR_LOG_PID" TERMINATOR_LOG_PID="" ;; esac
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+}
+
+# logs_main: `bash deploy.sh logs`: both apps' logs until Ctrl-C (or until their pods are gone).
+logs_main() {
+  require_cmd kubectl "install kubectl (https://kubernetes.io/docs/tasks/tools/)"
+  [ -f tools/dist/blueprint.js ] || build_tools >&2
+  load_blueprint >/dev/null
+  trap 'stop_log_follower initiator; stop_log_follower terminator; exit 0' INT TERM
+  follow_logs initiator --tail 20
+  follow_logs terminator --tail 20
+  wait
+}
+
+# watch_round APP...: one save: builds and imports what changed (content tags: the unchanged
+# app's image is found up to date), helm upgrade without --wait, then kubectl rollout status of
+# the changed apps only. Runs in a subshell, so a failed build ends the round, not the watch.
+watch_round() {
+  local app ns
+  build_images
+  helm_upgrade
+  for app in "$@"; do
+    case "$app" in initiator) ns="$INITIATOR_NS" ;; *) ns="$TERMINATOR_NS" ;; esac
+    kubectl rollout status "deployment/${app}" --namespace "$ns" --context "k3d-${FERRY_CLUSTER}" --timeout "$HELM_TIMEOUT"
+  done
+}
+
+# stop_watching: the EXIT/INT/TERM trap of --watch: ends the watcher and both log followers.
+WATCH_PID=""
+stop_watching() {
+  trap - INT TERM EXIT
+  if [ -n "$WATCH_PID" ]; then kill "$WATCH_PID" 2>/dev/null || true; fi
+  stop_log_follower initiator
+  stop_log_follower terminator
+  if [ -n "$WATCH_PID" ]; then wait "$WATCH_PID" 2>/dev/null || true; fi
+  log "👋 stopped watching"
+  exit 0
+}
+
+# watch_main: after a deploy, rebuilds, imports and rolls each app whose sources changed, until
+# Ctrl-C. tools/dist/watch.js (fs.watch + the images' content tags) prints the changed apps.
+watch_main() {
+  local fifo="${FERRY_STATE_DIR}/watch.fifo" apps since start status
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  node tools/dist/watch.js --root "$REPO_ROOT" >"$fifo" &
+  WATCH_PID=$!
+  exec 3<"$fifo"
+  rm -f "$fifo"
+  trap stop_watching INT TERM EXIT
+  follow_logs initiator --tail 5
+  follow_logs terminator --tail 5
+  log "👀 watching initiator/app, terminator/app and core/ (Ctrl-C stops)"
+  while IFS= read -r apps <&3; do
+    start="$(now_ms)"
+    since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    log "✎ changed: ${apps} — rebuilding, importing, rolling"
+    set +o errexit
+    # shellcheck disable=SC2086 # one word per app
+    (set -o errexit; watch_round $apps)
+    status=$?
+    set -o errexit
+    # The rolled pods are new: follow them (kubectl logs -f follows only pods that existed).
+    for app in $apps; do
+      stop_log_follower "$app"
+      follow_logs "$app" --since-time "$since"
+    done
+    if [ "$status" -eq 0 ]; then
+      log "✔ ${apps} rolled out ($(format_ms $(($(now_ms) - start))) after the change was seen)"
+    else
+      warn "the round for ${apps} failed (above); fix and save again — still watching"
+    fi
+  done
+  warn "the watcher ended"
+  stop_watching
+}
+
 main() {
   [ -n "$DEBUG" ] && set -o xtrace
   cd "$REPO_ROOT"
+  local watch=""
   while [ $# -gt 0 ]; do
     case "$1" in
+      logs)
+        shift
+        [ $# -eq 0 ] || die "logs takes no arguments (got '$*')"
+        logs_main
+        return 0
+        ;;
       --local)
         shift
         check_local_prerequisites
         step "Building the apps and tools" build_tools
-        exec node tools/dist/local.js up "$@"
+        exec node tools/dist/local.js up ${watch:+--watch} "$@"
         ;;
+      --watch) watch=1 ;;
       --rotate-certs) ROTATE_CERTS=1 ;;
       -h | --help)
         usage
@@ -240,7 +378,9 @@ main() {
   step "Installing chart (helm upgrade --install)" install_chart
   step "Verifying" verify
   log "✅ Fast Ferry is up ($(format_ms $(($(now_ms) - start))) in all). Follow it with:"
-  log "   kubectl logs -n ${INITIATOR_NS} deployment/initiator -c web-app -f"
+  log "   bash deploy.sh logs   (both apps; or: kubectl logs -n ${INITIATOR_NS} deployment/initiator -c web-app -f)"
+  trap - EXIT
+  [ -z "$watch" ] || watch_main
 }
 
 main "$@"

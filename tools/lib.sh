@@ -78,12 +78,20 @@ sha256_stdin() {
   fi
 }
 
-# ensure_node_modules: npm ci when node_modules is missing or older than package-lock.json.
+# ensure_node_modules: npm ci unless node_modules was installed from this exact package-lock.json.
+# The stamp is the lockfile's SHA-256, written after a successful install; it lives inside
+# node_modules, so deleting node_modules also deletes it. deploy.sh and tools/run-tests.sh both
+# call this, so neither reinstalls what the other just installed. Run from the repository root.
+NODE_MODULES_STAMP="node_modules/.ferry-lock-hash"
 ensure_node_modules() {
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "  installing npm dependencies (npm ci)"
-    npm ci --no-audit --no-fund
+  local want
+  want="$(sha256_stdin <package-lock.json)"
+  if [ -f "$NODE_MODULES_STAMP" ] && [ "$(cat "$NODE_MODULES_STAMP")" = "$want" ]; then
+    return 0
   fi
+  log "  installing npm dependencies (npm ci: node_modules does not match package-lock.json)"
+  npm ci --no-audit --no-fund
+  printf '%s\n' "$want" >"$NODE_MODULES_STAMP"
 }
 
 # build_tools: compiles every workspace (apps, core, tools) with tsc -b.

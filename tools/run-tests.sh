@@ -14,6 +14,9 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QUICK=0
 RESULTS="${REPO_ROOT}/.ferry/test-results.txt"
 
+# shellcheck source=lib.sh
+source "${REPO_ROOT}/tools/lib.sh"
+# This script's own progress and failure lines (lib.sh's ensure_node_modules logs through log).
 log() { printf '\n▶ %s\n' "$*"; }
 die() { printf '❌ %s\n' "$*" >&2; exit 1; }
 
@@ -28,24 +31,9 @@ parse_args() {
 }
 
 check_node() {
-  command -v node >/dev/null 2>&1 || die "Node.js >= 20 is required: install it from your package manager or nodejs.org"
-  local major
-  major="$(node -p 'process.versions.node.split(".")[0]')"
-  [ "$major" -ge 20 ] || die "Node.js >= 20 is required, found $(node --version)"
+  require_cmd node "install Node.js 20 or newer from your package manager or https://nodejs.org/"
+  require_version node "$(node --version)" 20 "install Node.js 20 or newer from your package manager or https://nodejs.org/"
   command -v openssl >/dev/null 2>&1 || die "openssl is required (tests issue real certificates): apt-get install openssl"
-}
-
-# npm ci only when the lockfile changed since the last install.
-install_deps() {
-  local stamp="${REPO_ROOT}/node_modules/.ferry-lock-hash" want
-  want="$(sha256sum "${REPO_ROOT}/package-lock.json" | cut -d' ' -f1)"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    echo "npm dependencies up to date"
-    return
-  fi
-  log "npm ci"
-  (cd "$REPO_ROOT" && npm ci --no-audit --no-fund)
-  echo "$want" >"$stamp"
 }
 
 test_files() {
@@ -61,7 +49,8 @@ main() {
   parse_args "$@"
   cd "$REPO_ROOT"
   check_node
-  install_deps
+  # The same stamp as deploy.sh (tools/lib.sh): no second npm ci right after a deploy.
+  ensure_node_modules
   log "build and typecheck"
   npm run --silent typecheck
   if [ "$QUICK" = "0" ]; then

@@ -18,7 +18,7 @@ export class Peer {
   constructor(args: PeerArgs, execArgv: string[] = [], logDir?: string) {
     this.#proc = fork(PEER, [JSON.stringify(args)], { silent: true, execArgv });
     if (logDir) {
-      const log = createWriteStream(join(logDir, `${args.row}-${args.size}-${args.mode}-${args.role}.log`));
+      const log = createWriteStream(join(logDir, `${args.row}-${args.payload}-${args.size}-${args.mode}-r${args.round}-${args.role}.log`));
       this.#proc.stdout?.pipe(log);
       this.#proc.stderr?.pipe(log);
     } else {

@@ -5,7 +5,7 @@
  * on the receiver, the messages that arrived (and their one-way latency in paced mode).
  */
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import { Sink, makeMessage, wallNow, type BenchMessage } from './message.js';
+import { Sink, payloadSource, wallNow, type Payload } from './message.js';
 import type { ChildMessage, ParentMessage, PeerArgs, PeerStats, Row } from './protocol.js';
 import { type SenderConnection, type Transport } from './transports/types.js';
 
@@ -52,6 +52,7 @@ class Window {
       messages: count() - this.#base,
       elapsedMs,
       cpuPercent: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100,
+      cpuMicros: cpu.user + cpu.system,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       memory: process.memoryUsage(),
       ...(latency ? { latency } : {}),
@@ -61,6 +62,7 @@ class Window {
 
 async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> {
   const sink = new Sink(args.mode === 'paced' ? LATENCY_CAPACITY : 0);
+  sink.probed = (unsupported) => tell(unsupported === undefined ? { type: 'probed' } : { type: 'unsupported', reason: unsupported });
   const window = new Window();
   process.on('message', (msg: ParentMessage) => {
     if (msg.type === 'stop') process.exit(0);
@@ -85,14 +87,13 @@ async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
     if (stats) tell({ type: 'stats', stats });
   });
   tell({ type: 'ready', port: args.port });
-  const message = makeMessage(args.size);
-  const next = (): void => {
+  const source = payloadSource(args.payload, args.size);
+  const next = (): Payload => {
     sent += 1;
-    message.seq = sent;
-    message.sentAt = wallNow();
+    return source.next(sent, wallNow());
   };
-  if (args.mode === 'flood') await flood(conn, next, message, args.size, () => stopped);
-  else paced(conn, next, message, args.rate, () => stopped);
+  if (args.mode === 'flood') await flood(conn, next, args.size, () => stopped);
+  else paced(conn, next, args.rate, () => stopped);
 }
 
 /**
@@ -103,12 +104,11 @@ async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
 const YIELD_BYTES = 1024 * 1024;
 const YIELD_MESSAGES = 1000;
 
-async function flood(conn: SenderConnection, next: () => void, message: BenchMessage, size: number, stopped: () => boolean): Promise<void> {
+async function flood(conn: SenderConnection, next: () => Payload, size: number, stopped: () => boolean): Promise<void> {
   const yieldEvery = Math.max(1, Math.min(YIELD_MESSAGES, Math.floor(YIELD_BYTES / size)));
   let n = 0;
   while (!stopped()) {
-    next();
-    if (!conn.send(message)) await conn.writable();
+    if (!conn.send(next())) await conn.writable();
     else if (++n >= yieldEvery) await setImmediatePromise();
     else continue;
     n = 0;
@@ -116,7 +116,7 @@ async function flood(conn: SenderConnection, next: () => void, message: BenchMes
 }
 
 /** A fixed rate: on each ~1 ms timer tick, send what the clock says is due. */
-function paced(conn: SenderConnection, next: () => void, message: BenchMessage, rate: number, stopped: () => boolean): void {
+function paced(conn: SenderConnection, next: () => Payload, rate: number, stopped: () => boolean): void {
   const started = performance.now();
   let due = 0;
   let done = 0;
@@ -124,8 +124,7 @@ function paced(conn: SenderConnection, next: () => void, message: BenchMessage, 
     if (stopped()) return;
     due = Math.floor(((performance.now() - started) * rate) / 1000);
     while (done < due) {
-      next();
-      conn.send(message);
+      conn.send(next());
       done += 1;
     }
     setTimeout(tick, 1);
@@ -140,7 +139,8 @@ async function main(): Promise<void> {
     if (args.role === 'receiver') await runReceiver(args, transport);
     else await runSender(args, transport);
   } catch (err) {
-    tell({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    if (err instanceof Error && err.name === 'UnsupportedError') tell({ type: 'unsupported', reason: err.message });
+    else tell({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     // Let the IPC message leave before exiting.
     setTimeout(() => process.exit(1), 100);
   }

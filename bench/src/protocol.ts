@@ -14,10 +14,25 @@ export const ROW_LABELS: Record<Row, string> = {
   'raw-tls': 'raw TLS socket, NDJSON',
 };
 
+/** What one message is (message.ts): a flat JSON object, a telemetry batch, or bytes. */
+export const PAYLOADS = ['flat', 'structured', 'bytes'] as const;
+export type PayloadKind = (typeof PAYLOADS)[number];
+
+/** A row's label for a payload kind: the references frame bytes differently from JSON. */
+export function rowLabel(row: Row, payload: PayloadKind): string {
+  if (payload !== 'bytes') return ROW_LABELS[row];
+  if (row === 'ws') return 'plain ws, binary frames';
+  if (row === 'raw-tls') return 'raw TLS socket, length-prefixed';
+  return ROW_LABELS[row];
+}
+
 export interface CaseSpec {
   row: Row;
-  /** Nominal JSON size of one message in bytes. */
+  payload: PayloadKind;
+  /** Nominal size of one message in bytes: of its JSON, or of the Buffer. */
   size: number;
+  /** 1-based round of the interleaved run this case belongs to. */
+  round: number;
   /** `flood`: as fast as backpressure allows. `paced`: a fixed rate, for one-way latency. */
   mode: 'flood' | 'paced';
   /** Messages per second in `paced` mode. */
@@ -41,6 +56,8 @@ export interface PeerStats {
   elapsedMs: number;
   /** process.cpuUsage() user + system over the window, as % of one core. */
   cpuPercent: number;
+  /** The same CPU time in µs (divided by `messages`: CPU time per message). */
+  cpuMicros: number;
   /** process.resourceUsage().maxRSS: the process's peak resident set, in bytes. */
   peakRssBytes: number;
   /** process.memoryUsage() at the end of the window (for the JSON file, to see where RSS goes). */
@@ -53,4 +70,8 @@ export interface PeerStats {
 export type ChildMessage =
   | { type: 'ready'; port: number }
   | { type: 'stats'; stats: PeerStats }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** Receiver of a Fast Ferry bytes case: the probe arrived as the bytes written. */
+  | { type: 'probed' }
+  /** The case cannot run on this build (Fast Ferry bytes before the core carries bytes): skipped, not failed. */
+  | { type: 'unsupported'; reason: string };

@@ -1,10 +1,17 @@
-/** Turns the case results into the Markdown report. */
-import { ROW_LABELS, type CaseSpec, type PeerStats, type Row } from './protocol.js';
+/**
+ * Turns the case results into the Markdown report. Every figure of a case is the median over
+ * the rounds in which it ran; every ratio is taken within a round (the two cases ran minutes
+ * apart at most, under the same load) and then given as the median of those per-round ratios
+ * with their range, min–max.
+ */
+import { structuredBytes } from './message.js';
+import { rowLabel, type CaseSpec, type PayloadKind, type PeerStats, type Row } from './protocol.js';
 import type { MachineInfo } from './machine.js';
 
 export interface CaseResult {
   spec: CaseSpec;
-  status: 'ok' | 'failed';
+  /** `unsupported`: this build cannot run the case (skipped; the run does not fail). */
+  status: 'ok' | 'failed' | 'unsupported';
   reason?: string;
   sender?: PeerStats;
   receiver?: PeerStats;
@@ -16,9 +23,11 @@ export interface RunInfo {
   machine: MachineInfo;
   startedAt: Date;
   seconds: number;
+  rounds: number;
   warmupMs: number;
   windowMs: number;
   rate: number;
+  latencySize: number;
   loadStart: string;
   loadEnd: string;
   loadMax1m: number;
@@ -27,182 +36,337 @@ export interface RunInfo {
   ferryNodeOptions: { sender: string; receiver: string };
 }
 
+type Mode = CaseSpec['mode'];
+type Metric = (r: CaseResult) => number | undefined;
+
 const MIB = 1024 * 1024;
+const FERRY_ROWS = ['ferry-tunnel', 'ferry-tls'] as const;
 
-export function rateOf(r: CaseResult | undefined): number | undefined {
-  if (!r || r.status !== 'ok' || !r.receiver) return undefined;
-  return (r.receiver.messages / r.receiver.elapsedMs) * 1000;
+export const rateOf: Metric = (r) => (r.status === 'ok' && r.receiver ? (r.receiver.messages / r.receiver.elapsedMs) * 1000 : undefined);
+const perMessage = (s: PeerStats | undefined): number | undefined => (s && s.messages > 0 ? s.cpuMicros / s.messages : undefined);
+const senderUs: Metric = (r) => (r.status === 'ok' ? perMessage(r.sender) : undefined);
+const receiverUs: Metric = (r) => (r.status === 'ok' ? perMessage(r.receiver) : undefined);
+const senderRss: Metric = (r) => (r.status === 'ok' ? r.sender?.peakRssBytes : undefined);
+const receiverRss: Metric = (r) => (r.status === 'ok' ? r.receiver?.peakRssBytes : undefined);
+const p50: Metric = (r) => (r.status === 'ok' ? r.receiver?.latency?.p50 : undefined);
+const p99: Metric = (r) => (r.status === 'ok' ? r.receiver?.latency?.p99 : undefined);
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** A row that did not run: short in the table, the full reason under it (see `notes`). */
-function cellFor(r: CaseResult): string {
-  return r.status === 'ok' ? 'no samples' : 'FAILED';
+/** A median with its range over rounds; `n` is how many rounds gave a value. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
 }
 
-/** Why rows did not run, once per distinct reason. */
-export function notes(results: CaseResult[]): string {
-  const seen = new Map<string, string[]>();
-  for (const r of results) {
-    if (r.status === 'ok') continue;
-    const key = `${r.status}: ${r.reason ?? 'unknown'}`;
-    seen.set(key, [...(seen.get(key) ?? []), `${r.spec.row} ${sizeLabel(r.spec.size)} ${r.spec.mode}`]);
+function spread(xs: number[]): Spread | undefined {
+  const m = median(xs);
+  return m === undefined ? undefined : { median: m, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+
+/** The results of one case (row × payload × size × mode), round by round. */
+class Results {
+  constructor(readonly all: CaseResult[]) {}
+
+  of(mode: Mode, payload: PayloadKind, size: number, row: Row): CaseResult[] {
+    return this.all.filter((r) => r.spec.mode === mode && r.spec.payload === payload && r.spec.size === size && r.spec.row === row);
   }
-  return [...seen].map(([reason, cases]) => `- ${cases.join(', ')} — ${reason.replace(/\s+/g, ' ')}`).join('\n');
+
+  values(mode: Mode, payload: PayloadKind, size: number, row: Row, metric: Metric): Spread | undefined {
+    return spread(this.of(mode, payload, size, row).map(metric).filter((v): v is number => v !== undefined));
+  }
+
+  /** metric(row) / metric(ref) within each round where both ran, as a median and range. */
+  ratio(mode: Mode, payload: PayloadKind, size: number, row: Row, ref: Row, metric: Metric): Spread | undefined {
+    const refs = this.of(mode, payload, size, ref);
+    const ratios: number[] = [];
+    for (const r of this.of(mode, payload, size, row)) {
+      const a = metric(r);
+      const b = refs.find((x) => x.spec.round === r.spec.round);
+      const bv = b ? metric(b) : undefined;
+      if (a !== undefined && bv !== undefined && bv > 0) ratios.push(a / bv);
+    }
+    return spread(ratios);
+  }
+
+  /** Why a case has no figures: skipped (unsupported), failed, or not part of this run. */
+  absence(mode: Mode, payload: PayloadKind, size: number, row: Row): string {
+    const rs = this.of(mode, payload, size, row);
+    if (rs.length === 0) return 'not run';
+    if (rs.every((r) => r.status === 'unsupported')) return 'not run (not supported by this core yet)';
+    if (rs.some((r) => r.status === 'failed')) return 'not run (FAILED, see below)';
+    return 'not run (no samples)';
+  }
 }
 
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-function fmtRatio(a: number | undefined, b: number | undefined): string {
-  return a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+function fmtK(n: number): string {
+  return n >= 10_000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(0);
 }
 
-function sizeLabel(size: number): string {
-  return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
+function fmtX(n: number): string {
+  return `${n.toFixed(2)}×`;
 }
 
 function ms(n: number): string {
   return n < 10 ? n.toFixed(3) : n.toFixed(1);
 }
 
-export function throughputTable(results: CaseResult[], sizes: number[]): string {
+/** `median (min–max)`, the range left out when one round gave the value (or all gave the same). */
+function cell(s: Spread | undefined, fmt: (n: number) => string, fmtRange: (n: number) => string = fmt): string {
+  if (!s) return '–';
+  return s.n > 1 && s.min !== s.max ? `${fmt(s.median)} (${fmtRange(s.min)}–${fmtRange(s.max)})` : fmt(s.median);
+}
+
+function sizeLabel(size: number): string {
+  return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+function caseName(spec: CaseSpec): string {
+  return `${spec.row} ${spec.payload} ${sizeLabel(spec.size)} ${spec.mode}`;
+}
+
+/** Why cases did not run, once per distinct reason. */
+export function notes(results: CaseResult[]): string {
+  const seen = new Map<string, Set<string>>();
+  for (const r of results) {
+    if (r.status === 'ok') continue;
+    const key = `${r.status === 'unsupported' ? 'skipped' : 'FAILED'}: ${r.reason ?? 'unknown'}`;
+    seen.set(key, (seen.get(key) ?? new Set()).add(`${caseName(r.spec)}${r.status === 'failed' ? ` (round ${r.spec.round})` : ''}`));
+  }
+  return [...seen].map(([reason, cases]) => `- ${[...cases].join(', ')} — ${reason.replace(/\s+/g, ' ')}`).join('\n');
+}
+
+function payloadHeading(payload: PayloadKind, sizes: number[]): string {
+  switch (payload) {
+    case 'flat':
+      return 'flat — `{seq, sentAt, body}`, one string field padded to the size; objects in, objects out';
+    case 'structured': {
+      const shapes = sizes.map((size) => {
+        const { readings, bytes } = structuredBytes(size);
+        return `${readings} reading${readings === 1 ? '' : 's'} ≈ ${fmtInt(bytes)} B of JSON at ${sizeLabel(size)}`;
+      });
+      return `structured — telemetry batch \`{device, seq, sentAt, readings: [{sensor, value, ok, unit}, …]}\`, built per message; objects in, objects out${shapes.length > 0 ? ` (${shapes.join(', ')})` : ''}`;
+    }
+    case 'bytes':
+      return 'bytes — a Buffer of the size, a fresh one per message; Buffer in, Buffer out (ws: binary frames; raw TLS: length-prefixed)';
+  }
+}
+
+export function throughputTable(results: Results, payload: PayloadKind, sizes: number[], rows: Row[]): string {
   const lines = [
-    '| size | row | msgs/s | MB/s | vs plain ws | vs raw TLS | CPU % sender | CPU % receiver | peak RSS sender | peak RSS receiver |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| size | row | msgs/s | MB/s | vs plain ws | vs raw TLS | sender CPU µs/msg | vs plain ws | receiver CPU µs/msg | vs plain ws | peak RSS sender | peak RSS receiver |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const size of sizes) {
-    const bySize = results.filter((r) => r.spec.mode === 'flood' && r.spec.size === size);
-    const ws = rateOf(bySize.find((r) => r.spec.row === 'ws'));
-    const raw = rateOf(bySize.find((r) => r.spec.row === 'raw-tls'));
-    for (const r of bySize) {
-      const label = `${sizeLabel(size)} | ${ROW_LABELS[r.spec.row]}`;
-      const rate = rateOf(r);
-      if (rate === undefined || !r.receiver || !r.sender) {
-        lines.push(`| ${label} | ${cellFor(r)} | | | | | | | | |`);
+    for (const row of rows) {
+      const runs = results.of('flood', payload, size, row);
+      if (runs.length === 0) continue;
+      const label = `${sizeLabel(size)} | ${rowLabel(row, payload)}`;
+      const rate = results.values('flood', payload, size, row, rateOf);
+      if (!rate) {
+        lines.push(`| ${label} | ${runs.every((r) => r.status === 'unsupported') ? 'skipped: not supported by this core yet' : 'FAILED'} | | | | | | | | | |`);
         continue;
       }
+      const rss = (metric: Metric): string => {
+        const s = results.values('flood', payload, size, row, metric);
+        return s ? `${(s.median / MIB).toFixed(0)} MiB` : '–';
+      };
+      const us = (n: number): string => n.toFixed(2);
+      const partial = rate.n < runs.length ? ` [${rate.n}/${runs.length} rounds]` : '';
       lines.push(
-        `| ${label} | ${fmtInt(rate)} | ${((rate * size) / 1e6).toFixed(1)} | ${fmtRatio(rate, ws)} | ${fmtRatio(rate, raw)} | ` +
-          `${r.sender.cpuPercent.toFixed(0)} | ${r.receiver.cpuPercent.toFixed(0)} | ` +
-          `${(r.sender.peakRssBytes / MIB).toFixed(0)} MiB | ${(r.receiver.peakRssBytes / MIB).toFixed(0)} MiB |`,
+        `| ${label} | ${cell(rate, fmtInt, fmtK)}${partial} | ${((rate.median * size) / 1e6).toFixed(1)} | ` +
+          `${cell(results.ratio('flood', payload, size, row, 'ws', rateOf), fmtX, (n) => n.toFixed(2))} | ` +
+          `${cell(results.ratio('flood', payload, size, row, 'raw-tls', rateOf), fmtX, (n) => n.toFixed(2))} | ` +
+          `${cell(results.values('flood', payload, size, row, senderUs), us)} | ` +
+          `${cell(results.ratio('flood', payload, size, row, 'ws', senderUs), fmtX, (n) => n.toFixed(2))} | ` +
+          `${cell(results.values('flood', payload, size, row, receiverUs), us)} | ` +
+          `${cell(results.ratio('flood', payload, size, row, 'ws', receiverUs), fmtX, (n) => n.toFixed(2))} | ` +
+          `${rss(senderRss)} | ${rss(receiverRss)} |`,
       );
     }
   }
   return lines.join('\n');
 }
 
-export function latencyTable(results: CaseResult[]): string {
+export function latencyTable(results: Results, payload: PayloadKind, size: number, rows: Row[]): string {
   const lines = [
-    '| row | achieved msgs/s | p50 ms | p99 ms | max ms | samples | CPU % sender | CPU % receiver |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| row | achieved msgs/s | p50 ms | p99 ms | max ms | p50 vs plain ws | p99 vs plain ws | sender CPU µs/msg | receiver CPU µs/msg | CPU % sender | CPU % receiver |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of results.filter((x) => x.spec.mode === 'paced')) {
-    const l = r.receiver?.latency;
-    if (r.status !== 'ok' || !l || !r.sender || !r.receiver) {
-      lines.push(`| ${ROW_LABELS[r.spec.row]} | ${cellFor(r)} | | | | | | |`);
+  for (const row of rows) {
+    const runs = results.of('paced', payload, size, row);
+    if (runs.length === 0) continue;
+    const l50 = results.values('paced', payload, size, row, p50);
+    const l99 = results.values('paced', payload, size, row, p99);
+    if (!l50 || !l99) {
+      lines.push(`| ${rowLabel(row, payload)} | ${runs.some((r) => r.status === 'failed') ? 'FAILED' : 'no samples'} | | | | | | | | | |`);
       continue;
     }
+    const max = Math.max(...runs.map((r) => r.receiver?.latency?.max ?? 0));
+    const pct = (metric: Metric): string => cell(results.values('paced', payload, size, row, metric), (n) => n.toFixed(0));
     lines.push(
-      `| ${ROW_LABELS[r.spec.row]} | ${fmtInt(rateOf(r) ?? 0)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${fmtInt(l.samples)} | ` +
-        `${r.sender.cpuPercent.toFixed(0)} | ${r.receiver.cpuPercent.toFixed(0)} |`,
+      `| ${rowLabel(row, payload)} | ${cell(results.values('paced', payload, size, row, rateOf), fmtInt, fmtK)} | ` +
+        `${cell(l50, ms)} | ${cell(l99, ms)} | ${ms(max)} | ` +
+        `${cell(results.ratio('paced', payload, size, row, 'ws', p50), fmtX, (n) => n.toFixed(2))} | ` +
+        `${cell(results.ratio('paced', payload, size, row, 'ws', p99), fmtX, (n) => n.toFixed(2))} | ` +
+        `${cell(results.values('paced', payload, size, row, senderUs), (n) => n.toFixed(2))} | ` +
+        `${cell(results.values('paced', payload, size, row, receiverUs), (n) => n.toFixed(2))} | ` +
+        `${pct((r) => (r.status === 'ok' ? r.sender?.cpuPercent : undefined))} | ${pct((r) => (r.status === 'ok' ? r.receiver?.cpuPercent : undefined))} |`,
     );
   }
   return lines.join('\n');
 }
 
-/** The issue's targets, each with the measured value, for every Fast Ferry mode that ran. */
-export function targets(results: CaseResult[]): string {
-  const find = (row: Row, size: number, mode: 'flood' | 'paced' = 'flood') =>
-    results.find((r) => r.spec.row === row && r.spec.size === size && r.spec.mode === mode);
+const TARGET_SIZES = { structured: [128, 1024, 16 * 1024], bytesVsWs: [128, 1024], bytesVsRaw: [16 * 1024] } as const;
+
+/** One target line: the measured median ratio (range) against a bound, met / NOT met / not run. */
+function judged(what: string, s: Spread | undefined, bound: number, atMost: boolean, absent: string): string {
+  if (!s) return `  - ${what}: ${absent}`;
+  const ok = atMost ? s.median <= bound : s.median >= bound;
+  return `  - ${what}: ${cell(s, fmtX, (n) => n.toFixed(2))} — ${ok ? 'met' : 'NOT met'}`;
+}
+
+/** Issue 13 §3's targets for each Fast Ferry mode, judged on medians over rounds. */
+export function targets(results: Results, info: RunInfo): string {
   const out: string[] = [];
-  for (const row of ['ferry-tunnel', 'ferry-tls'] as const) {
-    const f1k = rateOf(find(row, 1024));
-    const ws1k = rateOf(find('ws', 1024));
-    const raw1k = rateOf(find('raw-tls', 1024));
-    const f128 = rateOf(find(row, 128));
-    const lat = find(row, 1024, 'paced')?.receiver?.latency;
-    const wsLat = find('ws', 1024, 'paced')?.receiver?.latency;
-    const ran = results.filter((r) => r.spec.row === row && r.status === 'ok');
-    const senderRss = ran.map((r) => r.sender?.peakRssBytes ?? 0);
-    const receiverRss = ran.map((r) => r.receiver?.peakRssBytes ?? 0);
-    if (f1k === undefined && f128 === undefined && !lat) {
-      out.push(`- ${ROW_LABELS[row]}: did not run.`);
-      continue;
+  const L = info.latencySize;
+  for (const row of FERRY_ROWS) {
+    out.push(`- ${rowLabel(row, 'structured')}:`);
+    for (const size of TARGET_SIZES.structured) {
+      const absent = results.absence('flood', 'structured', size, row);
+      out.push(judged(`structured ${sizeLabel(size)} msgs/s ≥ 1.0× plain ws`, results.ratio('flood', 'structured', size, row, 'ws', rateOf), 1.0, false, absent));
+      out.push(judged(`structured ${sizeLabel(size)} sender CPU/msg ≤ 1.1× plain ws`, results.ratio('flood', 'structured', size, row, 'ws', senderUs), 1.1, true, absent));
     }
-    const check = (ok: boolean | undefined): string => (ok === undefined ? '–' : ok ? 'met' : 'NOT met');
-    const r1 = f1k !== undefined && ws1k ? f1k / ws1k : undefined;
-    const r2 = f1k !== undefined && raw1k ? f1k / raw1k : undefined;
-    out.push(`- ${ROW_LABELS[row]}:`);
-    out.push(`  - 1 KiB ≥ 1.5× plain ws: ${r1?.toFixed(2) ?? '–'}× — ${check(r1 === undefined ? undefined : r1 >= 1.5)}`);
-    out.push(`  - 1 KiB ≥ 0.8× raw TLS: ${r2?.toFixed(2) ?? '–'}× — ${check(r2 === undefined ? undefined : r2 >= 0.8)}`);
-    out.push(`  - 128 B ≥ 500,000 msgs/s: ${f128 === undefined ? '–' : fmtInt(f128)} — ${check(f128 === undefined ? undefined : f128 >= 500_000)}`);
-    if (lat && wsLat) {
-      const p50 = lat.p50 / wsLat.p50;
-      const p99 = lat.p99 / wsLat.p99;
-      out.push(`  - latency at the paced rate within 1.2× plain ws: p50 ${p50.toFixed(2)}×, p99 ${p99.toFixed(2)}× — ${check(p50 <= 1.2 && p99 <= 1.2)}`);
+    for (const size of TARGET_SIZES.bytesVsWs) {
+      out.push(judged(`bytes ${sizeLabel(size)} msgs/s ≥ 1.5× plain ws binary`, results.ratio('flood', 'bytes', size, row, 'ws', rateOf), 1.5, false, results.absence('flood', 'bytes', size, row)));
     }
-    if (ran.length > 0) {
-      // Per side: the two processes run different code (and the receiver a smaller young generation).
-      const sender = Math.max(...senderRss) / MIB;
-      const receiver = Math.max(...receiverRss) / MIB;
-      out.push(`  - peak RSS ≤ 80 MiB per process (all sizes): sender ${sender.toFixed(0)} MiB, receiver ${receiver.toFixed(0)} MiB — ${check(sender <= 80 && receiver <= 80)}`);
+    for (const size of TARGET_SIZES.bytesVsRaw) {
+      out.push(judged(`bytes ${sizeLabel(size)} msgs/s ≥ 0.9× raw TLS`, results.ratio('flood', 'bytes', size, row, 'raw-tls', rateOf), 0.9, false, results.absence('flood', 'bytes', size, row)));
     }
+    const absent = results.absence('paced', 'structured', L, row);
+    if (row === 'ferry-tls') out.push(judged(`latency p50, structured ${sizeLabel(L)} at ${fmtInt(info.rate)}/s, ≤ 1.1× plain ws`, results.ratio('paced', 'structured', L, row, 'ws', p50), 1.1, true, absent));
+    const p99Bound = row === 'ferry-tls' ? 1.3 : 1.5;
+    out.push(judged(`latency p99, structured ${sizeLabel(L)} at ${fmtInt(info.rate)}/s, ≤ ${p99Bound}× plain ws`, results.ratio('paced', 'structured', L, row, 'ws', p99), p99Bound, true, absent));
+    out.push(rssTarget(results, row));
   }
-  out.push(...whatTheTargetsAsk(results, find));
+  out.push(...floors(results));
   return out.join('\n');
 }
 
 /**
- * The same targets in terms of the baselines of this run, so a reader can tell a target the
- * fast path misses from one that the floor itself misses on this machine.
+ * Sender peak RSS ≤ 1.3× plain ws's sender, judged on the worst flood case (payload and size)
+ * in which both ran: memory held per message shows at every size.
  */
-function whatTheTargetsAsk(results: CaseResult[], find: (row: Row, size: number) => CaseResult | undefined): string[] {
-  const lines: string[] = [];
-  const ws1k = rateOf(find('ws', 1024));
-  const raw1k = rateOf(find('raw-tls', 1024));
-  if (ws1k && raw1k) {
-    lines.push(`- 1.5× plain ws at 1 KiB is ${fmtInt(1.5 * ws1k)} msgs/s here: ${((1.5 * ws1k) / raw1k).toFixed(2)}× the raw TLS floor, which only stringifies and writes.`);
+function rssTarget(results: Results, row: Row): string {
+  let worst: { ratio: number; name: string; ferry: number; ws: number } | undefined;
+  const floods = new Map(results.all.filter((r) => r.spec.mode === 'flood').map((r) => [`${r.spec.payload} ${r.spec.size}`, r.spec]));
+  for (const spec of floods.values()) {
+    const ferry = results.values('flood', spec.payload, spec.size, row, senderRss);
+    const ws = results.values('flood', spec.payload, spec.size, 'ws', senderRss);
+    if (!ferry || !ws) continue;
+    const ratio = ferry.median / ws.median;
+    if (!worst || ratio > worst.ratio) worst = { ratio, name: `${spec.payload} ${sizeLabel(spec.size)}`, ferry: ferry.median, ws: ws.median };
   }
-  for (const row of ['ws', 'raw-tls'] as const) {
-    const peaks = results
-      .filter((r) => r.spec.row === row && r.spec.mode === 'flood' && r.status === 'ok')
-      .map((r) => [r.sender?.peakRssBytes ?? 0, r.receiver?.peakRssBytes ?? 0]);
-    if (peaks.length === 0) continue;
-    const sender = Math.max(...peaks.map(([s]) => s as number)) / MIB;
-    const receiver = Math.max(...peaks.map(([, r]) => r as number)) / MIB;
-    lines.push(`- Peak RSS of ${ROW_LABELS[row]} in this run: sender ${sender.toFixed(0)} MiB, receiver ${receiver.toFixed(0)} MiB.`);
-  }
-  return lines.length > 0 ? ['', 'What the targets ask of this machine:', '', ...lines] : [];
+  const what = 'sender peak RSS ≤ 1.3× plain ws sender (worst flood case)';
+  if (!worst) return `  - ${what}: not run`;
+  return `  - ${what}: ${fmtX(worst.ratio)} at ${worst.name} (${(worst.ferry / MIB).toFixed(0)} vs ${(worst.ws / MIB).toFixed(0)} MiB) — ${worst.ratio <= 1.3 ? 'met' : 'NOT met'}`;
 }
 
-export function report(info: RunInfo, results: CaseResult[], sizes: number[]): string {
+/**
+ * The targets in terms of this run's floors, so a reader can tell a target the fast path misses
+ * from one that even the raw TLS socket misses on this machine.
+ */
+function floors(results: Results): string[] {
+  const lines: string[] = [];
+  for (const size of TARGET_SIZES.structured) {
+    const raw = results.ratio('flood', 'structured', size, 'raw-tls', 'ws', rateOf);
+    const cpu = results.ratio('flood', 'structured', size, 'raw-tls', 'ws', senderUs);
+    if (raw) lines.push(`- structured ${sizeLabel(size)}: the raw TLS floor (same JSON work, no WebSocket framing, no acks) reaches ${cell(raw, fmtX, (n) => n.toFixed(2))} plain ws's msgs/s${cpu ? ` at ${cell(cpu, fmtX, (n) => n.toFixed(2))} its sender CPU/msg` : ''}.`);
+  }
+  for (const size of TARGET_SIZES.bytesVsWs) {
+    const raw = results.ratio('flood', 'bytes', size, 'raw-tls', 'ws', rateOf);
+    if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor reaches ${cell(raw, fmtX, (n) => n.toFixed(2))} plain ws binary; 1.5× plain ws binary is ${fmtX(1.5 / raw.median)} the floor.`);
+  }
+  for (const size of TARGET_SIZES.bytesVsRaw) {
+    const raw = results.values('flood', 'bytes', size, 'raw-tls', rateOf);
+    if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor sent ${cell(raw, fmtInt, fmtK)} msgs/s; 0.9× is ${fmtInt(0.9 * raw.median)} msgs/s.`);
+  }
+  for (const row of ['ws', 'raw-tls'] as const) {
+    const peaks = results.all.filter((r) => r.spec.row === row && r.spec.mode === 'flood').map(senderRss).filter((v): v is number => v !== undefined);
+    if (peaks.length > 0) lines.push(`- Sender peak RSS of ${row === 'ws' ? 'plain ws' : 'the raw TLS socket'} in this run's floods: ${(Math.max(...peaks) / MIB).toFixed(0)} MiB at most.`);
+  }
+  return lines.length > 0 ? ['', 'The floors measured in the same run (what the targets ask of this machine):', '', ...lines] : [];
+}
+
+function foreignCpu(all: CaseResult[]): { mean: number; max: number; noisy: number; of: number } | undefined {
+  const foreign = all.map((r) => r.foreignCpu).filter((n): n is number => n !== undefined);
+  if (foreign.length === 0) return undefined;
+  return { mean: foreign.reduce((a, b) => a + b, 0) / foreign.length, max: Math.max(...foreign), noisy: foreign.filter((n) => n > 20).length, of: foreign.length };
+}
+
+/** The load the run shared the machine with, in one sentence (headline and targets). */
+function loadSentence(info: RunInfo, all: CaseResult[]): string {
+  const f = foreignCpu(all);
+  return (
+    `Load average (1/5/15 min) at start ${info.loadStart}, at end ${info.loadEnd}, highest 1-min between cases ${info.loadMax1m.toFixed(2)}` +
+    (f
+      ? `; CPU used by other processes during the measured windows (/proc/stat minus the two peers): mean ${f.mean.toFixed(0)} %, max ${f.max.toFixed(0)} % of one core` +
+        `${f.noisy > 0 ? `, over 20 % (not comparable on 2 cores) in ${f.noisy} of ${f.of} cases` : ''}.`
+      : '.')
+  );
+}
+
+export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[], sizes: number[]): string {
+  const results = new Results(all);
+  const rowsRun = (mode: Mode): Row[] => {
+    const seen = new Set(all.filter((r) => r.spec.mode === mode).map((r) => r.spec.row));
+    return (['ferry-tunnel', 'ferry-tls', 'ws', 'raw-tls'] as const).filter((r) => seen.has(r));
+  };
+  const throughput = payloads.flatMap((payload) =>
+    all.some((r) => r.spec.mode === 'flood' && r.spec.payload === payload)
+      ? [`### ${payloadHeading(payload, sizes)}`, '', throughputTable(results, payload, sizes, rowsRun('flood')), '']
+      : [],
+  );
+  const latency = payloads.flatMap((payload) =>
+    all.some((r) => r.spec.mode === 'paced' && r.spec.payload === payload) ? [`### ${payload}`, '', latencyTable(results, payload, info.latencySize, rowsRun('paced')), ''] : [],
+  );
   const m = info.machine;
-  const foreign = results.map((r) => r.foreignCpu).filter((n): n is number => n !== undefined);
-  const noisy = results.filter((r) => (r.foreignCpu ?? 0) > 20);
+  const load = loadSentence(info, all);
   return [
     `# Fast Ferry benchmark${info.smoke ? ' (smoke: numbers are not meaningful)' : ''}`,
     '',
     `${info.startedAt.toISOString()}, ${info.seconds.toFixed(0)} s. Node ${m.node}, ${m.nproc} × ${m.cpuModel}, git ${m.git}, bufferutil ${m.bufferutil ? 'installed' : 'not installed'}.`,
-    `Load average (1/5/15 min) at start: ${info.loadStart}; at end: ${info.loadEnd}; highest 1-min seen between cases: ${info.loadMax1m.toFixed(2)}. \`uptime\` at start: ${m.uptime}`,
-    foreign.length > 0
-      ? `CPU used by other processes during the measured windows (/proc/stat minus the two peers): mean ${(foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(0)} %, max ${Math.max(...foreign).toFixed(0)} % of one core${noisy.length > 0 ? ` — noisy cases (> 20 %): ${noisy.map((r) => `${r.spec.row} ${sizeLabel(r.spec.size)} ${r.spec.mode}`).join(', ')}` : ''}.`
-      : '',
+    `${load} \`uptime\` at start: ${m.uptime}`,
     '',
-    `Loopback, sender and receiver in separate processes, ${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per case; msgs/s counted at the receiver (handed to the application), MB/s = msgs/s × nominal size / 10^6; CPU % of one core (process.cpuUsage over the window); peak RSS = maxRSS of the process's life. Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.`,
+    `${info.rounds} round${info.rounds === 1 ? '' : 's'}, every case once per round, rows side by side (their order reversed every other round). ` +
+      `Loopback, sender and receiver in separate processes, ${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per case. ` +
+      `Each figure is the median over rounds, with its range (min–max) where there were several; each ratio is taken within a round and then given as the median of those ratios with their range. ` +
+      `msgs/s counted at the receiver (handed to the application); MB/s = msgs/s × nominal size / 10^6; CPU µs/msg = the process's user + system CPU time over the window (process.cpuUsage) divided by the messages it sent (sender) or received (receiver); CPU % of one core; peak RSS = maxRSS of the process's life. ` +
+      `Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.`,
     '',
     '## Throughput',
     '',
-    throughputTable(results, sizes),
+    ...throughput,
+    `## One-way latency, ${sizeLabel(info.latencySize)} at ${fmtInt(info.rate)} msgs/s`,
     '',
-    `## One-way latency, 1 KiB at ${fmtInt(info.rate)} msgs/s`,
+    ...(latency.length > 0 ? latency : ['Not run.', '']),
+    `## Targets (issue 13 §3), medians over ${info.rounds} round${info.rounds === 1 ? '' : 's'}`,
     '',
-    latencyTable(results),
+    `Measured on a shared machine. ${load}`,
     '',
-    '## Targets (issue 5 §2)',
+    targets(results, info),
     '',
-    targets(results),
-    '',
-    ...(results.some((r) => r.status !== 'ok') ? ['## Rows that did not run', '', notes(results), ''] : []),
+    ...(all.some((r) => r.status !== 'ok') ? ['## Cases that did not run', '', notes(all), ''] : []),
   ].join('\n');
 }

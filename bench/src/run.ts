@@ -2,8 +2,13 @@
  * `npm run bench` (and `npm run bench:smoke`): runs every case in its own pair of processes,
  * prints the Markdown report and writes it (and the raw numbers as JSON) to bench/results/.
  *
- *   node bench/dist/run.js [--smoke] [--window MS] [--warmup MS] [--sizes 128,1024] [--rows ws,raw-tls]
- *                          [--rate N] [--no-latency] [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR]
+ *   node bench/dist/run.js [--smoke] [--rounds N] [--payloads flat,structured,bytes] [--sizes 128,1024]
+ *                          [--rows ws,raw-tls] [--window MS] [--warmup MS] [--rate N] [--no-latency]
+ *                          [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR]
+ *
+ * Every round runs every case once, rows side by side (the order of the rows reversed every
+ * other round), so Fast Ferry and its references share each stretch of the machine's load;
+ * the report gives medians over rounds and per-round ratios.
  *
  * --sizes none runs only the latency cases. --cpu-prof writes a V8 CPU profile of every peer
  * process into DIR (summarize one with `node bench/dist/profile-summary.js FILE`); --node-arg
@@ -20,14 +25,21 @@ import { NODE_OPTIONS, nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
 import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
 import { Peer } from './child.js';
 import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
-import { ROWS, type CaseSpec, type Row } from './protocol.js';
+import { BYTES_MIN_SIZE } from './message.js';
+import { PAYLOADS, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
 import { report, type CaseResult } from './report.js';
 
 const LATENCY_ROWS: Row[] = ['ferry-tunnel', 'ferry-tls', 'ws'];
+/** The latency rows send JSON (bytes have no latency target); the smoke runs the structured one only. */
+const LATENCY_PAYLOADS: PayloadKind[] = ['flat', 'structured'];
+const LATENCY_SIZE = 1024;
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 interface Options {
   smoke: boolean;
+  rounds: number;
+  payloads: PayloadKind[];
+  latencyPayloads: PayloadKind[];
   warmupMs: number;
   windowMs: number;
   sizes: number[];
@@ -42,6 +54,8 @@ function options(): Options {
   const { values } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      payloads: { type: 'string' },
       window: { type: 'string' },
       warmup: { type: 'string' },
       sizes: { type: 'string' },
@@ -56,11 +70,21 @@ function options(): Options {
   const smoke = values.smoke ?? false;
   const rows = (values.rows?.split(',') ?? [...ROWS]) as Row[];
   for (const row of rows) if (!ROWS.includes(row)) throw new TypeError(`--rows: unknown row '${row}' (known: ${ROWS.join(', ')})`);
+  const payloads = (values.payloads?.split(',') ?? [...PAYLOADS]) as PayloadKind[];
+  for (const p of payloads) if (!PAYLOADS.includes(p)) throw new TypeError(`--payloads: unknown payload '${p}' (known: ${PAYLOADS.join(', ')})`);
+  const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds: expected a whole number ≥ 1, got '${values.rounds}'`);
+  const sizes = (values.sizes ?? (smoke ? '1024' : '128,1024,16384')).split(',').map(Number).filter((n) => n > 0);
+  const tooSmall = payloads.includes('bytes') ? sizes.filter((n) => n < BYTES_MIN_SIZE) : [];
+  if (tooSmall.length > 0) throw new TypeError(`--sizes: bytes payloads carry seq and sentAt in ${BYTES_MIN_SIZE} bytes; ${tooSmall.join(', ')} is too small (or leave bytes out of --payloads)`);
   return {
     smoke,
+    rounds,
+    payloads,
+    latencyPayloads: LATENCY_PAYLOADS.filter((p) => payloads.includes(p) && (!smoke || p === 'structured')),
     warmupMs: Number(values.warmup ?? (smoke ? 300 : 1000)),
-    windowMs: Number(values.window ?? (smoke ? 700 : 8000)),
-    sizes: (values.sizes ?? (smoke ? '1024' : '128,1024,16384')).split(',').map(Number).filter((n) => n > 0),
+    windowMs: Number(values.window ?? (smoke ? 700 : 5000)),
+    sizes,
     rows,
     rate: Number(values.rate ?? 5000),
     latency: !(values['no-latency'] ?? false),
@@ -73,10 +97,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A case that cannot run on this build: reported as skipped, and the run does not fail. */
+class Unsupported extends Error {}
+
 async function expect<T extends string>(peer: Peer, type: T, timeoutMs: number) {
   const msg = await peer.next(timeoutMs);
   if (msg.type === type) return msg;
   if (msg.type === 'error') throw new Error(msg.message.split('\n')[0]);
+  if (msg.type === 'unsupported') throw new Unsupported(msg.reason);
   throw new Error(`expected '${type}', got '${msg.type}'`);
 }
 
@@ -91,6 +119,8 @@ async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
     const ready = await expect(receiver, 'ready', 20_000);
     sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port }, senderArgs, opts.peerLogDir);
     await expect(sender, 'ready', 20_000);
+    // The sender wrote a probe Buffer first; its receiver says whether it arrived as bytes.
+    if (spec.payload === 'bytes' && ferry) await expect(receiver, 'probed', 10_000);
     await sleep(opts.warmupMs);
     const before = cpuTicks();
     receiver.send({ type: 'mark' });
@@ -111,6 +141,7 @@ async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
       ...(busy !== undefined ? { foreignCpu: Math.max(0, busy - ours) } : {}),
     };
   } catch (err) {
+    if (err instanceof Unsupported) return { spec, status: 'unsupported', reason: err.message };
     return { spec, status: 'failed', reason: (err as Error).message };
   } finally {
     await Promise.all([sender?.stop(), receiver.stop()]);
@@ -127,22 +158,38 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   try {
     ensurePki(pkiDir);
-    const cases: CaseSpec[] = [];
-    for (const size of opts.sizes) for (const row of opts.rows) cases.push({ row, size, mode: 'flood', rate: 0, pkiDir });
-    for (const row of opts.latency ? LATENCY_ROWS.filter((r) => opts.rows.includes(r)) : []) cases.push({ row, size: 1024, mode: 'paced', rate: opts.rate, pkiDir });
-    for (const spec of cases) {
-      const result = await runCase(spec, opts);
+    // One core carries bytes or does not: after the first Fast Ferry bytes case says it
+    // does not, the others are skipped without starting processes.
+    let ferryBytesUnsupported: string | undefined;
+    for (const spec of plan(opts, pkiDir)) {
+      const skip = spec.payload === 'bytes' && spec.row.startsWith('ferry-') ? ferryBytesUnsupported : undefined;
+      const result: CaseResult = skip !== undefined ? { spec, status: 'unsupported', reason: skip } : await runCase(spec, opts);
+      if (result.status === 'unsupported' && spec.payload === 'bytes' && spec.row.startsWith('ferry-')) ferryBytesUnsupported = result.reason ?? 'unsupported';
       results.push(result);
       loadMax1m = Math.max(loadMax1m, loadavg()[0] ?? 0);
-      process.stderr.write(`${summary(result)}\n`);
+      process.stderr.write(`${summary(result, opts.rounds)}\n`);
     }
   } finally {
     rmSync(pkiDir, { recursive: true, force: true });
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const ferryNodeOptions = { sender: NODE_OPTIONS.initiator, receiver: NODE_OPTIONS.terminator };
-  const info = { machine, startedAt, seconds, warmupMs: opts.warmupMs, windowMs: opts.windowMs, rate: opts.rate, loadStart, loadEnd: loadAverage(), loadMax1m, smoke: opts.smoke, ferryNodeOptions };
-  const text = report(info, results, opts.sizes);
+  const info = {
+    machine,
+    startedAt,
+    seconds,
+    rounds: opts.rounds,
+    warmupMs: opts.warmupMs,
+    windowMs: opts.windowMs,
+    rate: opts.rate,
+    latencySize: LATENCY_SIZE,
+    loadStart,
+    loadEnd: loadAverage(),
+    loadMax1m,
+    smoke: opts.smoke,
+    ferryNodeOptions,
+  };
+  const text = report(info, results, opts.payloads, opts.sizes);
   process.stdout.write(`${text}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -157,12 +204,37 @@ async function main(): Promise<void> {
   }
 }
 
-function summary(r: CaseResult): string {
-  const name = `${r.spec.row} ${r.spec.size} B ${r.spec.mode}`;
-  if (r.status !== 'ok') return `  ${name}: ${r.status} — ${r.reason ?? ''}`;
+/**
+ * The cases in the order they run: round by round, each round every flood case (payload by
+ * payload, size by size, all rows side by side) and then the latency cases. Every other round
+ * reverses the rows, so no row always runs right after the same neighbour.
+ */
+function plan(opts: Options, pkiDir: string): CaseSpec[] {
+  const cases: CaseSpec[] = [];
+  const latencyRows = opts.latency ? LATENCY_ROWS.filter((r) => opts.rows.includes(r)) : [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    const rows = round % 2 === 0 ? [...opts.rows].reverse() : opts.rows;
+    const paced = round % 2 === 0 ? [...latencyRows].reverse() : latencyRows;
+    for (const payload of opts.payloads) {
+      for (const size of opts.sizes) for (const row of rows) cases.push({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir });
+    }
+    for (const payload of opts.latencyPayloads) {
+      for (const row of paced) cases.push({ row, payload, size: LATENCY_SIZE, round, mode: 'paced', rate: opts.rate, pkiDir });
+    }
+  }
+  return cases;
+}
+
+function summary(r: CaseResult, rounds: number): string {
+  const name = `${rounds > 1 ? `round ${r.spec.round}: ` : ''}${r.spec.row} ${r.spec.payload} ${r.spec.size} B ${r.spec.mode}`;
+  if (r.status !== 'ok') return `  ${name}: ${r.status === 'unsupported' ? 'skipped' : r.status} — ${r.reason ?? ''}`;
   const rate = ((r.receiver?.messages ?? 0) / (r.receiver?.elapsedMs ?? 1)) * 1000;
   const lat = r.receiver?.latency;
-  return `  ${name}: ${Math.round(rate).toLocaleString('en-US')} msgs/s${lat ? `, p50 ${lat.p50.toFixed(3)} ms p99 ${lat.p99.toFixed(3)} ms` : ''}`;
+  const cpu = (s: CaseResult['sender']): string => (s && s.messages > 0 ? (s.cpuMicros / s.messages).toFixed(2) : '–');
+  return (
+    `  ${name}: ${Math.round(rate).toLocaleString('en-US')} msgs/s, CPU µs/msg sender ${cpu(r.sender)} receiver ${cpu(r.receiver)}` +
+    `${lat ? `, p50 ${lat.p50.toFixed(3)} ms p99 ${lat.p99.toFixed(3)} ms` : ''}`
+  );
 }
 
 main().catch((err: unknown) => {

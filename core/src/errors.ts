@@ -22,7 +22,7 @@ export const CloseCode = {
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** HTTP statuses an error answer of the apps can carry (the table below is their only source). */
-export type HttpStatus = 400 | 404 | 405 | 413 | 415 | 422 | 500 | 502 | 503 | 504;
+export type HttpStatus = 400 | 401 | 404 | 405 | 408 | 413 | 415 | 422 | 431 | 500 | 502 | 503 | 504;
 
 /**
  * The code table: the one place every FERRY_ERR_* code is defined. Per code:
@@ -53,9 +53,10 @@ export const ErrorCodes = {
   FERRY_ERR_DIAL_TIMEOUT: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial did not complete within session.dialTimeoutMs' },
   FERRY_ERR_DIAL_FAILED: { close: CloseCode.GOING_AWAY, http: null, meaning: 'the wss dial failed (refused, DNS, TLS)' },
   FERRY_ERR_TLS: { close: CloseCode.POLICY_VIOLATION, http: null, meaning: 'the TLS handshake failed (certificate, CA, version)' },
+  FERRY_ERR_PEER_GONE: { close: null, http: null, meaning: 'the connection dropped without a WebSocket close (peer process killed, network cut): close code 1006' },
   FERRY_ERR_PEER_DEAD: { close: CloseCode.PEER_DEAD, http: null, meaning: 'nothing arrived from the peer for two ping intervals' },
   FERRY_ERR_CIRCUIT_OPEN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'reconnect.maxRetries reached; the initiator stopped dialing' },
-  FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'no session is open to carry the message' },
+  FERRY_ERR_NO_SESSION: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'no session to the terminator has opened yet (after the first one, messages wait in the outbox while reconnecting)' },
   FERRY_ERR_OUTBOX_FULL: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the bounded outbox is full; retry later' },
   FERRY_ERR_ACK_TIMEOUT: { close: CloseCode.GOING_AWAY, http: 504, meaning: 'the peer did not acknowledge within session.ackTimeoutMs' },
   FERRY_ERR_SHUTTING_DOWN: { close: CloseCode.GOING_AWAY, http: 503, meaning: 'the process is draining and accepts no new messages' },
@@ -65,11 +66,14 @@ export const ErrorCodes = {
   FERRY_ERR_ARMOR_DECRYPT: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'a sealed frame failed authentication (forged or corrupted)' },
   FERRY_ERR_ARMOR_REPLAY: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'a sealed frame was replayed, reordered or dropped (counter mismatch)' },
   FERRY_ERR_ARMOR_STALE_KEY: { close: CloseCode.ARMOR_FAILURE, http: null, meaning: 'a sealed frame used a rotated-out key' },
-  FERRY_ERR_BAD_REQUEST: { close: null, http: 400, meaning: 'the POST /trigger body is not valid JSON or not a JSON object' },
-  FERRY_ERR_UNSUPPORTED_ENCODING: { close: null, http: 415, meaning: 'the request body has a Content-Encoding or charset the app cannot read' },
+  FERRY_ERR_BAD_REQUEST: { close: null, http: 400, meaning: 'the POST /trigger body is empty, not valid JSON, not a JSON object, nested more than 64 levels deep or not valid for its Content-Encoding; or the HTTP request is malformed' },
+  FERRY_ERR_UNSUPPORTED_ENCODING: { close: null, http: 415, meaning: 'the request body has a Content-Encoding (not identity, gzip, deflate or br) or a charset (not UTF-8/16/32) the app cannot read' },
+  FERRY_ERR_REQUEST_TIMEOUT: { close: null, http: 408, meaning: 'the request headers and body did not all arrive within 10 s of the request starting (a slow or stalled client)' },
+  FERRY_ERR_HEADERS_TOO_LARGE: { close: null, http: 431, meaning: "the request headers exceed Node's limit (16 KiB)" },
   FERRY_ERR_METHOD: { close: null, http: 405, meaning: '/trigger takes POST only' },
-  FERRY_ERR_NOT_FOUND: { close: null, http: 404, meaning: 'no such route' },
-  FERRY_ERR_INTERNAL: { close: null, http: 500, meaning: 'an unexpected error while answering a request; the message says what' },
+  FERRY_ERR_NOT_FOUND: { close: null, http: 404, meaning: 'no such route (POST /trigger asked on the probes port names http.triggerPort)' },
+  FERRY_ERR_UNAUTHORIZED: { close: null, http: 401, meaning: 'POST /trigger without the bearer token of http.triggerTokenFile (missing or wrong Authorization header)' },
+  FERRY_ERR_INTERNAL: { close: null, http: 500, meaning: 'an unexpected error while answering a request (a bug: no request a client sends should cause it); the message says what' },
   FERRY_ERR_BLUEPRINT: { close: null, http: null, meaning: 'blueprint.yaml has a missing, unknown or malformed key (deploy.sh, blueprint.js check)' },
   FERRY_ERR_VERIFY: { close: null, http: null, meaning: 'verify found the deployment not working (not ready in time, a container that cannot start); deploy.sh prints what the cluster shows' },
 } as const satisfies Record<string, { close: CloseCode | null; http: HttpStatus | null; meaning: string }>;
@@ -102,11 +106,14 @@ export class ConfigError extends FerryError {
   }
 }
 
+/** The codes a hook's run can fail with (ferry_hook_errors_total{reason} starts with these at 0). */
+export const HOOK_RUN_CODES = ['FERRY_ERR_HOOK_FAILED', 'FERRY_ERR_HOOK_TIMEOUT', 'FERRY_ERR_HOOK_RESULT'] as const satisfies readonly ErrorCode[];
+
 /** Errors a hook raised, or that running it raised (timeout, bad result). */
 export class HookError extends FerryError {
   override readonly name = 'HookError';
   constructor(
-    code: 'FERRY_ERR_HOOK_INVALID' | 'FERRY_ERR_HOOK_FAILED' | 'FERRY_ERR_HOOK_TIMEOUT' | 'FERRY_ERR_HOOK_RESULT',
+    code: 'FERRY_ERR_HOOK_INVALID' | (typeof HOOK_RUN_CODES)[number],
     readonly hook: string,
     message: string,
     options?: { cause?: unknown },

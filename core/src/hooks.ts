@@ -3,7 +3,9 @@
  * is not a function is refused at start-up with a coded error, and one runner awaits sync or
  * async hooks under a timeout whose error names the hook.
  */
-import { HookError, messageOf } from './errors.js';
+import { HookError, messageOf, type FerryError } from './errors.js';
+import type { LogFields, Logger } from './log.js';
+import type { RepeatedLog } from './log-limit.js';
 
 export const HOOK_NAMES = ['on_trigger', 'on_receive_terminator', 'on_receive_initiator'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
@@ -49,4 +51,21 @@ export function runHook<R, A = undefined, B = undefined>(name: HookName, timeout
 
 function isPromiseLike<R>(value: R | Promise<R>): value is Promise<R> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * A hook's failure in the log: `what` and its message's first line at warn (capped by `limit`, as a hook can fail on
+ * every message), then, when that line was written, the stack at debug: the stack of what the
+ * hook threw (the HookError's cause), or of the HookError for a timeout or a bad result.
+ */
+export function logHookFailure(limit: RepeatedLog, logger: Logger, what: string, err: FerryError, fields: LogFields): void {
+  const line = `${what}: ${firstLine(err.message)}`;
+  if (!limit.warn(logger, line, { code: err.code, ...fields })) return;
+  const source = err.cause instanceof Error ? err.cause : err;
+  if (source.stack) logger.debug(`${line} (stack)`, { code: err.code, ...fields, stack: source.stack });
+}
+
+function firstLine(text: string): string {
+  const end = text.indexOf('\n');
+  return end === -1 ? text : text.slice(0, end);
 }

@@ -31,9 +31,10 @@ export { FORMAT_CHECKS, FORMAT_DOCS } from './config/formats.js';
 export { CONFIG_SCHEMA, CONFIG_FILE_ENV, envNameOf } from './config/schema.js';
 export { FerryError, ConfigError, HookError, ArmorError, ErrorCodes, CloseCode } from './errors.js';
 export { createLogger, silentLogger } from './log.js';
+export { createMetrics, knownReasons } from './metrics.js';
 export { loadTlsMaterial } from './transport/tls-material.js';
 
-export type { InitiatorHooks, JsonObject, Payload, TriggerHeaders, TriggerPayload, InitiatorState } from './runtime/initiator.js';
+export type { InitiatorHooks, InitiatorMessage, JsonObject, Payload, TriggerContext, TriggerHeaders, TriggerPayload, InitiatorState } from './runtime/initiator.js';
 export type { TerminatorHooks, TerminatorMessage } from './runtime/terminator.js';
 export type { RuntimeOptions } from './runtime/prepare.js';
 export type { FerryConfig, ConfigKey } from './config/schema.js';

@@ -3,6 +3,8 @@
  * pick the format (readable text by default, JSON with LOG_FORMAT=json) and the library adds
  * context with child loggers (`sessionId`, `peer`).
  */
+import { format } from 'node:util';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -42,6 +44,23 @@ export function createLogger(options: LoggerOptions): Logger {
     };
   };
   return make(options.fields ?? {});
+}
+
+/**
+ * Sends console.log/info/debug/warn/error through `logger` (formatted as console would, with
+ * `source: "console"`), so a hook's plain console.log lines stay JSON lines in a JSON log
+ * stream. Process-wide: only an app's own process does this (RuntimeOptions.handleSignals),
+ * never a library embedder's. Returns what undoes it.
+ */
+export function routeConsole(logger: Logger): () => void {
+  const log = logger.child({ source: 'console' });
+  const saved = { log: console.log, info: console.info, debug: console.debug, warn: console.warn, error: console.error };
+  console.log = (...args: unknown[]) => log.info(format(...args));
+  console.info = (...args: unknown[]) => log.info(format(...args));
+  console.debug = (...args: unknown[]) => log.debug(format(...args));
+  console.warn = (...args: unknown[]) => log.warn(format(...args));
+  console.error = (...args: unknown[]) => log.error(format(...args));
+  return () => Object.assign(console, saved);
 }
 
 /** A logger that drops everything (benchmarks, embedders that do not want lines). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Backoff } from '../src/session/backoff.js';
+import { Backoff, judgeSession } from '../src/session/backoff.js';
 
 const policy = { intervalMs: 500, growth: 2, maxDelayMs: 30_000, maxRetries: 0 };
 
@@ -49,4 +49,48 @@ test('maxRetries 0 never gives up; a limit opens the circuit when reached', () =
   assert.equal(limited.exhausted, false);
   limited.fail();
   assert.equal(limited.exhausted, true);
+});
+
+test('delay() draws under the current ceiling without counting a failure', () => {
+  const b = new Backoff({ ...policy, intervalMs: 100 }, () => 0.999999);
+  assert.equal(b.delay(), 99);
+  assert.equal(b.failures, 0);
+  b.fail();
+  b.fail();
+  assert.equal(b.delay(), 199);
+  assert.equal(b.failures, 2);
+});
+
+test('a session is healthy once it carried new acks or stayed open one ping interval', () => {
+  const ping = 30_000;
+  const base = { openMs: 5, newlyAcked: 0, closeCode: 1002, failed: false };
+  assert.equal(judgeSession({ ...base, newlyAcked: 1 }, ping), 'healthy', 'an ack for new data');
+  assert.equal(judgeSession({ ...base, openMs: ping }, ping), 'healthy', 'open for one ping interval');
+  assert.equal(judgeSession({ ...base, openMs: ping, failed: true }, ping), 'healthy', 'however it ended afterwards');
+});
+
+test('a short session without new acks that ended by an error is a failed attempt; without an error it is clean', () => {
+  const ping = 30_000;
+  const base = { openMs: 5, newlyAcked: 0, closeCode: 1002, failed: false };
+  assert.equal(judgeSession(base, ping), 'failed', 'refused by the peer right after open (1002 FERRY_ERR_SEQUENCE)');
+  assert.equal(judgeSession({ ...base, closeCode: 4001 }, ping), 'failed', 'an armor failure');
+  assert.equal(judgeSession({ ...base, closeCode: 1011 }, ping), 'failed', 'the peer reported an internal error');
+  assert.equal(judgeSession({ ...base, closeCode: 1002, failed: true }, ping), 'failed', 'a local protocol error');
+  assert.equal(judgeSession({ ...base, closeCode: 1006, failed: true }, ping), 'failed', 'a local error (a dead peer) is never clean');
+  assert.equal(judgeSession({ ...base, closeCode: 1006 }, ping), 'clean', 'the connection dropped (the terminator was killed)');
+  assert.equal(judgeSession({ ...base, closeCode: 1001 }, ping), 'clean', 'the peer drains');
+  assert.equal(judgeSession({ ...base, closeCode: 1000 }, ping), 'clean', 'replaced by a newer connection');
+  assert.equal(judgeSession({ ...base, closeCode: 1005 }, ping), 'clean', 'closed without a status');
+});
+
+test('the policy bounds a peer that refuses every session: the ceiling grows and maxRetries opens the circuit', () => {
+  const b = new Backoff({ intervalMs: 100, growth: 2, maxDelayMs: 5_000, maxRetries: 6 }, () => 0.999999);
+  const delays: number[] = [];
+  for (let attempt = 1; !b.exhausted; attempt += 1) {
+    assert.equal(judgeSession({ openMs: 3, newlyAcked: 0, closeCode: 1002, failed: false }, 30_000), 'failed');
+    delays.push(b.fail());
+    assert.ok(attempt <= 6);
+  }
+  assert.deepEqual(delays, [99, 199, 399, 799, 1599, 3199]);
+  assert.equal(b.failures, 6);
 });

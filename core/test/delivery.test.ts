@@ -184,7 +184,7 @@ describe('inbox', () => {
     const got: number[] = [];
     const sink = new RecordingSink();
     const inbox = new Inbox('00112233aabbccdd', (b, s, e) => got.push(JSON.parse(b.toString('utf8', s, e)).n), events(), 100);
-    inbox.attach(sink);
+    inbox.attach(sink, 1);
     for (let i = 1; i <= 3; i += 1) accept(inbox, i, 0, payload(i));
     assert.deepEqual(got, [1, 2, 3]);
     assert.equal(sink.acks.at(-1), 3);
@@ -202,7 +202,7 @@ describe('inbox', () => {
       order.push(`end ${n}`);
       return undefined;
     }, events(), 100);
-    inbox.attach(sink);
+    inbox.attach(sink, 1);
     accept(inbox, 1, 0, payload(1));
     accept(inbox, 2, 0, payload(2));
     assert.deepEqual(order, ['start 1'], 'message 2 waits for message 1');
@@ -218,7 +218,7 @@ describe('inbox', () => {
     const ev = events();
     const sink = new RecordingSink();
     const inbox = new Inbox('00112233aabbccdd', (b, s, e) => got.push(JSON.parse(b.toString('utf8', s, e)).n), ev, 100);
-    inbox.attach(sink);
+    inbox.attach(sink, 1);
     accept(inbox, 1, 0, payload(1));
     accept(inbox, 2, 0, payload(2));
     accept(inbox, 2, FLAG_REDELIVERED, payload(2));
@@ -235,7 +235,7 @@ describe('inbox', () => {
       if (n === 2) throw new Error('boom on 2');
     }, events(), 100);
     const lost = new RecordingSink();
-    inbox.attach(lost);
+    inbox.attach(lost, 1);
     for (const n of [1, 2, 3]) accept(inbox, n, 0, payload(n));
     assert.deepEqual(lost.nacks, [[2, 'boom on 2']]);
     // The connection died with that NACK and its ACK unsent; the next session resumes before 2.
@@ -243,7 +243,7 @@ describe('inbox', () => {
     assert.equal(inbox.lastDelivered, 3);
     assert.equal(inbox.resumeFrom, 1);
     const order: string[] = [];
-    inbox.attach({ acknowledge: (seq) => order.push(`ack ${seq}`), reportFailure: (seq, reason) => order.push(`nack ${seq} ${reason}`) });
+    inbox.attach({ acknowledge: (seq) => order.push(`ack ${seq}`), reportFailure: (seq, reason) => order.push(`nack ${seq} ${reason}`) }, 2);
     // The sender still holds 2 and 3 and resends them, flagged.
     accept(inbox, 2, FLAG_REDELIVERED, payload(2));
     accept(inbox, 3, FLAG_REDELIVERED, payload(3));
@@ -260,14 +260,14 @@ describe('inbox', () => {
       return new Promise<void>((resolve, reject) => releases.set(n, (err) => (err ? reject(err) : resolve())));
     }, events(), 100);
     const lost = new RecordingSink();
-    inbox.attach(lost);
+    inbox.attach(lost, 1);
     for (const n of [1, 2]) accept(inbox, n, 0, payload(n));
     releases.get(1)?.(new Error('async boom on 1'));
     await new Promise((r) => setImmediate(r));
     // The NACK for 1 went out on a connection that died; hook 2 is still running.
     inbox.detach(lost);
     const order: string[] = [];
-    inbox.attach({ acknowledge: (seq) => order.push(`ack ${seq}`), reportFailure: (seq, reason) => order.push(`nack ${seq} ${reason}`) });
+    inbox.attach({ acknowledge: (seq) => order.push(`ack ${seq}`), reportFailure: (seq, reason) => order.push(`nack ${seq} ${reason}`) }, 1);
     accept(inbox, 1, FLAG_REDELIVERED, payload(1));
     accept(inbox, 2, FLAG_REDELIVERED, payload(2));
     releases.get(2)?.();
@@ -284,7 +284,7 @@ describe('inbox', () => {
     // Failed while no session was attached: nobody was told yet.
     assert.equal(inbox.resumeFrom, 1);
     const sink = new RecordingSink();
-    inbox.attach(sink);
+    inbox.attach(sink, 2);
     assert.deepEqual(sink.nacks, [[2, 'boom']], 'told on the next session');
     // The sender resends from 2: it still held 2, so the failure stays remembered.
     accept(inbox, 2, FLAG_REDELIVERED, payload(2));
@@ -292,12 +292,12 @@ describe('inbox', () => {
     assert.equal(inbox.resumeFrom, 1);
     // On the next session its first DATA is 4: it holds nothing older, so it had the NACK.
     const later = new RecordingSink();
-    inbox.attach(later);
+    inbox.attach(later, 4);
     accept(inbox, 4, 0, payload(4));
     assert.equal(inbox.resumeFrom, 4);
     inbox.detach(later);
     const last = new RecordingSink();
-    inbox.attach(last);
+    inbox.attach(last, 5);
     assert.deepEqual(last.nacks, [], 'and not reported again');
   });
 
@@ -319,7 +319,7 @@ describe('inbox', () => {
       return new Promise<void>((resolve) => releases.push(resolve));
     }, events(), 100);
     const sink = new RecordingSink();
-    inbox.attach(sink);
+    inbox.attach(sink, 1);
     for (const n of [1, 2, 3]) accept(inbox, n, 0, payload(n));
     inbox.halt();
     releases[0]?.();
@@ -345,23 +345,35 @@ describe('inbox', () => {
   test('tells the hook when a message is a redelivery', () => {
     const flags: boolean[] = [];
     const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => flags.push(m.redelivered), events(), 100);
+    inbox.attach(new RecordingSink(), 5);
     accept(inbox, 5, FLAG_REDELIVERED, payload(5));
     accept(inbox, 6, 0, payload(6));
     assert.deepEqual(flags, [true, false]);
   });
 
-  test('a stream it has not seen may start at any seq (earlier ones were acked before a restart)', () => {
+  test('a stream it has not seen starts where the sender holds from (earlier ones were acked before a restart)', () => {
     const got: number[] = [];
+    const sink = new RecordingSink();
     const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => got.push(m.seq), events(), 100);
+    assert.deepEqual(inbox.attach(sink, 41), { from: 1, to: 40 });
+    assert.equal(inbox.lastDelivered, 40);
     accept(inbox, 41, 0, payload(41));
     accept(inbox, 42, 0, payload(42));
     assert.deepEqual(got, [41, 42]);
+    assert.equal(sink.acks.at(-1), 42);
   });
 
   test('a gap in sequence numbers is a coded protocol error: a message would be lost', () => {
     const inbox = new Inbox('00112233aabbccdd', () => undefined, events(), 100);
+    inbox.attach(new RecordingSink(), 1);
     accept(inbox, 1, 0, payload(1));
     assert.throws(() => accept(inbox, 3, 0, payload(3)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_SEQUENCE' && /expected seq 2, got 3/.test(err.message));
+  });
+
+  test('a first DATA beyond what the sender said it holds is a gap, on a fresh stream too', () => {
+    const inbox = new Inbox('00112233aabbccdd', () => undefined, events(), 100);
+    inbox.attach(new RecordingSink(), 5);
+    assert.throws(() => accept(inbox, 7, FLAG_REDELIVERED, payload(7)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_SEQUENCE' && /expected seq 5, got 7/.test(err.message));
   });
 
   test('a failing hook is reported (NACK before the ACK), counted, and the stream goes on', async () => {
@@ -373,7 +385,7 @@ describe('inbox', () => {
       if (n === 2) return Promise.reject(new Error('async boom'));
       return undefined;
     }, ev, 100);
-    inbox.attach(sink);
+    inbox.attach(sink, 1);
     accept(inbox, 1, 0, payload(1));
     accept(inbox, 2, 0, payload(2));
     accept(inbox, 3, 0, payload(3));
@@ -395,5 +407,101 @@ describe('inbox', () => {
       await new Promise((r) => setImmediate(r));
     }
     assert.deepEqual(signals, [true, false]);
+  });
+});
+
+describe('inbox: a stream that moves between receivers (A → B → A)', () => {
+  const seqs = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const hook = (got: Array<[number, boolean]>) => (_b: Buffer, _s: number, _e: number, _f: number, m: { seq: number; redelivered: boolean }): void => {
+    got.push([m.seq, m.redelivered]);
+  };
+
+  test('moves past what another receiver acknowledged and goes on in order, without a SEQUENCE error', () => {
+    const got: Array<[number, boolean]> = [];
+    const a = new Inbox('00112233aabbccdd', hook(got), events(), 100);
+    const first = new RecordingSink();
+    a.attach(first, 1);
+    for (const n of seqs(1, 5)) accept(a, n, 0, payload(n));
+    a.detach(first);
+    // Meanwhile B took 6–8 and acknowledged them: the sender comes back holding from 9.
+    const back = new RecordingSink();
+    assert.deepEqual(a.attach(back, 9), { from: 6, to: 8 });
+    assert.equal(a.lastDelivered, 8, 'the skipped ones count as settled');
+    assert.equal(a.resumeFrom, 8);
+    assert.deepEqual(back.acks, [8], 'the ACK says where this receiver now is');
+    accept(a, 9, FLAG_REDELIVERED, payload(9));
+    accept(a, 10, 0, payload(10));
+    assert.deepEqual(got, [...seqs(1, 5).map((n): [number, boolean] => [n, false]), [9, true], [10, false]]);
+    assert.equal(back.acks.at(-1), 10);
+  });
+
+  test('drops what it already delivered when the sender resends it after a move, and delivers the rest once', () => {
+    const got: Array<[number, boolean]> = [];
+    const ev = events();
+    const a = new Inbox('00112233aabbccdd', hook(got), ev, 100);
+    const first = new RecordingSink();
+    a.attach(first, 1);
+    for (const n of seqs(1, 10)) accept(a, n, 0, payload(n));
+    // The ACK for 7–10 was lost with the connection; B got 7–12 but its connection died before
+    // its ACK: the sender comes back to A holding from 7.
+    a.detach(first);
+    const back = new RecordingSink();
+    assert.equal(a.attach(back, 7), undefined, 'nothing to move past');
+    for (const n of seqs(7, 12)) accept(a, n, FLAG_REDELIVERED, payload(n));
+    assert.deepEqual(ev.duplicates, [7, 8, 9, 10], "A's own duplicates are dropped");
+    assert.deepEqual(got.map(([n]) => n), seqs(1, 12), 'no hook ran twice on A');
+    assert.deepEqual(got.slice(10), [[11, true], [12, true]], 'what B may have delivered first arrives flagged');
+    assert.equal(back.acks.at(-1), 12);
+  });
+
+  test('a hook still working through the old session queue finishes it, then the stream goes on past the skipped ones', async () => {
+    const got: number[] = [];
+    const releases: Array<() => void> = [];
+    const a = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => {
+      got.push(m.seq);
+      return new Promise<void>((resolve) => releases.push(resolve));
+    }, events(), 100);
+    const first = new RecordingSink();
+    a.attach(first, 1);
+    for (const n of seqs(1, 3)) accept(a, n, 0, payload(n));
+    a.detach(first);
+    // B acknowledged up to 6 (it got 1–3 again, flagged, and 4–6): the sender holds from 7.
+    const back = new RecordingSink();
+    assert.deepEqual(a.attach(back, 7), { from: 4, to: 6 });
+    assert.equal(a.lastDelivered, 0, 'nothing settled here yet: the ACK must not run ahead of the hooks');
+    assert.deepEqual(back.acks, []);
+    accept(a, 7, FLAG_REDELIVERED, payload(7));
+    for (let i = 0; i < 4; i += 1) {
+      releases.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(got, [1, 2, 3, 7], 'in order, each once');
+    assert.equal(a.lastDelivered, 7);
+    assert.deepEqual([...new Set(back.acks)], [1, 2, 3, 7], 'each ACK follows its hook (the session coalesces repeats)');
+  });
+
+  test('a real gap after the move is still refused, naming the seq it expected', () => {
+    const a = new Inbox('00112233aabbccdd', () => undefined, events(), 100);
+    a.attach(new RecordingSink(), 1);
+    for (const n of seqs(1, 5)) accept(a, n, 0, payload(n));
+    a.attach(new RecordingSink(), 9);
+    accept(a, 9, FLAG_REDELIVERED, payload(9));
+    assert.throws(() => accept(a, 11, 0, payload(11)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_SEQUENCE' && /expected seq 10, got 11/.test(err.message));
+  });
+
+  test('a hook failure the sender no longer holds is not reported again after a move', () => {
+    const a = new Inbox('00112233aabbccdd', (b, s, e) => {
+      if (JSON.parse(b.toString('utf8', s, e)).n === 2) throw new Error('boom');
+    }, events(), 100);
+    const lost = new RecordingSink();
+    a.attach(lost, 1);
+    for (const n of seqs(1, 3)) accept(a, n, 0, payload(n));
+    a.detach(lost);
+    assert.equal(a.resumeFrom, 1, 'while the sender may not know, resume before the failure');
+    // The stream went to B, which settled 2 (and everything up to 5) at the sender.
+    const back = new RecordingSink();
+    a.attach(back, 6);
+    assert.deepEqual(back.nacks, [], 'not repeated: the sender holds nothing below 6');
+    assert.equal(a.resumeFrom, 5);
   });
 });

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
 import { CloseCode, ErrorCodes, FerryError, HookError, type ErrorCode } from '../src/errors.js';
 import { serve, type HttpServer } from '../src/http/server.js';
-import { createTriggerApp, statusOf, type TriggerBackend } from '../src/http/trigger-app.js';
+import { createTriggerApp, MAX_BODY_DEPTH, nestedDeeperThan, statusOf, type TriggerBackend } from '../src/http/trigger-app.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Where codes are raised or answered: the library, the tools and the two apps. */
@@ -90,13 +90,12 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
       if (next !== null) throw next;
       return { id: 'stream-1', seq: 1, redelivered: false };
     },
-    readiness: () => ({ ready: true, reason: 'stand-in' }),
     retryAfterSeconds: () => 1,
     refused: (code, status) => void refused.push([code, status]),
   };
 
   before(async () => {
-    server = await serve(createTriggerApp(backend, new Registry(), 1024), '127.0.0.1', 0);
+    server = await serve(createTriggerApp(backend, 1024), '127.0.0.1', 0);
     base = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -118,6 +117,10 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
     assert.deepEqual(await post('[1,2]'), { status: 400, code: 'FERRY_ERR_BAD_REQUEST' });
     assert.deepEqual(await post(JSON.stringify({ pad: 'x'.repeat(2048) })), { status: 413, code: 'FERRY_ERR_PAYLOAD_TOO_BIG' });
     assert.deepEqual(await post('{}', { 'content-encoding': 'x-unknown' }), { status: 415, code: 'FERRY_ERR_UNSUPPORTED_ENCODING' });
+    assert.deepEqual(await post('{}', { 'content-type': 'application/json; charset=latin1' }), { status: 415, code: 'FERRY_ERR_UNSUPPORTED_ENCODING' });
+    assert.deepEqual(await post(''), { status: 400, code: 'FERRY_ERR_BAD_REQUEST' });
+    assert.deepEqual(await post('{}', { 'content-encoding': 'gzip' }), { status: 400, code: 'FERRY_ERR_BAD_REQUEST' });
+    assert.deepEqual(await post(`${'['.repeat(65)}${']'.repeat(65)}`.replace(/^\[/, '{"a":[').replace(/\]$/, ']}')), { status: 400, code: 'FERRY_ERR_BAD_REQUEST' });
     assert.deepEqual(await answer('/trigger'), { status: 405, code: 'FERRY_ERR_METHOD' });
     assert.deepEqual(await answer('/nowhere'), { status: 404, code: 'FERRY_ERR_NOT_FOUND' });
     assert.deepEqual(refused.map(([code, status]) => `${code} ${status}`), [
@@ -125,6 +128,10 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
       'FERRY_ERR_BAD_REQUEST 400',
       'FERRY_ERR_PAYLOAD_TOO_BIG 413',
       'FERRY_ERR_UNSUPPORTED_ENCODING 415',
+      'FERRY_ERR_UNSUPPORTED_ENCODING 415',
+      'FERRY_ERR_BAD_REQUEST 400',
+      'FERRY_ERR_BAD_REQUEST 400',
+      'FERRY_ERR_BAD_REQUEST 400',
     ]);
   });
 
@@ -148,4 +155,61 @@ describe('the trigger app, with a stand-in backend that throws each coded error 
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '1');
   });
+});
+
+describe('the HTTP server answers what it cannot hand to the app with coded JSON and the table status', () => {
+  let server: HttpServer;
+  before(async () => {
+    const backend: TriggerBackend = { trigger: async () => ({ id: 's-1', seq: 1, redelivered: false }), retryAfterSeconds: () => 1 };
+    server = await serve(createTriggerApp(backend, 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
+  });
+  after(() => server.close());
+
+  function raw(data: string): Promise<{ status: number; code: unknown; ms: number }> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const socket = connect(server.port, '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+        resolve({ status: Number(text.slice(9, 12)), code: body ? (JSON.parse(body) as { error?: unknown }).error : undefined, ms: Date.now() - started });
+      });
+      socket.write(data);
+    });
+  }
+
+  test('a body that stalls is cut with 408 FERRY_ERR_REQUEST_TIMEOUT soon after requestTimeoutMs', async () => {
+    const got = await raw('POST /trigger HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{');
+    assert.deepEqual({ status: got.status, code: got.code }, { status: statusOf('FERRY_ERR_REQUEST_TIMEOUT'), code: 'FERRY_ERR_REQUEST_TIMEOUT' });
+    assert.ok(got.ms >= 300 && got.ms < 1_500, `cut after ${got.ms} ms`);
+  });
+
+  test('headers over the limit are 431 FERRY_ERR_HEADERS_TOO_LARGE, malformed HTTP 400 FERRY_ERR_BAD_REQUEST', async () => {
+    const big = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.deepEqual({ status: big.status, code: big.code }, { status: statusOf('FERRY_ERR_HEADERS_TOO_LARGE'), code: 'FERRY_ERR_HEADERS_TOO_LARGE' });
+    const bad = await raw('POST /trigger HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n');
+    assert.deepEqual({ status: bad.status, code: bad.code }, { status: statusOf('FERRY_ERR_BAD_REQUEST'), code: 'FERRY_ERR_BAD_REQUEST' });
+  });
+
+  test('a complete request is not cut while its answer takes longer than requestTimeoutMs', async () => {
+    const slowBackend: TriggerBackend = { trigger: () => new Promise((r) => setTimeout(() => r({ id: 's-1', seq: 1, redelivered: false }), 600)), retryAfterSeconds: () => 1 };
+    const slow = await serve(createTriggerApp(slowBackend, 1024), '127.0.0.1', 0, { requestTimeoutMs: 300 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${slow.port}/trigger`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(res.status, 200);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+test('nestedDeeperThan measures a million levels without overflowing the stack', () => {
+  const deep = JSON.parse(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`) as object;
+  assert.equal(nestedDeeperThan(deep, MAX_BODY_DEPTH), true);
+  assert.equal(nestedDeeperThan(JSON.parse(`${'['.repeat(MAX_BODY_DEPTH)}${']'.repeat(MAX_BODY_DEPTH)}`) as object, MAX_BODY_DEPTH), false);
+  assert.equal(nestedDeeperThan({ a: [{ b: {} }] }, 3), true);
+  assert.equal(nestedDeeperThan({ a: [{ b: 1 }] }, 3), false);
 });

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { HookError } from '../src/errors.js';
-import { checkHook, runHook } from '../src/hooks.js';
+import { checkHook, logHookFailure, runHook } from '../src/hooks.js';
+import { createLogger, routeConsole } from '../src/log.js';
+import { RepeatedLog } from '../src/log-limit.js';
 
 test('a hook that is not a function is refused at start-up, naming the hook and the fix', () => {
   assert.throws(() => checkHook('on_trigger', 'nope'), (err: unknown) =>
@@ -44,4 +46,35 @@ test("a stuck hook's timeout does not keep the process alive by itself", () => {
   `], { timeout: 20_000, encoding: 'utf8' });
   assert.equal(child.error, undefined, 'the process exited well before the 60 s hook timeout');
   assert.equal(child.status, 0, child.stderr);
+});
+
+test('a hook failure is logged as its first line at warn and its stack at debug; a capped warn line has no stack line either', () => {
+  const lines: Array<{ level: string; msg: string; stack?: string }> = [];
+  const logger = createLogger({ format: 'json', level: 'debug', write: (line) => lines.push(JSON.parse(line)) });
+  const limit = new RepeatedLog('hook failures', 1, 60_000);
+  const err = new HookError('FERRY_ERR_HOOK_FAILED', 'on_receive_terminator', 'on_receive_terminator threw: first\nsecond', { cause: new Error('first\nsecond') });
+  logHookFailure(limit, logger, 'on_receive_terminator failed', err, { id: 'x-1' });
+  logHookFailure(limit, logger, 'on_receive_terminator failed', err, { id: 'x-2' });
+  assert.deepEqual(lines.map((l) => [l.level, l.msg]), [
+    ['warn', 'on_receive_terminator failed: on_receive_terminator threw: first'],
+    ['debug', 'on_receive_terminator failed: on_receive_terminator threw: first (stack)'],
+  ]);
+  assert.match(String(lines[1]?.stack), /^Error: first\nsecond\n\s+at /, "the stack of what the hook threw");
+});
+
+test('routeConsole turns console.log and console.error into JSON lines of the logger until undone', () => {
+  const lines: string[] = [];
+  const undo = routeConsole(createLogger({ format: 'json', level: 'info', fields: { app: 'terminator' }, write: (line) => lines.push(line) }));
+  try {
+    console.log('📨 got %d', 3, { a: 1 });
+    console.error('bad');
+    console.debug('below the level');
+  } finally {
+    undo();
+  }
+  const parsed = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(parsed.map((p) => [p.level, p.msg, p.app, p.source]), [
+    ['info', '📨 got 3 { a: 1 }', 'terminator', 'console'],
+    ['error', 'bad', 'terminator', 'console'],
+  ]);
 });

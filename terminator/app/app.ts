@@ -9,7 +9,9 @@ import { runMain, startTerminator, type TerminatorMessage } from '@fast-ferry/co
  * Called once per message, in order, with the parsed JSON or, for bytes, a Buffer. May be
  * async: the message is acknowledged to the initiator only after this returns (or its Promise
  * resolves). A throw is logged and counted and reported to the sender; the session carries on.
- * `message.reply(...)` streams an answer (a JSON object or bytes) back to the initiator.
+ * `message.reply(...)` streams an answer (a JSON object or bytes) back to the initiator;
+ * `message.log.info(...)` logs in the app's format (JSON lines with log.format=json, where
+ * console.log is routed too).
  */
 export function on_receive_terminator(payload: unknown, message: TerminatorMessage): void {
   const shown = Buffer.isBuffer(payload) ? describeBytes(payload) : JSON.stringify(payload);

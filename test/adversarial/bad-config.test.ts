@@ -48,6 +48,7 @@ async function refusedAtStart(role: Role, env: Record<string, string>): Promise<
   const proc: Proc = startProcess(role, [APPS[role]], {
     FERRY_HTTP_HOST: '127.0.0.1',
     FERRY_HTTP_PORT: String(http),
+    FERRY_HTTP_TRIGGER_PORT: String(await freePort()),
     FERRY_SESSION_LISTEN_HOST: '127.0.0.1',
     FERRY_SESSION_LISTEN_PORT: String(await freePort()),
     FERRY_TLS_CA_FILE: pki.ca.cert,
@@ -147,7 +148,7 @@ describe('certificates that cannot serve the role stop the app at start-up (exit
 });
 
 test('the legitimate pair kept delivering throughout', async () => {
-  const res = await post(pair.http, '/trigger', { legit: true });
+  const res = await post(pair.trigger, '/trigger', { legit: true });
   assert.equal(res.status, 200);
   assert.equal((await get(pair.http, '/readyz')).status, 200);
   assert.equal(pair.initiator.child.exitCode, null);

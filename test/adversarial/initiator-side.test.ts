@@ -19,15 +19,17 @@ let pki: TestPki;
 let terminator: Proc;
 let initiator: Proc;
 let initiatorHttp: number;
+let initiatorTrigger: number;
 let sessionPort: number;
 
 before(async () => {
   pki = makeTestPki();
   sessionPort = await freePort();
   initiatorHttp = await freePort();
+  initiatorTrigger = await freePort();
   terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
   await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: initiatorHttp, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
+  initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
   await initiator.waitFor(/session open/);
 });
 
@@ -38,7 +40,7 @@ after(async () => {
 });
 
 async function legitDelivers(): Promise<void> {
-  const res = await post(initiatorHttp, '/trigger', { legit: true });
+  const res = await post(initiatorTrigger, '/trigger', { legit: true });
   assert.equal(res.status, 200, 'the legitimate session still delivers');
 }
 
@@ -49,7 +51,8 @@ describe('the terminator\'s identity', () => {
     const impostor = startTerminator({ pki, httpPort: await freePort(), sessionPort: port, cert: wrongName });
     await impostor.waitFor(/terminator up/);
     const http = await freePort();
-    const victim = startInitiator({ pki, httpPort: http, sessionPort: port, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const trigger = await freePort();
+    const victim = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort: port, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     try {
       const line = await victim.waitFor(/reconnecting in \d+ ms: dial .* failed/);
       assert.match(line, /ERR_TLS_CERT_ALTNAME_INVALID/);
@@ -57,7 +60,7 @@ describe('the terminator\'s identity', () => {
       const metrics = await scrape(http);
       assert.ok(delta(new Map(), metrics, 'ferry_handshake_failures_total', { reason: 'ERR_TLS_CERT_ALTNAME_INVALID' }) >= 1);
       assert.equal(victim.matching(/session open/).length, 0, 'no session with the impostor');
-      const refused = await post(http, '/trigger', { to: 'impostor' });
+      const refused = await post(trigger, '/trigger', { to: 'impostor' });
       assert.equal(refused.status, 503, 'nothing is sent to it');
       assert.equal(impostor.child.exitCode, null);
       await legitDelivers();
@@ -79,7 +82,7 @@ describe('POST /trigger', () => {
     test(`${what} is refused with ${status} ${code}, logged and counted`, async () => {
       const before = await scrape(initiatorHttp);
       const line = initiator.waitForNext(new RegExp(`POST /trigger refused \\(${status}\\): .*code=${code}`), 5_000);
-      const res = await post(initiatorHttp, '/trigger', body, true);
+      const res = await post(initiatorTrigger, '/trigger', body, true);
       assert.equal(res.status, status);
       assert.equal(res.body['error'], code);
       assert.match(String(res.body['message']), text);

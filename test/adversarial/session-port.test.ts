@@ -34,6 +34,7 @@ let initiator: Proc;
 let sessionPort: number;
 let terminatorHttp: number;
 let initiatorHttp: number;
+let initiatorTrigger: number;
 let creds: Credentials;
 let legitSent = 0;
 /** The background trickle: a trigger every 200 ms for as long as the suite runs. */
@@ -45,6 +46,7 @@ before(async () => {
   sessionPort = await freePort();
   terminatorHttp = await freePort();
   initiatorHttp = await freePort();
+  initiatorTrigger = await freePort();
   terminator = startTerminator({
     pki,
     httpPort: terminatorHttp,
@@ -53,11 +55,11 @@ before(async () => {
     env: { FERRY_SESSION_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS) },
   });
   await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: initiatorHttp, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+  initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
   await initiator.waitFor(/session open/);
   trickle.done = (async () => {
     for (let i = 0; i < 2_000 && !trickle.stop; i += 1) {
-      trickle.statuses.push((await post(initiatorHttp, '/trigger', { trickle: i })).status);
+      trickle.statuses.push((await post(initiatorTrigger, '/trigger', { trickle: i })).status);
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
@@ -74,7 +76,7 @@ after(async () => {
 /** The legitimate pair still delivers: a trigger answers 200 and the terminator's hook ran. */
 async function legitDelivers(): Promise<void> {
   legitSent += 1;
-  const res = await post(initiatorHttp, '/trigger', { legit: legitSent });
+  const res = await post(initiatorTrigger, '/trigger', { legit: legitSent });
   assert.equal(res.status, 200, `the legitimate session still delivers (${JSON.stringify(res.body)})`);
   assert.equal(terminator.child.exitCode, null, 'the terminator is alive');
   assert.equal(initiator.child.exitCode, null, 'the initiator is alive');

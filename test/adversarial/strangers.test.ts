@@ -36,6 +36,7 @@ let initiator: Proc;
 let sessionPort: number;
 let terminatorHttp: number;
 let initiatorHttp: number;
+let initiatorTrigger: number;
 let creds: Credentials;
 let idleRssMiB = 0;
 const trickle: { statuses: number[]; stop: boolean; done: Promise<void> | null } = { statuses: [], stop: false, done: null };
@@ -46,16 +47,17 @@ before(async () => {
   sessionPort = await freePort();
   terminatorHttp = await freePort();
   initiatorHttp = await freePort();
+  initiatorTrigger = await freePort();
   terminator = startTerminator({ pki, httpPort: terminatorHttp, sessionPort, fixture: 'terminator.ts', env: { FERRY_SESSION_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS) } });
   await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: initiatorHttp, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+  initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
   await initiator.waitFor(/session open/);
   // Warm up what a delivery touches once, so that "idle" is a terminator that has worked.
-  for (let i = 0; i < 20; i += 1) assert.equal((await post(initiatorHttp, '/trigger', { warm: i })).status, 200);
+  for (let i = 0; i < 20; i += 1) assert.equal((await post(initiatorTrigger, '/trigger', { warm: i })).status, 200);
   idleRssMiB = rssMiB();
   trickle.done = (async () => {
     for (let i = 0; i < 5_000 && !trickle.stop; i += 1) {
-      trickle.statuses.push((await post(initiatorHttp, '/trigger', { trickle: i })).status);
+      trickle.statuses.push((await post(initiatorTrigger, '/trigger', { trickle: i })).status);
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
@@ -76,7 +78,7 @@ function rssMiB(): number {
 
 /** The legitimate pair still delivers and the terminator says it is ready. */
 async function legitUnharmed(): Promise<void> {
-  const res = await post(initiatorHttp, '/trigger', { legit: true });
+  const res = await post(initiatorTrigger, '/trigger', { legit: true });
   assert.equal(res.status, 200, `the legitimate session still delivers (${JSON.stringify(res.body)})`);
   assert.equal((await get(terminatorHttp, '/readyz')).status, 200, 'the terminator stays ready');
   assert.equal(terminator.child.exitCode, null, 'the terminator is alive');
@@ -169,7 +171,8 @@ describe('a flood of idle connections beyond session.maxPendingHandshakes', () =
     await legitUnharmed();
     // A real initiator started now redials with its backoff until a slot is free.
     const secondHttp = await freePort();
-    const second = startInitiator({ pki, httpPort: secondHttp, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const secondTrigger = await freePort();
+    const second = startInitiator({ pki, httpPort: secondHttp, triggerPort: secondTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     try {
       // The flood's connections are cut after session.handshakeTimeoutMs: the slots are free again.
       await Promise.all(strangers.map((s) => s.closed));
@@ -178,7 +181,7 @@ describe('a flood of idle connections beyond session.maxPendingHandshakes', () =
       session.conn.ws.close();
       await session.conn.closed;
       await second.waitFor(/session open/, 15_000);
-      assert.equal((await post(secondHttp, '/trigger', { second: true })).status, 200, 'the second initiator delivers');
+      assert.equal((await post(secondTrigger, '/trigger', { second: true })).status, 200, 'the second initiator delivers');
       t.diagnostic(`the second initiator's dials refused before its session: ${second.matching(/reconnecting in/).length}`);
     } finally {
       await second.kill();

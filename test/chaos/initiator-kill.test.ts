@@ -23,15 +23,16 @@ type Outcome = { kind: 'status'; status: number; id: string | undefined } | { ki
 test(`kill -9 the initiator with ${CALLERS} triggers in flight: every 200 was delivered, every other caller knows`, async (t) => {
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
   await terminator.waitFor(/terminator up/);
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_SESSION_ACK_TIMEOUT_MS: '30000' } });
+  const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_SESSION_ACK_TIMEOUT_MS: '30000' } });
   try {
     await initiator.waitFor(/session open/);
     // The terminator's hook takes 5 ms each, so the callers are served over ~1.5 s and the kill
     // finds some acknowledged, some in the hook, some on the wire and some in the outbox.
     const outcomes: Array<Promise<Outcome>> = Array.from({ length: CALLERS }, (_, i) =>
-      post(http, '/trigger', { i, sleepMs: 5 }).then(
+      post(trigger, '/trigger', { i, sleepMs: 5 }).then(
         (res): Outcome => ({ kind: 'status', status: res.status, id: typeof res.body['id'] === 'string' ? res.body['id'] : undefined }),
         (err: unknown): Outcome => ({ kind: 'error', message: err instanceof Error ? `${err.message} (${String((err as { cause?: unknown }).cause)})` : String(err) }),
       ),
@@ -59,10 +60,11 @@ test(`kill -9 the initiator with ${CALLERS} triggers in flight: every 200 was de
 
     // The terminator is unharmed: a new initiator (a new stream) delivers at once.
     const http2 = await freePort();
-    const again = startInitiator({ pki, httpPort: http2, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const trigger2 = await freePort();
+    const again = startInitiator({ pki, httpPort: http2, triggerPort: trigger2, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     try {
       await again.waitFor(/session open/);
-      const res = await post(http2, '/trigger', { after: 'kill' });
+      const res = await post(trigger2, '/trigger', { after: 'kill' });
       assert.equal(res.status, 200);
     } finally {
       await again.kill();

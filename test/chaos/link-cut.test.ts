@@ -72,7 +72,7 @@ test('SIGSTOP the terminator twice mid-stream: dead peer found within 2 ping int
     env: { FERRY_TEST_DELIVERY_FILE: deliveries, FERRY_SESSION_PING_INTERVAL_MS: String(PING_MS) },
   });
   await terminator.waitFor(/terminator up/);
-  const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort, fixture: 'stream-initiator.ts', env: streamEnv('sigstop') });
+  const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort, fixture: 'stream-initiator.ts', env: streamEnv('sigstop') });
   try {
     for (const [cut, threshold] of [[1, 5_000], [2, 15_000]] as const) {
       await initiator.waitFor(atLeast('STREAM ACKED', threshold), 30_000);
@@ -119,7 +119,7 @@ test('a cut link that leaves the old connection half-open: the initiator comes b
   });
   await terminator.waitFor(/terminator up/);
   const link = await openLink(sessionPort);
-  const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort: link.port, fixture: 'stream-initiator.ts', env: streamEnv('half-open') });
+  const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort: link.port, fixture: 'stream-initiator.ts', env: streamEnv('half-open') });
   try {
     await initiator.waitFor(atLeast('STREAM ACKED', 5_000), 30_000);
     const dead = initiator.waitForNext(/session ended: .*code=FERRY_ERR_PEER_DEAD/, 10_000);

@@ -46,7 +46,7 @@ async function killDuringStream(t: TestContext, api: 'send' | 'write', messages:
   await terminator.waitFor(/terminator up/);
   const initiator = startInitiator({
     pki,
-    httpPort: await freePort(),
+    httpPort: await freePort(), triggerPort: await freePort(),
     sessionPort,
     fixture: 'stream-initiator.ts',
     env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_TEST_STREAM_COUNT: String(messages), FERRY_TEST_STREAM_REPORT: reportPath, FERRY_TEST_STREAM_API: api },

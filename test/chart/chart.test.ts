@@ -68,7 +68,7 @@ async function assertValidManifests(docs: readonly K8sDoc[], label: string, t: {
   const bad = [...schema, ...unknown].filter((r) => r.errors.length > 0);
   assert.deepEqual(bad.map((r) => `${r.id}: ${r.errors.join('; ')}`), [], `${label}: invalid manifests`);
   const kinds = [...new Set(docs.map((d) => String(d.kind)))].sort().join(', ');
-  t.diagnostic(`${label}: ${docs.length} documents (${kinds}) valid against the Kubernetes 1.34 schemas, no unknown fields`);
+  t.diagnostic(`${label}: ${docs.length} documents (${kinds}) valid against the Kubernetes 1.33 schemas, no unknown fields`);
 }
 
 for (const helm of helms) {

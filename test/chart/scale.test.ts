@@ -1,6 +1,6 @@
 /**
  * The chart at N > 1 pods per side, rendered with every helm found (helm 4 and helm 3 in CI)
- * and validated against the Kubernetes 1.34 schemas (PodDisruptionBudget as policy/v1):
+ * and validated against the Kubernetes 1.33 schemas (PodDisruptionBudget as policy/v1):
  * one replica renders no PodDisruptionBudget; three render one per app that selects exactly the
  * app's pods; both Deployments roll out surge-before-unavailable; the topology spread appears
  * only when enabled; the terminator is Ready only when /readyz (listening, not draining) says so.

@@ -123,7 +123,7 @@ export function newStreamId(): string {
 
 /** The HELLO frame an initiator in mode `mode` opens a session with. */
 export function helloFrame(streamId = newStreamId(), mode: 'tunnel' | 'tls' = 'tunnel'): Buffer {
-  return encodeControl(FrameType.HELLO, { v: PROTOCOL_VERSION, role: 'initiator', streamId, peerStreamId: '', resumeFrom: 0, armor: mode });
+  return encodeControl(FrameType.HELLO, { v: PROTOCOL_VERSION, role: 'initiator', streamId, peerStreamId: '', resumeFrom: 0, holdsFrom: 1, armor: mode });
 }
 
 /**

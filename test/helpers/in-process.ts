@@ -5,7 +5,7 @@ import { freePort } from './ports.js';
 
 type Overrides = Partial<Record<ConfigKey, string | number>>;
 
-/** An initiator dialing `sessionPort`, auto-trigger off; `httpPort` 0 picks a free one. */
+/** An initiator dialing `sessionPort`, auto-trigger off; `httpPort` 0 picks a free one, and /trigger gets a free one (`triggerPort` on the runtime) unless `extra` names it. */
 export async function initiatorFor(pki: TestPki, sessionPort: number, outboxLimit: number, httpPort = 0, extra: Overrides = {}, logger: Logger = silentLogger): Promise<InitiatorRuntime> {
   const config = loadConfig({
     env: {},
@@ -15,6 +15,7 @@ export async function initiatorFor(pki: TestPki, sessionPort: number, outboxLimi
       'session.serverName': 'localhost',
       'http.host': '127.0.0.1',
       'http.port': httpPort || (await freePort()),
+      'http.triggerPort': extra['http.triggerPort'] ?? (await freePort()),
       'tls.caFile': pki.ca.cert,
       'tls.certFile': pki.initiator.cert,
       'tls.keyFile': pki.initiator.key,
@@ -34,7 +35,7 @@ export async function terminatorWith(pki: TestPki, hooks: TerminatorHooks, httpP
       overrides: {
         ...extra,
         'session.listenHost': '127.0.0.1',
-        'session.listenPort': await freePort(),
+        'session.listenPort': extra['session.listenPort'] ?? (await freePort()),
         'http.host': '127.0.0.1',
         'http.port': httpPort,
         'tls.caFile': pki.ca.cert,

@@ -134,11 +134,17 @@ export function startTerminator(options: AppOptions): Proc {
   });
 }
 
-export function startInitiator(options: AppOptions): Proc {
+export interface InitiatorOptions extends AppOptions {
+  /** POST /trigger's own port (http.triggerPort); httpPort serves the probes and /metrics. */
+  triggerPort: number;
+}
+
+export function startInitiator(options: InitiatorOptions): Proc {
   const cert = options.cert ?? options.pki.initiator;
   return startProcess('initiator', entry('initiator', options.fixture), {
     NODE_OPTIONS: NODE_OPTIONS.initiator,
     FERRY_HTTP_PORT: String(options.httpPort),
+    FERRY_HTTP_TRIGGER_PORT: String(options.triggerPort),
     FERRY_HTTP_HOST: '127.0.0.1',
     FERRY_SESSION_URL: `wss://localhost:${options.sessionPort}`,
     FERRY_TLS_CA_FILE: options.ca ?? options.pki.ca.cert,
@@ -151,10 +157,10 @@ export function startInitiator(options: AppOptions): Proc {
 }
 
 /** POSTs JSON (or raw text) to the initiator; returns status, headers and parsed body. */
-export async function post(port: number, path: string, body: unknown, raw = false): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+export async function post(port: number, path: string, body: unknown, raw = false, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: raw ? (body as string) : JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
@@ -178,7 +184,9 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 export interface Pair {
   initiator: Proc;
   terminator: Proc;
-  /** The initiator's HTTP port (POST /trigger). */
+  /** The initiator's POST /trigger port. */
+  trigger: number;
+  /** The initiator's probes and /metrics port. */
   http: number;
   stop(): Promise<void>;
 }
@@ -190,8 +198,9 @@ export interface Pair {
 export async function startPair(pki: TestPki, env: { initiator?: Record<string, string>; terminator?: Record<string, string> } = {}): Promise<Pair> {
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts', env: env.terminator ?? {} });
-  const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', ...env.initiator } });
+  const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', ...env.initiator } });
   const stop = async (): Promise<void> => {
     await initiator.kill();
     await terminator.kill();
@@ -202,5 +211,5 @@ export async function startPair(pki: TestPki, env: { initiator?: Record<string, 
     await stop();
     throw err;
   }
-  return { initiator, terminator, http, stop };
+  return { initiator, terminator, trigger, http, stop };
 }

@@ -73,6 +73,7 @@ async function initiator(sessionPort: number, httpPort: number, hooks: { on_trig
       'session.maxPayloadBytes': MAX_PAYLOAD,
       'http.host': '127.0.0.1',
       'http.port': httpPort,
+      'http.triggerPort': await freePort(),
       'http.bodyLimitBytes': 4096,
       'tls.caFile': pki.ca.cert,
       'tls.certFile': pki.initiator.cert,
@@ -169,7 +170,7 @@ describe('bytes and JSON over one stream', () => {
 
   test('POST /trigger with application/octet-stream hands on_trigger a Buffer, and its bytes are delivered', async () => {
     const body = randomBytes(300);
-    const res = await fetch(`http://127.0.0.1:${http}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+    const res = await fetch(`http://127.0.0.1:${runtime.triggerPort}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
     const answer = (await res.json()) as Record<string, unknown>;
     assert.equal(res.status, 200, JSON.stringify(answer));
     assert.equal(answer['status'], 'delivered');
@@ -181,13 +182,13 @@ describe('bytes and JSON over one stream', () => {
   });
 
   test('an octet-stream body over http.bodyLimitBytes is refused with 413, like JSON', async () => {
-    const res = await fetch(`http://127.0.0.1:${http}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(4097) });
+    const res = await fetch(`http://127.0.0.1:${runtime.triggerPort}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(4097) });
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as Record<string, unknown>)['error'], 'FERRY_ERR_PAYLOAD_TOO_BIG');
   });
 
   test('on_trigger returning an object that holds a Buffer is refused with 422 FERRY_ERR_HOOK_RESULT, naming the path', async () => {
-    const res = await fetch(`http://127.0.0.1:${http}/trigger`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bufferInside: true }) });
+    const res = await fetch(`http://127.0.0.1:${runtime.triggerPort}/trigger`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bufferInside: true }) });
     const answer = (await res.json()) as Record<string, unknown>;
     assert.equal(res.status, 422);
     assert.equal(answer['error'], 'FERRY_ERR_HOOK_RESULT');

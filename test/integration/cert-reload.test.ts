@@ -47,11 +47,12 @@ test('a rotated certificate is picked up without dropping the session, and used 
 
   const sessionPort = await freePort();
   const http = await freePort();
+  const trigger = await freePort();
   const terminatorOptions = { pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' };
   let terminator = startTerminator(terminatorOptions);
   const initiator = startInitiator({
     pki,
-    httpPort: http,
+    httpPort: http, triggerPort: trigger,
     sessionPort,
     fixture: 'initiator.ts',
     cert: { cert: join(mount, 'tls.crt'), key: join(mount, 'tls.key') },
@@ -64,13 +65,13 @@ test('a rotated certificate is picked up without dropping the session, and used 
     const newSerial = serialOf(fresh.cert);
     publish('v2', fresh.cert, fresh.key);
     assert.match(await initiator.waitFor(/TLS material reloaded/), new RegExp(`serial=${newSerial}`));
-    assert.equal((await post(http, '/trigger', { after: 'rotation' })).status, 200, 'the open session still delivers');
+    assert.equal((await post(trigger, '/trigger', { after: 'rotation' })).status, 200, 'the open session still delivers');
     assert.equal(initiator.matching(/session open/).length, 1, 'the session was not dropped');
 
     // A broken update (a key that does not match the certificate) is refused.
     publish('v3', fresh.cert, pki.terminator.key);
     await initiator.waitFor(/TLS material changed but was refused; keeping the previous certificates: .*does not belong/);
-    assert.equal((await post(http, '/trigger', { after: 'bad update' })).status, 200);
+    assert.equal((await post(trigger, '/trigger', { after: 'bad update' })).status, 200);
 
     // The next connection presents the rotated certificate.
     terminator.child.kill('SIGKILL');

@@ -2,8 +2,9 @@
  * The runtimes' calls for code (not HTTP), in one process: a real terminator and initiator
  * runtime over mutual TLS on loopback. InitiatorRuntime.write(), the promise-free streaming
  * call: every write arrives once, in order, with its own payload; `false` means "wait for
- * whenSendable()"; a write with no session throws a coded error and is counted. And a refused
- * reply() from the terminator is counted like the initiator's refusals.
+ * whenSendable()"; before the first session a write throws a coded error and is counted, after
+ * it writes wait in the outbox while reconnecting. And a refused reply() from the terminator
+ * is counted like the initiator's refusals.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -40,7 +41,7 @@ test('5,000 writes through a 64-message outbox: false pushes back, every message
   }
 });
 
-test('a write with no session throws FERRY_ERR_NO_SESSION and counts it as refused', async () => {
+test('a write before the first session ever opened throws FERRY_ERR_NO_SESSION and counts it as refused', async () => {
   // Nothing listens on this port: the initiator keeps dialing, no session opens.
   const httpPort = await freePort();
   const initiator = await initiatorFor(pki, await freePort(), 64, httpPort);
@@ -53,6 +54,42 @@ test('a write with no session throws FERRY_ERR_NO_SESSION and counts it as refus
     assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 1);
   } finally {
     await initiator.stop();
+  }
+});
+
+test('once a session opened, write() and send() are accepted while reconnecting, refused only when the outbox is full, and delivered by the next session', async () => {
+  const received: unknown[] = [];
+  const hooks = { on_receive_terminator: (payload: unknown) => void received.push(payload) };
+  const first = await terminatorWith(pki, hooks, await freePort());
+  const sessionPort = first.sessionPort;
+  const initiator = await initiatorFor(pki, sessionPort, 4);
+  let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;
+  try {
+    await initiator.whenSendable();
+    await initiator.send({ n: 0 });
+    await first.stop();
+    while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    // No session now: whenSendable() waits for outbox room only, and writes are queued.
+    await initiator.whenSendable();
+    assert.equal(initiator.write({ n: 1 }), true);
+    const sent = initiator.send({ n: 2 });
+    assert.equal(initiator.write({ n: 3 }), true);
+    assert.equal(initiator.write({ n: 4 }), false, 'false once the outbox (4) is full');
+    assert.throws(
+      () => initiator.write({ n: 5 }),
+      (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL',
+    );
+    const readiness = initiator.readiness();
+    assert.equal(readiness.ready, true, 'ready: it accepts work while reconnecting');
+    assert.match(readiness.reason, /reconnecting .*queued: 4 of 4/);
+    second = await terminatorWith(pki, hooks, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+    const delivery = await sent;
+    assert.equal(delivery.seq, 3);
+    while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(received, [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+  } finally {
+    await initiator.stop();
+    await second?.stop();
   }
 });
 
@@ -148,9 +185,13 @@ test('a hook that fails on each of 2,000 writes is logged 20 times per side, and
     for (let i = 0; i < 2000; i += 1) assert.ok(initiator.write({ i }));
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
     assert.equal(sample(await scrape(terminatorHttp), 'ferry_hook_errors_total', { hook: 'on_receive_terminator' }), 2000);
-    assert.equal(sample(await scrape(initiatorHttp), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_REMOTE_HOOK' }), 2000);
+    const initiatorSamples = await scrape(initiatorHttp);
+    assert.equal(sample(initiatorSamples, 'ferry_messages_failed_total', { reason: 'FERRY_ERR_REMOTE_HOOK' }), 2000);
+    assert.equal(sample(initiatorSamples, 'ferry_messages_delivered_total'), 0);
+    assert.equal(sample(initiatorSamples, 'ferry_messages_refused_total'), 0, 'a failed delivery is not a refusal');
+    assert.equal(sample(await scrape(terminatorHttp), 'ferry_hook_duration_seconds_count', { hook: 'on_receive_terminator' }), 2000, 'every run is timed, the ones that threw included');
     const failed = terminatorLog.lines.filter((line) => line === 'on_receive_terminator failed: on_receive_terminator threw: this hook always fails');
-    const told = initiatorLog.lines.filter((line) => /^message [0-9a-f]{16}-\d+: the peer's hook failed: on_receive_terminator threw: this hook always fails$/.test(line));
+    const told = initiatorLog.lines.filter((line) => /^message [0-9a-f]{16}-\d+ not delivered: the terminator's on_receive_terminator failed: on_receive_terminator threw: this hook always fails \(nobody awaits it \(write\(\)\)\)$/.test(line));
     assert.equal(failed.length, 20, 'the terminator logged the first 20 failures of the window');
     assert.equal(told.length, 20, 'the initiator logged the first 20 refused writes of the window');
   } finally {

@@ -14,9 +14,9 @@ before(() => {
 after(() => pki.cleanup());
 
 test('SIGTERM on the terminator lets the running hook finish and acknowledges it before closing with 1001', async () => {
-  const { initiator, terminator, http, stop } = await startPair(pki);
+  const { initiator, terminator, trigger, stop } = await startPair(pki);
   try {
-    const pending = post(http, '/trigger', { sleepMs: 800 });
+    const pending = post(trigger, '/trigger', { sleepMs: 800 });
     await terminator.waitFor(/^HOOK STARTED /);
     terminator.child.kill('SIGTERM');
     const res = await pending;
@@ -30,13 +30,13 @@ test('SIGTERM on the terminator lets the running hook finish and acknowledges it
 });
 
 test('SIGTERM on the initiator drains its outbox before closing, and refuses new triggers meanwhile', async () => {
-  const { initiator, terminator, http, stop } = await startPair(pki);
+  const { initiator, terminator, trigger, stop } = await startPair(pki);
   try {
-    const inFlight = [1, 2, 3].map((i) => post(http, '/trigger', { i, sleepMs: 300 }));
+    const inFlight = [1, 2, 3].map((i) => post(trigger, '/trigger', { i, sleepMs: 300 }));
     await terminator.waitFor(/DELIVERED \S+-1 /);
     initiator.child.kill('SIGTERM');
     await initiator.waitFor(/draining/);
-    const late = await post(http, '/trigger', { late: true }).catch((err: Error) => ({ status: 0, body: { error: err.message } }));
+    const late = await post(trigger, '/trigger', { late: true }).catch((err: Error) => ({ status: 0, body: { error: err.message } }));
     assert.ok(late.status === 503 || late.status === 0, `a trigger during the drain is refused (got ${late.status})`);
     const results = await Promise.all(inFlight);
     assert.deepEqual(results.map((r) => r.status), [200, 200, 200], 'everything accepted before SIGTERM was delivered');
@@ -48,9 +48,9 @@ test('SIGTERM on the initiator drains its outbox before closing, and refuses new
 });
 
 test('an initiator whose drain times out tells its callers the messages were not acknowledged', async () => {
-  const { initiator, terminator, http, stop } = await startPair(pki, { initiator: { FERRY_SESSION_DRAIN_TIMEOUT_MS: '300' } });
+  const { initiator, terminator, trigger, stop } = await startPair(pki, { initiator: { FERRY_SESSION_DRAIN_TIMEOUT_MS: '300' } });
   try {
-    const slow = post(http, '/trigger', { sleepMs: 3000 });
+    const slow = post(trigger, '/trigger', { sleepMs: 3000 });
     // Accepted and on its way: the terminator's hook is running it.
     await terminator.waitFor(/^HOOK STARTED /);
     initiator.child.kill('SIGTERM');

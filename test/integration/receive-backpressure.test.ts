@@ -61,6 +61,7 @@ test('a slow on_receive_initiator pauses the initiator reads while the terminato
           'session.serverName': 'localhost',
           'http.host': '127.0.0.1',
           'http.port': await freePort(),
+          'http.triggerPort': await freePort(),
           'tls.caFile': pki.ca.cert,
           'tls.certFile': pki.initiator.cert,
           'tls.keyFile': pki.initiator.key,

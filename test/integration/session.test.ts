@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
+import { sample, scrape } from '../helpers/metrics.js';
 import { REPO_ROOT, get, post, startInitiator, startProcess, startTerminator } from '../helpers/procs.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ describe('the shipped apps', () => {
   test('deliver the auto-trigger and print both lines exactly', async () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort });
+    const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort });
     try {
       await initiator.waitFor(/Auto-trigger complete/, 20_000);
       assert.ok(initiator.lines.includes('🔁 Auto-trigger starting — sending 5 messages'));
@@ -39,11 +40,12 @@ describe('the shipped apps', () => {
     const http = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
     await terminator.waitFor(/terminator up/);
-    const initiator = startInitiator({ pki, httpPort: http, sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const trigger = await freePort();
+    const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     try {
       await initiator.waitFor(/session open/);
       const body = Buffer.from('000102030405060708090a0b0c0d0e0f1011121314151617', 'hex');
-      const res = await fetch(`http://127.0.0.1:${http}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+      const res = await fetch(`http://127.0.0.1:${trigger}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
       const answer = (await res.json()) as Record<string, unknown>;
       assert.equal(res.status, 200, JSON.stringify(answer));
       await terminator.waitFor(new RegExp(`📨 Received ${String(answer['id'])}: 24 bytes 000102030405060708090a0b0c0d0e0f…$`));
@@ -56,7 +58,7 @@ describe('the shipped apps', () => {
   test('drain on SIGTERM: the initiator closes with 1001 and exits 0', async () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     try {
       await initiator.waitFor(/session open/);
       await initiator.kill('SIGTERM');
@@ -71,14 +73,21 @@ describe('the shipped apps', () => {
 describe('reconnecting', () => {
   test('a terminator that starts late is reached by retrying, and the auto-trigger then completes', async () => {
     const sessionPort = await freePort();
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort });
+    const initiatorHttp = await freePort();
+    const initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: await freePort(), sessionPort });
     try {
       await initiator.waitFor(/reconnecting in \d+ ms: .*ECONNREFUSED/);
       await new Promise((r) => setTimeout(r, 1000));
       const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
       try {
         await initiator.waitFor(/Auto-trigger complete — 5\/5 messages sent\./, 20_000);
-        assert.ok(initiator.matching(/reconnecting in/).length >= 2, 'it retried more than once');
+        // One line for the streak's first refused dial, one summary with the count once a session opened.
+        assert.equal(initiator.matching(/reconnecting in \d+ ms: .*ECONNREFUSED/).length, 1, 'repeats of one cause are not logged one by one');
+        const [summary] = initiator.matching(/dial attempts failed: .*ECONNREFUSED.* \(×\d+ since \d\d:\d\d:\d\d\)/);
+        assert.ok(summary && Number(/×(\d+)/.exec(summary)?.[1]) >= 2, `it retried more than once: ${summary}`);
+        const metrics = await scrape(initiatorHttp);
+        assert.equal(sample(metrics, 'ferry_reconnects_total'), 0, 'dials before the first session are not reconnects');
+        assert.ok(sample(metrics, 'ferry_dial_failures_total', { reason: 'ECONNREFUSED' }) >= 2, 'they are dial failures');
       } finally {
         await terminator.kill();
       }
@@ -91,12 +100,13 @@ describe('reconnecting', () => {
     const sessionPort = await freePort();
     const terminatorHttp = await freePort();
     const http = await freePort();
+    const trigger = await freePort();
     const options = { pki, httpPort: terminatorHttp, sessionPort, fixture: 'terminator.ts' };
     let terminator = startTerminator(options);
     await terminator.waitFor(/terminator up/);
     const initiator = startInitiator({
       pki,
-      httpPort: http,
+      httpPort: http, triggerPort: trigger,
       sessionPort,
       fixture: 'initiator.ts',
       env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_SESSION_ACK_TIMEOUT_MS: '30000' },
@@ -105,7 +115,7 @@ describe('reconnecting', () => {
       await initiator.waitFor(/session open/);
       const total = 60;
       // Each delivery takes 50 ms, so most of these are still unacknowledged at the kill.
-      const responses = Array.from({ length: total }, (_, i) => post(http, '/trigger', { i, sleepMs: 50 }));
+      const responses = Array.from({ length: total }, (_, i) => post(trigger, '/trigger', { i, sleepMs: 50 }));
       await terminator.waitFor(/DELIVERED \S+-10 /, 10_000);
       terminator.child.kill('SIGKILL');
       await terminator.exited;
@@ -129,6 +139,10 @@ describe('reconnecting', () => {
       assert.ok(redelivered > 0, 'resent messages are flagged redelivered');
       assert.ok(deliveredBefore + deliveredAfter.length >= total, `every message reached a hook (${deliveredBefore} + ${deliveredAfter.length} ≥ ${total})`);
       assert.equal(initiator.matching(/session open/).length, 2, 'exactly one new session');
+      const metrics = await scrape(http);
+      assert.ok(sample(metrics, 'ferry_reconnects_total') >= 1, 'the dials after the lost session are reconnects');
+      assert.equal(sample(metrics, 'ferry_sessions_closed_total', { reason: 'FERRY_ERR_PEER_GONE' }), 1, 'a killed peer (1006) is FERRY_ERR_PEER_GONE');
+      assert.equal(sample(metrics, 'ferry_sessions_closed_total'), 1, 'and counted once');
     } finally {
       await initiator.kill();
       await terminator.kill();
@@ -137,14 +151,15 @@ describe('reconnecting', () => {
 
   test('after reconnect.maxRetries failures the circuit opens: one clear line, /readyz fails', async () => {
     const http = await freePort();
-    const initiator = startInitiator({ pki, httpPort: http, sessionPort: await freePort(), env: { FERRY_RECONNECT_MAX_RETRIES: '3' } });
+    const trigger = await freePort();
+    const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort: await freePort(), env: { FERRY_RECONNECT_MAX_RETRIES: '3' } });
     try {
       const line = await initiator.waitFor(/circuit open/, 10_000);
       assert.match(line, /3 connection attempts in a row failed/);
       const ready = await get(http, '/readyz');
       assert.equal(ready.status, 503);
       assert.match(ready.text, /circuit open/);
-      const refused = await post(http, '/trigger', { late: true });
+      const refused = await post(trigger, '/trigger', { late: true });
       assert.equal(refused.status, 503);
       assert.equal(refused.body['error'], 'FERRY_ERR_CIRCUIT_OPEN');
     } finally {
@@ -191,7 +206,7 @@ describe('authentication', () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, cert: pki.rogue.terminator, ca: pki.rogue.ca.cert });
     await terminator.waitFor(/terminator up/);
-    const initiator = startInitiator({ pki, httpPort: await freePort(), sessionPort });
+    const initiator = startInitiator({ pki, httpPort: await freePort(), triggerPort: await freePort(), sessionPort });
     try {
       const line = await initiator.waitFor(/reconnecting in \d+ ms: dial .* failed/);
       assert.match(line, /code=FERRY_ERR_TLS/);
@@ -223,6 +238,7 @@ describe('start-up checks', () => {
 
   test('a key that does not belong to the certificate is refused before any socket opens', async () => {
     const http = await freePort();
+    const trigger = await freePort();
     const proc = startProcess('initiator', [app], { FERRY_HTTP_PORT: String(http), FERRY_TLS_CA_FILE: pki.ca.cert, FERRY_TLS_CERT_FILE: pki.initiator.cert, FERRY_TLS_KEY_FILE: pki.terminator.key });
     const { code } = await proc.exited;
     assert.equal(code, 78);

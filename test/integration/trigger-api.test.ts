@@ -16,6 +16,7 @@ describe('POST /trigger against a live terminator', () => {
   let terminator: Proc;
   let initiator: Proc;
   let http: number;
+  let trigger: number;
   const dir = mkdtempSync(join(tmpdir(), 'ferry-trigger-api-'));
   const deliveries = join(dir, 'delivered.log');
 
@@ -23,11 +24,12 @@ describe('POST /trigger against a live terminator', () => {
     pki = makeTestPki();
     const sessionPort = await freePort();
     http = await freePort();
+    trigger = await freePort();
     terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts', env: { FERRY_TEST_DELIVERY_FILE: deliveries } });
     await terminator.waitFor(/terminator up/);
     initiator = startInitiator({
       pki,
-      httpPort: http,
+      httpPort: http, triggerPort: trigger,
       sessionPort,
       fixture: 'initiator.ts',
       env: { FERRY_SESSION_ACK_TIMEOUT_MS: '1500', FERRY_HTTP_BODY_LIMIT_BYTES: '4096', FERRY_AUTO_TRIGGER_COUNT: '0' },
@@ -43,7 +45,7 @@ describe('POST /trigger against a live terminator', () => {
   });
 
   test('answers 200 with the message id only after the terminator hook ran', async () => {
-    const res = await post(http, '/trigger', { hello: 'world' });
+    const res = await post(trigger, '/trigger', { hello: 'world' });
     assert.equal(res.status, 200);
     assert.equal(res.body['status'], 'delivered');
     assert.match(String(res.body['id']), /^[0-9a-f]{16}-\d+$/);
@@ -54,32 +56,32 @@ describe('POST /trigger against a live terminator', () => {
   });
 
   test('gives consecutive sequence numbers to consecutive messages', async () => {
-    const a = await post(http, '/trigger', { n: 1 });
-    const b = await post(http, '/trigger', { n: 2 });
+    const a = await post(trigger, '/trigger', { n: 1 });
+    const b = await post(trigger, '/trigger', { n: 2 });
     assert.equal(Number(b.body['seq']), Number(a.body['seq']) + 1);
   });
 
   test('refuses invalid JSON with 400 naming the parse error', async () => {
-    const res = await post(http, '/trigger', '{"unterminated', true);
+    const res = await post(trigger, '/trigger', '{"unterminated', true);
     assert.equal(res.status, 400);
     assert.equal(res.body['error'], 'FERRY_ERR_BAD_REQUEST');
     assert.match(String(res.body['message']), /invalid JSON/);
   });
 
   test('refuses a JSON array with 400 saying an object is required', async () => {
-    const res = await post(http, '/trigger', [1, 2, 3]);
+    const res = await post(trigger, '/trigger', [1, 2, 3]);
     assert.equal(res.status, 400);
     assert.match(String(res.body['message']), /must be a JSON object, got an array/);
   });
 
   test('refuses a body over http.bodyLimitBytes with 413', async () => {
-    const res = await post(http, '/trigger', { big: 'x'.repeat(8192) });
+    const res = await post(trigger, '/trigger', { big: 'x'.repeat(8192) });
     assert.equal(res.status, 413);
     assert.equal(res.body['error'], 'FERRY_ERR_PAYLOAD_TOO_BIG');
   });
 
   test('answers 422 with the hook message when on_trigger throws', async () => {
-    const res = await post(http, '/trigger', { reject: 'customer id missing' });
+    const res = await post(trigger, '/trigger', { reject: 'customer id missing' });
     assert.equal(res.status, 422);
     assert.equal(res.body['error'], 'FERRY_ERR_HOOK_FAILED');
     assert.match(String(res.body['message']), /customer id missing/);
@@ -87,30 +89,33 @@ describe('POST /trigger against a live terminator', () => {
   });
 
   test('answers 422 when on_trigger returns something that is not an object', async () => {
-    const res = await post(http, '/trigger', { returnArray: true });
+    const res = await post(trigger, '/trigger', { returnArray: true });
     assert.equal(res.status, 422);
     assert.equal(res.body['error'], 'FERRY_ERR_HOOK_RESULT');
   });
 
   test("answers 502 when the terminator's hook throws, and the session survives", async () => {
-    const res = await post(http, '/trigger', { fail: 'database down' });
+    const res = await post(trigger, '/trigger', { fail: 'database down' });
     assert.equal(res.status, 502);
     assert.equal(res.body['error'], 'FERRY_ERR_REMOTE_HOOK');
     assert.match(String(res.body['message']), /database down/);
-    const next = await post(http, '/trigger', { after: 'failure' });
+    // Logged on both sides: where the hook failed, and where the caller was answered 502.
+    await terminator.waitFor(/WARN on_receive_terminator failed: .*database down/, 5000);
+    await initiator.waitFor(/WARN message [0-9a-f]{16}-\d+ not delivered: the terminator's on_receive_terminator failed: .*database down \(its caller was told FERRY_ERR_REMOTE_HOOK\)/, 5000);
+    const next = await post(trigger, '/trigger', { after: 'failure' });
     assert.equal(next.status, 200);
     assert.equal(initiator.matching(/session open/).length, 1, 'no reconnect happened');
   });
 
   test('answers 504 when no acknowledgement comes within session.ackTimeoutMs', async () => {
-    const res = await post(http, '/trigger', { sleepMs: 2500 });
+    const res = await post(trigger, '/trigger', { sleepMs: 2500 });
     assert.equal(res.status, 504);
     assert.equal(res.body['error'], 'FERRY_ERR_ACK_TIMEOUT');
     assert.match(String(res.body['message']), /may still be delivered/);
   });
 
   test('answers 405 to other methods on /trigger and JSON 404 elsewhere', async () => {
-    const res = await fetch(`http://127.0.0.1:${http}/trigger`);
+    const res = await fetch(`http://127.0.0.1:${trigger}/trigger`);
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'POST');
     const missing = await get(http, '/nope');
@@ -128,15 +133,17 @@ describe('POST /trigger against a live terminator', () => {
   test('exposes delivery metrics with units in their names', async () => {
     const res = await get(http, '/metrics');
     assert.equal(res.status, 200);
-    const acked = /ferry_messages_acked_total\{role="initiator"\} (\d+)/.exec(res.text);
-    assert.ok(acked && Number(acked[1]) >= 3, 'acked counter counts the deliveries above');
+    const delivered = /ferry_messages_delivered_total\{role="initiator"\} (\d+)/.exec(res.text);
+    assert.ok(delivered && Number(delivered[1]) >= 3, 'the delivered counter counts the deliveries above');
     assert.match(res.text, /ferry_delivery_latency_seconds_bucket/);
+    assert.match(res.text, /^ferry_messages_failed_total\{reason="FERRY_ERR_REMOTE_HOOK",role="initiator"\} [1-9]/m, "the 502 above is a failed delivery");
+    assert.doesNotMatch(res.text, /ferry_messages_refused_total\{reason="FERRY_ERR_REMOTE_HOOK"/, 'a failed delivery is not a refusal');
     assert.match(res.text, /ferry_hook_errors_total\{hook="on_trigger",reason="FERRY_ERR_HOOK_FAILED",role="initiator"\} 1/);
     assert.match(res.text, /ferry_outbox_depth\{role="initiator"\} \d+/);
   });
 
   test('streams a reply from the terminator back to the initiator hook', async () => {
-    const res = await post(http, '/trigger', { reply: 'pong-42' });
+    const res = await post(trigger, '/trigger', { reply: 'pong-42' });
     assert.equal(res.status, 200);
     await initiator.waitFor(/REPLY \{"answer":"pong-42"\}/, 5000);
   });
@@ -146,10 +153,11 @@ describe('POST /trigger with no terminator', () => {
   test('answers 503 with Retry-After while no session can be had', async () => {
     const pki = makeTestPki();
     const http = await freePort();
-    const initiator = startInitiator({ pki, httpPort: http, sessionPort: await freePort(), fixture: 'initiator.ts' });
+    const trigger = await freePort();
+    const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort: await freePort(), fixture: 'initiator.ts' });
     try {
       await initiator.waitFor(/initiator up/);
-      const res = await post(http, '/trigger', { hello: 'nobody' });
+      const res = await post(trigger, '/trigger', { hello: 'nobody' });
       assert.equal(res.status, 503);
       assert.equal(res.body['error'], 'FERRY_ERR_NO_SESSION');
       assert.ok(Number(res.headers.get('retry-after')) >= 1);

@@ -90,7 +90,7 @@ describe('JetStream sink example', { skip: skip ?? false }, () => {
     nc = await connect({ servers: nats.url });
     const initiator = startInitiator({
       pki,
-      httpPort: await freePort(),
+      httpPort: await freePort(), triggerPort: await freePort(),
       sessionPort: link.port,
       fixture: 'stream-initiator.ts',
       env: {
@@ -173,18 +173,19 @@ describe('JetStream sink example', { skip: skip ?? false }, () => {
     const url = `nats://127.0.0.1:${natsPort}`;
     const sessionPort = await freePort();
     const http = await freePort();
+    const trigger = await freePort();
     const terminator = sinkTerminator({ httpPort: await freePort(), sessionPort, env: { NATS_STREAM: 'FERRY_LATE', NATS_SUBJECT: 'ferry.late' } }, url);
-    const initiator = startInitiator({ pki, httpPort: http, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
     let late: NatsServer | null = null;
     try {
       await initiator.waitFor(/session open/);
-      const refused = await post(http, '/trigger', { n: 1 });
+      const refused = await post(trigger, '/trigger', { n: 1 });
       assert.equal(refused.status, 502);
       assert.equal(refused.body['error'], 'FERRY_ERR_REMOTE_HOOK');
       assert.match(String(refused.body['message']), /SINK_ERR_NATS_UNREACHABLE.*cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+/);
 
       late = await startNatsServer(join(dir, 'late'), natsPort);
-      const delivered = await post(http, '/trigger', { n: 2 });
+      const delivered = await post(trigger, '/trigger', { n: 2 });
       assert.equal(delivered.status, 200, JSON.stringify(delivered.body));
       const lateNc = await connect({ servers: url });
       try {

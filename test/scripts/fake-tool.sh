@@ -32,6 +32,11 @@ case "$tool" in
       *" get --raw /readyz "*) compgen -G "$S/clusters/*" >/dev/null ;;
       *" create secret "*) printf 'apiVersion: v1\nkind: Secret\n' ;;
       *" apply "*) cat >/dev/null ;;
+      # A follower: one line naming its namespace, then it follows (blocks) until killed.
+      " logs "*" --follow "*)
+        ns=""; prev=""; for a in "$@"; do [ "$prev" = --namespace ] && ns="$a"; prev="$a"; done
+        echo "[pod/fake/web-app] log line from $ns"
+        exec sleep 300 ;;
       *) exit 0 ;;
     esac ;;
   helm)
@@ -56,7 +61,15 @@ case "$tool" in
           env) printf 'FERRY_RELEASE=fast-ferry\nFERRY_CLUSTER=fast-ferry\nFERRY_NODE_IMAGE=node:20-bookworm-slim\nFERRY_INITIATOR_IMAGE=fast-ferry/initiator\nFERRY_TERMINATOR_IMAGE=fast-ferry/terminator\nFERRY_AUTO_TRIGGER_COUNT=5\n' ;;
           values) out=""; prev=""; for a in "$@"; do [ "$prev" = --out ] && out="$a"; prev="$a"; done; printf '%s\n' "$@" >"$out" ;;
         esac ;;
-      tools/dist/image-hash.js) echo "hash-$2-$(cat "$S/content-$2" 2>/dev/null || echo 1)" ;;
+      # With FAKE_REAL_NODE (a real node with tsx), the watcher and the content hash are the real
+      # tools/src ones, run on the sandbox's files; otherwise a hash from the fake's state.
+      tools/dist/watch.js | tools/dist/image-hash.js)
+        if [ -n "${FAKE_REAL_NODE:-}" ]; then
+          src="${FAKE_TOOLS_SRC}/$(basename "$1" .js).ts"; shift
+          # shellcheck disable=SC2086 # FAKE_REAL_NODE is "node --import tsx-loader"
+          exec $FAKE_REAL_NODE "$src" "$@"
+        fi
+        [ "$1" = tools/dist/watch.js ] || echo "hash-$2-$(cat "$S/content-$2" 2>/dev/null || echo 1)" ;;
       tools/dist/pki.js)
         dir="$4"
         if [ ! -e "$dir/ca.crt" ] || [ "${5:-}" = --rotate ]; then

@@ -53,6 +53,8 @@ export interface Blueprint {
   readonly runtime: RuntimeSettings;
   /** The monitoring section, as given (unset keys keep the chart's defaults). */
   readonly monitoring: Monitoring;
+  /** POST /trigger: the Secret (initiator namespace) holding its bearer token; '' = no token. */
+  readonly trigger: { readonly authSecret: string };
 }
 
 /**
@@ -88,7 +90,9 @@ const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
-const BUNDLE_SECTIONS = ['bundle', 'cluster', 'images', 'resources', 'replicas', 'monitoring'] as const;
+const BUNDLE_SECTIONS = ['bundle', 'cluster', 'images', 'resources', 'replicas', 'monitoring', 'trigger'] as const;
+/** A Secret's name: a DNS subdomain. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Runtime sections a blueprint may carry: those of CONFIG_SCHEMA with a key the chart does not own. */
 export function runtimeSections(): string[] {
@@ -130,6 +134,7 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
 
   const replicas = replicasOf(root, fail);
   const monitoring = monitoringOf(root['monitoring'], fail);
+  const trigger = triggerOf(root, fail);
 
   const runtime: Record<string, Record<string, string | number>> = {};
   for (const sectionName of runtimeSections()) {
@@ -153,7 +158,19 @@ export function validateBlueprint(doc: unknown, file = 'blueprint.yaml'): Bluepr
     replicas,
     runtime,
     monitoring,
+    trigger,
   });
+}
+
+/** The optional trigger section: authSecret, the Secret with POST /trigger's bearer token. */
+function triggerOf(root: Record<string, unknown>, fail: Fail): { authSecret: string } {
+  if (!('trigger' in root) || root['trigger'] === null) return { authSecret: '' };
+  const body = section(root, 'trigger', [], fail, '', ['authSecret']);
+  const secret = body['authSecret'] ?? '';
+  if (typeof secret !== 'string' || (secret !== '' && (secret.length > 253 || !DNS_SUBDOMAIN.test(secret)))) {
+    return fail('trigger.authSecret', secret, 'the name of a Secret in the initiator namespace holding the token under the key `token` (kubectl create secret generic trigger-token --from-literal token=...), or "" for no token');
+  }
+  return { authSecret: secret };
 }
 
 /** The optional replicas section: initiator and terminator counts, topologySpread. */

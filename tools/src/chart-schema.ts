@@ -17,6 +17,8 @@ type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
 /** Runtime keys the chart derives from its own manifests, each with the reason an error shows. */
 export const CHART_OWNED_KEYS: Readonly<Record<string, string>> = Object.freeze({
   'http.port': 'the chart sets it from its ports.http value',
+  'http.triggerPort': 'the chart sets it from its ports.trigger value',
+  'http.triggerTokenFile': 'the chart mounts trigger.auth.existingSecret and sets the path',
   'session.listenPort': 'the chart sets it from its ports.session value',
   'session.url': 'the chart points it at the terminator Service',
   'tls.caFile': 'the chart mounts the TLS Secret and sets the paths',

@@ -4,16 +4,24 @@
  * prefix, until Ctrl-C. `--once` exits 0 as soon as the auto-trigger completed with every
  * message sent, and non-zero with the reason otherwise.
  *
- *   node tools/dist/local.js up [--once] [--timeout SECONDS] [--state-dir .ferry]
+ * `--watch` (bash deploy.sh --local --watch) adds an edit loop made of two well-kept tools: one
+ * `tsc -b --watch` recompiles what a save changed, and each app runs under `node --watch`, which
+ * restarts it when a file of its own import graph changes. A save to terminator/app/app.ts
+ * rewrites only terminator/app/dist/app.js, so only the terminator restarts; a core edit
+ * rewrites core/dist, which both import, so both restart. A save that changes no emitted
+ * JavaScript restarts nothing. Type errors show as [tsc] lines and the apps keep running.
+ *
+ *   node tools/dist/local.js up [--once | --watch] [--timeout SECONDS] [--state-dir .ferry]
  *   node tools/dist/local.js down [--state-dir .ferry]
  *
  * Ports (env): FERRY_LOCAL_INITIATOR_HTTP_PORT (8080), FERRY_LOCAL_TERMINATOR_HTTP_PORT (8081),
- * FERRY_LOCAL_SESSION_PORT (8443). Any FERRY_* setting in the environment reaches both apps.
+ * FERRY_LOCAL_INITIATOR_TRIGGER_PORT (8082: POST /trigger), FERRY_LOCAL_SESSION_PORT (8443). Any FERRY_* setting in the environment reaches both apps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { parseAutoTriggerComplete } from '@fast-ferry/core';
@@ -25,12 +33,13 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface Args {
   command: 'up' | 'down';
   once: boolean;
+  watch: boolean;
   timeoutSeconds: number;
   stateDir: string;
 }
 
 interface App {
-  name: 'initiator' | 'terminator';
+  name: 'initiator' | 'terminator' | 'tsc';
   child: ChildProcess;
   tail: string[];
 }
@@ -38,21 +47,23 @@ interface App {
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command !== 'up' && command !== 'down') usage(`unknown command ${command ?? '(none)'}`);
-  const args: Args = { command, once: false, timeoutSeconds: 120, stateDir: join(REPO_ROOT, '.ferry') };
+  const args: Args = { command, once: false, watch: false, timeoutSeconds: 120, stateDir: join(REPO_ROOT, '.ferry') };
   for (let i = 0; i < rest.length; i += 1) {
     const flag = rest[i];
     if (flag === '--once') args.once = true;
+    else if (flag === '--watch') args.watch = true;
     else if (flag === '--timeout') args.timeoutSeconds = Number(rest[++i]);
     else if (flag === '--state-dir') args.stateDir = resolve(rest[++i] ?? '');
     else if (flag === '--local') continue;
     else usage(`unknown flag ${flag}`);
   }
   if (!Number.isFinite(args.timeoutSeconds) || args.timeoutSeconds <= 0) usage('--timeout needs a number of seconds');
+  if (args.once && args.watch) usage('--once and --watch do not go together (--once stops after the auto-trigger, --watch keeps restarting)');
   return args;
 }
 
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: local.js up [--once] [--timeout SECONDS] [--state-dir DIR] | down [--state-dir DIR]\n`);
+  process.stderr.write(`${problem}\nusage: local.js up [--once | --watch] [--timeout SECONDS] [--state-dir DIR] | down [--state-dir DIR]\n`);
   process.exit(2);
 }
 
@@ -66,6 +77,11 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
+/** POST /trigger's port in a local run: 8082, as 8081 is the local terminator's HTTP port. */
+function triggerPort(): number {
+  return port('FERRY_LOCAL_INITIATOR_TRIGGER_PORT', 8082);
+}
+
 /** Writes each app's config file: the same shape the chart's ConfigMap mounts in the pods. */
 function writeConfigs(stateDir: string, pkiDir: string): { initiator: string; terminator: string } {
   const sessionPort = port('FERRY_LOCAL_SESSION_PORT', 8443);
@@ -73,7 +89,7 @@ function writeConfigs(stateDir: string, pkiDir: string): { initiator: string; te
   mkdirSync(dir, { recursive: true });
   const tls = (app: string) => ({ caFile: join(pkiDir, 'ca.crt'), certFile: join(pkiDir, app, 'tls.crt'), keyFile: join(pkiDir, app, 'tls.key') });
   const initiator = {
-    http: { port: port('FERRY_LOCAL_INITIATOR_HTTP_PORT', 8080), host: '127.0.0.1' },
+    http: { port: port('FERRY_LOCAL_INITIATOR_HTTP_PORT', 8080), triggerPort: triggerPort(), host: '127.0.0.1' },
     session: { url: `wss://localhost:${sessionPort}` },
     tls: tls('initiator'),
   };
@@ -88,20 +104,34 @@ function writeConfigs(stateDir: string, pkiDir: string): { initiator: string; te
   return paths;
 }
 
-function start(name: App['name'], configFile: string, onLine: (app: App, line: string) => void): App {
+function start(name: 'initiator' | 'terminator', configFile: string, watch: boolean, onLine: (app: App, line: string) => void): App {
   const entry = join(REPO_ROOT, name, 'app', 'dist', 'app.js');
   if (!existsSync(entry)) {
     process.stderr.write(`${entry} is missing: run \`npm run build\` first (bash deploy.sh --local does)\n`);
     process.exit(1);
   }
-  const child = spawn(process.execPath, [entry], {
+  // --watch-preserve-output: no screen clearing, the other app's lines stay.
+  const child = spawn(process.execPath, [...(watch ? ['--watch', '--watch-preserve-output'] : []), entry], {
     cwd: REPO_ROOT,
     // As in the app's image: its NODE_OPTIONS unless the user set their own.
     env: { NODE_OPTIONS: NODE_OPTIONS[name], ...process.env, FERRY_CONFIG_FILE: configFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return follow(name, child, onLine);
+}
+
+/** `tsc -b --watch` over both apps (and core, which they reference): recompiles on save. */
+function startCompiler(onLine: (app: App, line: string) => void): App {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const projects = [join(REPO_ROOT, 'initiator', 'app'), join(REPO_ROOT, 'terminator', 'app')];
+  const child = spawn(process.execPath, [tsc, '-b', ...projects, '--watch', '--preserveWatchOutput'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return follow('tsc', child, onLine);
+}
+
+function follow(name: App['name'], child: ChildProcess, onLine: (app: App, line: string) => void): App {
   const app: App = { name, child, tail: [] };
   for (const stream of [child.stdout, child.stderr]) {
+    if (stream === null) continue; // not piped: every caller spawns with stdio 'pipe'
     createInterface({ input: stream }).on('line', (line) => {
       app.tail.push(line);
       if (app.tail.length > 20) app.tail.shift();
@@ -111,10 +141,15 @@ function start(name: App['name'], configFile: string, onLine: (app: App, line: s
   return app;
 }
 
+const LABELS: Record<App['name'], { label: string; color: string }> = {
+  initiator: { label: '[initiator] ', color: '36' },
+  terminator: { label: '[terminator]', color: '35' },
+  tsc: { label: '[tsc]       ', color: '33' },
+};
+
 function prefix(name: App['name']): string {
-  const label = name === 'initiator' ? '[initiator] ' : '[terminator]';
-  if (!process.stdout.isTTY) return label;
-  return name === 'initiator' ? `\x1b[36m${label}\x1b[0m` : `\x1b[35m${label}\x1b[0m`;
+  const { label, color } = LABELS[name];
+  return process.stdout.isTTY ? `\x1b[${color}m${label}\x1b[0m` : label;
 }
 
 function waitForExit(app: App, ms: number): Promise<void> {
@@ -141,7 +176,8 @@ async function up(args: Args): Promise<void> {
   const finish = async (code: number, message?: string): Promise<void> => {
     if (finishing) return;
     finishing = true;
-    // Initiator first so it drains into a terminator that is still there.
+    // Initiator first so it drains into a terminator that is still there (the compiler, if
+    // any, was started last and goes first).
     for (const app of [...apps].reverse()) {
       app.child.kill('SIGTERM');
       await waitForExit(app, 15_000);
@@ -165,13 +201,20 @@ async function up(args: Args): Promise<void> {
     const why = app.tail.filter((l) => /❌|ERROR|WARN/.test(l)).slice(-3).join('\n  ') || app.tail.slice(-3).join('\n  ');
     void finish(1, `❌ ${app.name} exited (${signal ?? `code ${code}`}) — last lines:\n  ${why}`);
   };
-  const terminator = start('terminator', configs.terminator, onLine);
+  const terminator = start('terminator', configs.terminator, args.watch, onLine);
   apps.push(terminator);
   terminator.child.on('exit', onExit(terminator));
-  const initiator = start('initiator', configs.initiator, onLine);
+  const initiator = start('initiator', configs.initiator, args.watch, onLine);
   apps.push(initiator);
   initiator.child.on('exit', onExit(initiator));
-  writeFileSync(join(args.stateDir, 'local', 'pids.json'), JSON.stringify({ supervisor: process.pid, initiator: initiator.child.pid, terminator: terminator.child.pid }));
+  const pids: Record<string, number | undefined> = { supervisor: process.pid, initiator: initiator.child.pid, terminator: terminator.child.pid };
+  if (args.watch) {
+    const compiler = startCompiler(onLine);
+    apps.push(compiler);
+    compiler.child.on('exit', onExit(compiler));
+    pids['tsc'] = compiler.child.pid;
+  }
+  writeFileSync(join(args.stateDir, 'local', 'pids.json'), JSON.stringify(pids));
   process.on('SIGINT', () => void finish(0, '\n👋 stopping both apps (Ctrl-C)'));
   process.on('SIGTERM', () => void finish(0, '👋 stopping both apps'));
   if (args.once) {
@@ -180,7 +223,8 @@ async function up(args: Args): Promise<void> {
       void finish(1, `❌ local run failed: no "Auto-trigger complete" line from the initiator within ${args.timeoutSeconds} s — last lines:\n  ${tail}`);
     }, args.timeoutSeconds * 1000).unref();
   } else {
-    process.stdout.write('▶️  both apps running; Ctrl-C (or `bash teardown.sh --local`) stops them\n');
+    const how = args.watch ? ' and restart on save (only the app whose compiled files changed)' : '';
+    process.stdout.write(`▶️  both apps running${how}; send one: curl -X POST localhost:${triggerPort()}/trigger -d '{"hello":"world"}'; Ctrl-C (or \`bash teardown.sh --local\`) stops them\n`);
   }
 }
 
@@ -192,7 +236,7 @@ function down(args: Args): void {
   }
   const pids = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
   // Signalling the supervisor lets it drain both apps in order; the apps too, in case it is gone.
-  for (const name of ['supervisor', 'initiator', 'terminator']) {
+  for (const name of ['supervisor', 'initiator', 'terminator', 'tsc']) {
     const pid = pids[name];
     if (pid === undefined) continue;
     try {

@@ -1,5 +1,5 @@
 /**
- * The docs' reference tables (config keys, error codes) are generated from the code that
+ * The docs' reference tables (config keys, error codes, metrics) are generated from the code that
  * defines them, so the docs cannot drift. A generated block is marked
  * `<!-- generated:NAME -->` … `<!-- /generated:NAME -->` in whichever file holds it (README.md or
  * docs/*.md): moving a section to another file needs no change here. `npm run docs`
@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_SCHEMA, envNameOf, ErrorCodes } from '@fast-ferry/core';
+import { CONFIG_SCHEMA, createMetrics, envNameOf, ErrorCodes, knownReasons } from '@fast-ferry/core';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -38,7 +38,43 @@ export function renderErrorTable(): string {
   return ['| code | close code | HTTP status | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-export const BLOCKS: Record<string, () => string> = { config: renderConfigTable, errors: renderErrorTable };
+interface MetricDoc {
+  name: string;
+  help: string;
+  type: string;
+  labelNames?: readonly string[];
+}
+
+/** The label values a labelled counter is exported with at 0 from start-up, by metric name. */
+function startsAtZero(): Map<string, string> {
+  const i = knownReasons('initiator');
+  const t = knownReasons('terminator');
+  const list = (xs: readonly string[]): string => xs.map((x) => `\`${x}\``).join(', ');
+  const both = (a: readonly string[], b: readonly string[]): string => (a.join() === b.join() ? list(a) : `initiator: ${list(a)}; terminator: ${list(b)}`);
+  const hooks = (xs: ReadonlyArray<{ hook: string; reason: string }>): string => list(xs.map((x) => `${x.hook}/${x.reason}`));
+  return new Map([
+    ['ferry_sessions_closed_total', both(i.sessionsClosed, t.sessionsClosed)],
+    ['ferry_frames_rejected_total', both(i.framesRejected, t.framesRejected)],
+    ['ferry_messages_refused_total', both(i.messagesRefused, t.messagesRefused)],
+    ['ferry_messages_failed_total', both(i.messagesFailed, t.messagesFailed)],
+    ['ferry_handshake_failures_total', both(i.handshakeFailures, t.handshakeFailures)],
+    ['ferry_dial_failures_total', `initiator: ${list(i.dialFailures)}`],
+    ['ferry_hook_errors_total', `initiator: ${hooks(i.hookErrors)}; terminator: ${hooks(t.hookErrors)}`],
+  ]);
+}
+
+/** Every metric of the apps (both roles export the same names, each with a `role` label). */
+export function renderMetricsTable(): string {
+  const zero = startsAtZero();
+  const metrics = createMetrics('initiator', { defaultMetrics: false }).registry.getMetricsAsArray() as unknown as MetricDoc[];
+  const rows = metrics.map((m) => {
+    const labels = (m.labelNames ?? []).map((l) => `\`${l}\``).join(', ') || '—';
+    return `| \`${m.name}\` | ${m.type} | ${labels} | ${m.help.replace(/\|/g, '\\|')} | ${zero.get(m.name) ?? '—'} |`;
+  });
+  return ['| metric | type | labels | meaning | at 0 from start-up |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+export const BLOCKS: Record<string, () => string> = { config: renderConfigTable, errors: renderErrorTable, metrics: renderMetricsTable };
 
 /** The files that may hold generated blocks, relative to the repository root. */
 export function docFiles(root = ROOT): string[] {

@@ -88,6 +88,7 @@ export function renderValues(bp: Blueprint, options: RenderOptions = {}): Record
     ...(options.tlsChecksum ? { tls: { checksum: options.tlsChecksum } } : {}),
     initiator: component('initiator'),
     terminator: component('terminator'),
+    ...(bp.trigger.authSecret ? { trigger: { auth: { existingSecret: bp.trigger.authSecret, key: 'token' } } } : {}),
   };
 }
 

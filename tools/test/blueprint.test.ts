@@ -412,3 +412,32 @@ describe('blueprint CLI', () => {
     assert.equal(v['initiator'].image.tag, 'abc123');
   });
 });
+
+describe('blueprint trigger', () => {
+  it('renders trigger.authSecret as the chart\'s trigger.auth.existingSecret (key `token`)', () => {
+    const doc = shipped();
+    doc['trigger'] = { authSecret: 'trigger-token' };
+    const v = renderValues(validateBlueprint(doc)) as Record<string, any>;
+    assert.deepEqual(v['trigger'], { auth: { existingSecret: 'trigger-token', key: 'token' } });
+  });
+
+  it('sets nothing for "" or a missing section (no token)', () => {
+    const doc = shipped();
+    assert.equal('trigger' in (renderValues(validateBlueprint(doc)) as Record<string, any>), false, 'the shipped blueprint sets no token');
+    delete doc['trigger'];
+    assert.equal('trigger' in (renderValues(validateBlueprint(doc)) as Record<string, any>), false);
+  });
+
+  it('refuses a name that cannot be a Secret, and unknown keys, by name', () => {
+    for (const bad of ['Trigger_Token', 'x'.repeat(254), 42]) {
+      const doc = shipped();
+      doc['trigger'] = { authSecret: bad };
+      const err = errorOf(doc);
+      assert.equal(err.key, 'trigger.authSecret');
+      assert.match(err.message, /kubectl create secret generic trigger-token/);
+    }
+    const doc = shipped();
+    doc['trigger'] = { token: 'abc' };
+    assert.match(errorOf(doc).message, /trigger\.token/);
+  });
+});

@@ -2,10 +2,17 @@
  * Fast Ferry itself, through the real runtimes: startTerminator with a no-op hook that only
  * counts, startInitiator driven by an in-process write() loop (not HTTP). Acks on, metrics on,
  * default limits; only addresses, certificates, the armor mode and the auto-trigger (off)
- * are configured.
+ * are configured. JSON payloads go to write() as objects and reach the hook parsed.
+ *
+ * Bytes go to write() as a Buffer and should reach the hook as a Buffer. A core that does not
+ * carry bytes yet either refuses the Buffer or sends it as JSON; so a bytes case first writes
+ * one probe Buffer: write() throwing ends the case at the sender, and the receiver's hook
+ * checks what the probe became and tells the orchestrator (Sink.probed). Either way the case
+ * is unsupported (skipped, not failed), so the bench runs on such a core and measures bytes as
+ * soon as the core carries them.
  */
 import { loadConfig, startInitiator, startTerminator, type LogFields, type Logger } from '@fast-ferry/core';
-import type { BenchMessage, Sink } from '../message.js';
+import { BYTES_PROBE, probeMismatch, type Payload, type Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 import { pkiPaths } from '@fast-ferry/tools/dist/pki.js';
 import { freePort } from '@fast-ferry/tools/dist/ports.js';
@@ -45,6 +52,32 @@ function hasArmorIdentity(fields: LogFields | undefined): boolean {
   return Object.keys(fields ?? {}).some((key) => !PLAIN_OPEN_FIELDS.has(key));
 }
 
+/** Thrown by a side that finds bytes not carried; peer.ts reports it as 'unsupported'. */
+export class UnsupportedError extends Error {
+  override name = 'UnsupportedError';
+}
+
+const NOT_YET = 'Fast Ferry bytes: not supported by this core yet';
+
+/** The terminator's hook in a bytes case: the first message is the probe, judged, not counted. */
+function probingFirst(sink: Sink): (payload: unknown) => void {
+  let first = true;
+  return (payload) => {
+    if (!first) return sink.accept(payload);
+    first = false;
+    const mismatch = probeMismatch(payload);
+    sink.probed?.(mismatch === undefined ? undefined : `${NOT_YET} (write(Buffer) probe: ${mismatch})`);
+  };
+}
+
+function probeBytes(runtime: Awaited<ReturnType<typeof startInitiator>>): void {
+  try {
+    runtime.write(Buffer.from(BYTES_PROBE) as unknown as Record<string, unknown>);
+  } catch (err) {
+    throw new UnsupportedError(`${NOT_YET} (write(Buffer) threw: ${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
 export const ferry: Transport = {
   async receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
     const f = pkiPaths(args.pkiDir);
@@ -61,10 +94,8 @@ export const ferry: Transport = {
         'armor.mode': armorOf(args),
       },
     });
-    const runtime = await startTerminator(
-      { on_receive_terminator: (payload) => sink.accept(payload) },
-      { config, logger: new WatchingLogger() },
-    );
+    const onReceive = args.payload === 'bytes' ? probingFirst(sink) : (payload: unknown) => sink.accept(payload);
+    const runtime = await startTerminator({ on_receive_terminator: onReceive }, { config, logger: new WatchingLogger() });
     return { port: runtime.sessionPort };
   },
 
@@ -78,6 +109,7 @@ export const ferry: Transport = {
         'session.serverName': 'localhost',
         'http.host': '127.0.0.1',
         'http.port': await freePort(),
+        'http.triggerPort': await freePort(),
         'tls.caFile': f.ca.cert,
         'tls.certFile': f.initiator.cert,
         'tls.keyFile': f.initiator.key,
@@ -98,10 +130,12 @@ export const ferry: Transport = {
     if (armor === 'tunnel' && !hasArmorIdentity(logger.opened)) {
       throw new Error('armor mode tunnel but no armor identity at session open: the session is not armored');
     }
+    if (args.payload === 'bytes') probeBytes(runtime);
     return {
       // Fire and forget, like the other rows: write() is the streaming API (no promise per
-      // message); a refused message throws, which fails the case.
-      send: (message: BenchMessage): boolean => runtime.write(message as unknown as Record<string, unknown>),
+      // message); a refused message throws, which fails the case. The cast lets the bench
+      // hand write() a Buffer before the core's types accept one.
+      send: (payload: Payload): boolean => runtime.write(payload as unknown as Record<string, unknown>),
       // Resolves once the outbox has room again (and a session is open).
       writable: () => runtime.whenSendable(),
     };

@@ -1,17 +1,20 @@
 /**
- * The floor: one mutual-TLS 1.3 socket carrying newline-delimited JSON, no framing beyond the
- * newline, no acks. The sender writes each line as it comes and backs off while more than
- * HIGH_WATER bytes wait; the receiver splits lines and parses each.
+ * The floor: one mutual-TLS 1.3 socket, no acks. JSON goes as newline-delimited lines (the
+ * receiver splits lines and parses each); bytes as length-prefixed frames (a 4-byte
+ * big-endian length, then the bytes; the receiver hands each frame on as a Buffer, copying
+ * only when a frame straddles two reads). The sender writes each message as it comes and
+ * backs off while more than HIGH_WATER bytes wait.
  */
 import { once } from 'node:events';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import type { BenchMessage, Sink } from '../message.js';
+import type { Payload, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 import { clientTlsOptions, serverTlsOptions } from './tls-files.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
 
 const HIGH_WATER = 1024 * 1024;
 const NEWLINE = 0x0a;
+const LENGTH_BYTES = 4;
 
 function readLines(socket: TLSSocket, sink: Sink): void {
   let rest: Buffer | null = null;
@@ -26,9 +29,25 @@ function readLines(socket: TLSSocket, sink: Sink): void {
   });
 }
 
+function readFrames(socket: TLSSocket, sink: Sink): void {
+  let rest: Buffer | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    while (buf.length - start >= LENGTH_BYTES) {
+      const end = start + LENGTH_BYTES + buf.readUInt32BE(start);
+      if (end > buf.length) break;
+      sink.accept(buf.subarray(start + LENGTH_BYTES, end));
+      start = end;
+    }
+    rest = start < buf.length ? buf.subarray(start) : null;
+  });
+}
+
 export const rawTls: Transport = {
   async receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
-    const server = createServer(serverTlsOptions(args.pkiDir), (socket) => readLines(socket, sink));
+    const read = args.payload === 'bytes' ? readFrames : readLines;
+    const server = createServer(serverTlsOptions(args.pkiDir), (socket) => read(socket, sink));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const address = server.address();
@@ -39,8 +58,18 @@ export const rawTls: Transport = {
     const socket = connect({ ...clientTlsOptions(args.pkiDir), host: '127.0.0.1', port: args.port });
     await once(socket, 'secureConnect');
     return {
-      send(message: BenchMessage): boolean {
-        socket.write(`${JSON.stringify(message)}\n`);
+      send(payload: Payload): boolean {
+        if (Buffer.isBuffer(payload)) {
+          const header = Buffer.allocUnsafe(LENGTH_BYTES);
+          header.writeUInt32BE(payload.length, 0);
+          // Corked: header and bytes leave in one write, the bytes not copied into a new frame here.
+          socket.cork();
+          socket.write(header);
+          socket.write(payload);
+          socket.uncork();
+        } else {
+          socket.write(`${JSON.stringify(payload)}\n`);
+        }
         return socket.writableLength < HIGH_WATER;
       },
       writable: async () => {

@@ -1,5 +1,5 @@
 /** What each row implements: a receiver that feeds a Sink, and a sender connection. */
-import type { BenchMessage, Sink } from '../message.js';
+import type { Payload, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 
 export interface Receiver {
@@ -8,10 +8,11 @@ export interface Receiver {
 
 export interface SenderConnection {
   /**
-   * Sends one message. Returns false when the transport pushes back: the caller awaits
-   * `writable()` before the next send.
+   * Sends one message: a JSON object (stringified here, per message) or bytes (args.payload
+   * says which). Returns false when the transport pushes back: the caller awaits `writable()`
+   * before the next send.
    */
-  send(message: BenchMessage): boolean;
+  send(payload: Payload): boolean;
   writable(): Promise<void>;
 }
 

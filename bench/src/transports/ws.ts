@@ -1,14 +1,15 @@
 /**
  * The reference: plain `ws` over mutual TLS 1.3, fire-and-forget, the way an application
- * would write it: ws.send(JSON.stringify(message)) (a text frame), JSON.parse on receipt.
+ * would write it. JSON: ws.send(JSON.stringify(message)) (a text frame), JSON.parse on receipt.
+ * Bytes: ws.send(buffer) (a binary frame), the Buffer handed on as received.
  * permessage-deflate off on both ends, as in Fast Ferry. The sender backs off while more
  * than HIGH_WATER bytes wait in the socket.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:https';
 import type { Socket } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
-import type { BenchMessage, Sink } from '../message.js';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type { Payload, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 import { clientTlsOptions, serverTlsOptions } from './tls-files.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
@@ -20,7 +21,10 @@ export const ws: Transport = {
     const server = createServer(serverTlsOptions(args.pkiDir));
     const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
     wss.on('connection', (socket) => {
-      socket.on('message', (data) => sink.accept(JSON.parse((data as Buffer).toString('utf8'))));
+      // binaryType is 'nodebuffer': a binary message arrives as one Buffer.
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        sink.accept(isBinary ? data : JSON.parse((data as Buffer).toString('utf8')));
+      });
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -37,8 +41,8 @@ export const ws: Transport = {
     await once(socket, 'open');
     const tcp = raw as Socket;
     return {
-      send(message: BenchMessage): boolean {
-        socket.send(JSON.stringify(message));
+      send(payload: Payload): boolean {
+        socket.send(Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
         return socket.bufferedAmount < HIGH_WATER;
       },
       writable: async () => {

@@ -1,4 +1,5 @@
 // `helm test`: POST TRIGGER_BODY to TRIGGER_URL; exit 0 only on 200 {"status":"delivered"}.
+// With TRIGGER_TOKEN_FILE (the chart's trigger.auth Secret), sends its token as a bearer token.
 // Runs as `node -e` in the initiator image, so no imports and nothing written to disk.
 const url = process.env.TRIGGER_URL;
 const body = process.env.TRIGGER_BODY;
@@ -7,7 +8,19 @@ if (!url || !body || !(timeoutMs > 0)) {
   console.error('FAIL: TRIGGER_URL, TRIGGER_BODY and TRIGGER_TIMEOUT_MS must be set (the chart sets them)');
   process.exit(2);
 }
-fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) }).then(
+const headers = { 'content-type': 'application/json' };
+const tokenFile = process.env.TRIGGER_TOKEN_FILE;
+if (tokenFile) {
+  let token = '';
+  try {
+    token = require('node:fs').readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    console.error(`FAIL: cannot read the trigger token ${tokenFile}: ${err.message}`);
+    process.exit(2);
+  }
+  headers.authorization = `Bearer ${token}`;
+}
+fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) }).then(
   async (res) => {
     const text = await res.text();
     let answer;

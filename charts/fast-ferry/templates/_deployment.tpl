@@ -94,6 +94,10 @@ spec:
             - name: session
               containerPort: {{ int $root.Values.ports.session }}
               protocol: TCP
+            {{- else }}
+            - name: trigger
+              containerPort: {{ int $root.Values.ports.trigger }}
+              protocol: TCP
             {{- end }}
           livenessProbe:
             httpGet:
@@ -126,6 +130,11 @@ spec:
               readOnly: true
             - name: tmp
               mountPath: /tmp
+            {{- if and (eq .component "initiator") $root.Values.trigger.auth.existingSecret }}
+            - name: trigger-token
+              mountPath: {{ include "fast-ferry.triggerTokenDir" . }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: config
           configMap:
@@ -138,4 +147,14 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 16Mi
+        {{- if and (eq .component "initiator") $root.Values.trigger.auth.existingSecret }}
+        - name: trigger-token
+          secret:
+            secretName: {{ $root.Values.trigger.auth.existingSecret }}
+            items:
+              - key: {{ $root.Values.trigger.auth.key }}
+                path: token
+            # 0440: readable by the fsGroup only.
+            defaultMode: 288
+        {{- end }}
 {{- end -}}

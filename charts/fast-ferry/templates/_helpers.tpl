@@ -36,6 +36,8 @@ helm.sh/chart: {{ include "fast-ferry.chart" .root }}
 {{/* fast-ferry.configDir / tlsDir: where the ConfigMap and the TLS Secret are mounted. */}}
 {{- define "fast-ferry.configDir" -}}/etc/fast-ferry/config{{- end -}}
 {{- define "fast-ferry.tlsDir" -}}/etc/fast-ferry/tls{{- end -}}
+{{/* fast-ferry.triggerTokenDir: where the initiator mounts trigger.auth.existingSecret (its key as file `token`). */}}
+{{- define "fast-ferry.triggerTokenDir" -}}/etc/fast-ferry/trigger-token{{- end -}}
 
 {{/* fast-ferry.tlsSecretName: the Secret a component mounts (tls.initiatorSecretName / tls.terminatorSecretName). */}}
 {{- define "fast-ferry.tlsSecretName" -}}
@@ -68,6 +70,8 @@ owns (ports, the session URL, the TLS file paths), which values.schema.json keep
       "tls" (dict "caFile" (printf "%s/ca.crt" $tls) "certFile" (printf "%s/tls.crt" $tls) "keyFile" (printf "%s/tls.key" $tls)) -}}
 {{- if eq .component "initiator" -}}
 {{- $_ := set $owned "session" (dict "url" (include "fast-ferry.sessionUrl" $root)) -}}
+{{- $_ := set $owned.http "triggerPort" (int $root.Values.ports.trigger) -}}
+{{- $_ := set $owned.http "triggerTokenFile" (ternary (printf "%s/token" (include "fast-ferry.triggerTokenDir" .)) "" (ne $root.Values.trigger.auth.existingSecret "")) -}}
 {{- else -}}
 {{- $_ := set $owned "session" (dict "listenPort" (int $root.Values.ports.session)) -}}
 {{- end -}}
@@ -82,6 +86,9 @@ owns (ports, the session URL, the TLS file paths), which values.schema.json keep
 {{- end -}}
 {{- if eq (int .Values.ports.http) (int .Values.ports.session) -}}
 {{- fail (printf "ERROR: ports.http and ports.session are both %d; the terminator needs two ports" (int .Values.ports.http)) -}}
+{{- end -}}
+{{- if eq (int .Values.ports.http) (int .Values.ports.trigger) -}}
+{{- fail (printf "ERROR: ports.http and ports.trigger are both %d; POST /trigger needs a port of its own on the initiator" (int .Values.ports.http)) -}}
 {{- end -}}
 {{- if eq .Values.namespaces.initiator .Values.namespaces.terminator -}}
 {{- fail "ERROR: namespaces.initiator and namespaces.terminator must differ (the NetworkPolicy admits the initiator by namespace)" -}}

@@ -1,8 +1,10 @@
 {{/*
 fast-ferry.networkPolicy: ingress rules of a component's pods. Both pods: the HTTP port
-(health, metrics, /trigger) from networkPolicy.httpFrom (empty = anyone; the initiator also
-admits its `helm test` Pod when httpFrom is set). The terminator
-also: the session port only from pods of the initiator namespace. Everything else is denied.
+(health, metrics) from networkPolicy.httpFrom (empty = anyone). The initiator also: its POST
+/trigger port only from pods of its own namespace (the `helm test` Pod among them) and
+networkPolicy.triggerFrom, since whoever reaches it can put messages into the stream. The
+terminator also: the session port only from pods of the initiator namespace. Everything else
+is denied.
 */}}
 {{- define "fast-ferry.networkPolicy" -}}
 {{- $root := .root -}}
@@ -25,13 +27,19 @@ spec:
       {{- with $root.Values.networkPolicy.httpFrom }}
       from:
         {{- toYaml . | nindent 8 }}
-        {{- if and (eq $.component "initiator") $root.Values.helmTest.enabled }}
-        # The `helm test` Pod (templates/tests/), which POSTs to /trigger.
-        - podSelector:
-            matchLabels:
-              {{- include "fast-ferry.selectorLabels" (dict "root" $root "component" "helm-test") | nindent 14 }}
-        {{- end }}
       {{- end }}
+    {{- if eq .component "initiator" }}
+    - ports:
+        - port: trigger
+          protocol: TCP
+      from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ $root.Values.namespaces.initiator }}
+        {{- with $root.Values.networkPolicy.triggerFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    {{- end }}
     {{- if eq .component "terminator" }}
     - ports:
         - port: session

@@ -25,6 +25,11 @@ spec:
       port: {{ int $root.Values.ports.session }}
       targetPort: session
       protocol: TCP
+    {{- else }}
+    - name: trigger
+      port: {{ int $root.Values.ports.trigger }}
+      targetPort: trigger
+      protocol: TCP
     {{- end }}
 {{- end -}}
 
@@ -54,7 +59,10 @@ data:
     {{- include "fast-ferry.configYaml" . | nindent 4 }}
 {{- end -}}
 
-{{/* fast-ferry.namespaceObject: a component's Namespace (when namespaces.create). */}}
+{{/*
+fast-ferry.namespaceObject: a component's Namespace (when namespaces.create), under the Pod
+Security Standard `restricted` (enforced, audited and warned), which the chart's pods meet.
+*/}}
 {{- define "fast-ferry.namespaceObject" -}}
 apiVersion: v1
 kind: Namespace
@@ -62,6 +70,9 @@ metadata:
   name: {{ include "fast-ferry.namespace" . }}
   labels:
     {{- include "fast-ferry.labels" . | nindent 4 }}
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/audit: restricted
+    pod-security.kubernetes.io/warn: restricted
 {{- end -}}
 
 {{/*

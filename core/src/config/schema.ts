@@ -46,8 +46,10 @@ const MIB = 1024 * 1024;
 export const CONFIG_SCHEMA = {
   'log.format': { kind: 'enum', values: ['text', 'json'], default: 'text', doc: 'Log line format: readable text, or one JSON object per line (LOG_FORMAT=json also works).' },
   'log.level': { kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info', doc: 'Lowest level that is printed.' },
-  'http.port': { kind: 'int', min: 1, max: 65535, default: 8080, doc: 'Port of the HTTP server (/trigger on the initiator, /healthz, /readyz, /metrics on both).' },
-  'http.host': { kind: 'string', default: '0.0.0.0', format: 'host', doc: 'Address the HTTP server binds to.' },
+  'http.port': { kind: 'int', min: 1, max: 65535, default: 8080, doc: 'Port of /healthz, /readyz and /metrics (both apps).' },
+  'http.triggerPort': { kind: 'int', min: 1, max: 65535, default: 8081, doc: 'Initiator: port of POST /trigger, apart from the probes so a NetworkPolicy can admit fewer callers to it; must differ from http.port.' },
+  'http.host': { kind: 'string', default: '0.0.0.0', format: 'host', doc: 'Address both HTTP servers bind to.' },
+  'http.triggerTokenFile': { kind: 'string', default: '', doc: 'Initiator: a file holding a bearer token; when set, POST /trigger needs `Authorization: Bearer <token>` (401 without). Read once at start-up; empty means no token.' },
   'http.bodyLimitBytes': { kind: 'int', min: 1024, max: 64 * MIB, default: MIB, doc: 'Largest POST /trigger body accepted (413 above it).' },
   'session.url': { kind: 'string', default: 'wss://terminator.fast-ferry-terminator-ns.svc:8443', pattern: /^wss:\/\/[^/\s]+(\/\S*)?$/, patternDoc: 'a wss:// URL such as wss://terminator.fast-ferry-terminator-ns.svc:8443', format: 'wss-url', doc: 'Initiator: where the terminator listens.' },
   'session.serverName': { kind: 'string', default: '', pattern: /^[A-Za-z0-9.-]+$/, patternDoc: 'a DNS name', format: 'host', doc: "Initiator: the name the terminator's certificate must carry; empty means the host of session.url." },

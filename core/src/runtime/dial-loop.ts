@@ -2,13 +2,19 @@
  * The initiator's side of the link: dials the terminator, wires the connection, runs one
  * session at a time over it, and after a failure or a close dials again through the backoff
  * (full jitter) until reconnect.maxRetries attempts in a row failed: then the circuit opens
- * and it stops. The streams (outbox and inbox) belong to the runtime and outlive every session.
+ * and it stops. A session that ended before it was healthy (judgeSession in backoff.ts) is a
+ * failed attempt like a failed dial, so a peer that refuses the stream right after it opened
+ * cannot make a hot loop; after any other session the backoff starts over and the next dial
+ * comes within reconnect.intervalMs, so a restarted terminator is found quickly. Repeated failures are
+ * logged once per streak with a count (StreakLog). The streams (outbox and inbox) belong to
+ * the runtime and outlive every session.
  */
 import { CloseCode, FerryError, isFerryError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
+import { StreakLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { FerryConfig } from '../config/schema.js';
-import { Backoff } from '../session/backoff.js';
+import { Backoff, judgeSession } from '../session/backoff.js';
 import type { Inbox } from '../session/inbox.js';
 import { Session, type Streams } from '../session/session.js';
 import { connect } from '../transport/connection.js';
@@ -35,13 +41,18 @@ export interface DialLoopOptions {
   circuitOpened(cause: FerryError): void;
 }
 
+const DIAL_FAILED = 'dial attempts failed';
+
 export class DialLoop {
   state: LinkState = 'connecting';
   readonly backoff: Backoff;
   #session: Session | null = null;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** A session opened at least once: from then on every dial is a reconnect. */
+  #everOpen = false;
   readonly #options: DialLoopOptions;
+  readonly #streak = new StreakLog();
 
   constructor(options: DialLoopOptions) {
     this.#options = options;
@@ -90,7 +101,7 @@ export class DialLoop {
           streams: this.#options.streams(),
           newInbox: (streamId) => this.#options.newInbox(streamId),
           identity,
-          unwatchedFailure: (id, reason) => this.#options.remoteHookFailures.report(session.logger, id, reason),
+          remoteHookFailed: (id, reason, watched) => this.#options.remoteHookFailures.report(session.logger, id, reason, watched),
         });
         connection.bind(session);
         this.#attach(session);
@@ -105,33 +116,66 @@ export class DialLoop {
 
   #attach(session: Session): void {
     this.#session = session;
+    let openedAt = 0;
+    let ackedAtOpen = 0;
     session.onOpen(() => {
       this.state = 'open';
-      this.backoff.succeed();
+      this.#everOpen = true;
+      // A streak of failed dials ends here; a streak of failed sessions ends only with a healthy one.
+      if (this.#streak.text.startsWith(DIAL_FAILED)) this.#streak.end(this.#options.logger);
+      openedAt = performance.now();
+      ackedAtOpen = this.#acknowledged();
       this.#options.opened(session);
     });
     session.onClose((code, reason, err) => {
       if (this.#session === session) this.#session = null;
       if (this.#stopped) return;
-      this.#scheduleReconnect(err ?? new FerryError('FERRY_ERR_SESSION_CLOSED', `session closed (${code} ${reason})`));
+      const cause = err ?? new FerryError('FERRY_ERR_SESSION_CLOSED', `session closed (${code} ${reason})`);
+      if (openedAt === 0) {
+        this.#scheduleReconnect(cause, 'session failed');
+        return;
+      }
+      const openMs = performance.now() - openedAt;
+      const verdict = judgeSession({ openMs, newlyAcked: this.#acknowledged() - ackedAtOpen, closeCode: code, failed: err !== undefined }, this.#options.config.session.pingIntervalMs);
+      if (verdict === 'failed') {
+        this.#scheduleReconnect(cause, 'session ended');
+        return;
+      }
+      this.#streak.end(this.#options.logger);
+      this.backoff.succeed();
+      const delay = this.backoff.delay();
+      this.state = 'backoff';
+      this.#options.metrics.reconnects.inc();
+      this.#options.logger.warn(`session ended after ${Math.round(openMs)} ms: ${cause.message}; reconnecting in ${delay} ms`, { code: cause.code, verdict });
+      this.#retryTimer = setTimeout(() => this.#connect(), delay);
     });
     session.start();
   }
 
-  #scheduleReconnect(cause: FerryError): void {
+  /** Messages of this stream the peer acknowledged so far (over every session). */
+  #acknowledged(): number {
+    const { outbox } = this.#options.streams();
+    return outbox.lastSeq - outbox.depth;
+  }
+
+  /** A failed attempt (a dial, or a session that was not healthy): the backoff grows. */
+  #scheduleReconnect(cause: FerryError, what = DIAL_FAILED): void {
     if (this.#stopped) return;
     const { config, metrics, logger } = this.#options;
     const delay = this.backoff.fail();
+    const text = `${what}: ${cause.message}`;
     if (this.backoff.exhausted) {
+      this.#streak.end(logger);
       this.state = 'circuit-open';
       metrics.circuitOpen.set(1);
-      logger.error(`⛔ circuit open: ${this.backoff.failures} connection attempts in a row failed; not retrying (reconnect.maxRetries=${config.reconnect.maxRetries}). Last error: ${cause.message}`, { code: cause.code });
+      logger.error(`⛔ circuit open: ${this.backoff.failures} connection attempts in a row failed; not retrying (reconnect.maxRetries=${config.reconnect.maxRetries}). Last error: ${text}`, { code: cause.code });
       this.#options.circuitOpened(cause);
       return;
     }
     this.state = 'backoff';
-    metrics.reconnects.inc();
-    logger.warn(`reconnecting in ${delay} ms: ${cause.message}`, { code: cause.code, attempt: this.backoff.failures });
+    // Start-up dials (before the first session) are not reconnects; ferry_dial_failures_total counts them.
+    if (this.#everOpen) metrics.reconnects.inc();
+    this.#streak.record(logger, text, `reconnecting in ${delay} ms: ${cause.message} (attempt ${this.backoff.failures}; repeats of this cause are summed up in one line when they stop)`, { code: cause.code, attempt: this.backoff.failures, delayCeilingMs: this.backoff.ceilingMs() });
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 }

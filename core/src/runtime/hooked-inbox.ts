@@ -4,7 +4,7 @@
  * same way, and a stream whose hook falls behind pauses its session's reads.
  */
 import type { FerryConfig } from '../config/schema.js';
-import { runHook, type HookName } from '../hooks.js';
+import { logHookFailure, runHook, type HookName } from '../hooks.js';
 import type { Logger } from '../log.js';
 import { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
@@ -19,10 +19,11 @@ export interface HookedInboxOptions<M> {
   /** Undefined: messages are counted and acknowledged, nothing else. */
   hook: ReceiveHook<M> | undefined;
   /**
-   * Per stream, once: how to turn the session's ReceivedMessage into what the hook is told.
+   * Per stream, once: how to turn the session's ReceivedMessage into what the hook is told,
+   * `log` included (the hook's logger: the runtime's, in its format, with `hook` as a field).
    * Called per message, so it should build one object literal and nothing more.
    */
-  describeFor(streamId: string): (message: ReceivedMessage) => M;
+  describeFor(streamId: string, log: Logger): (message: ReceivedMessage) => M;
   /**
    * Pause (true) or resume (false) reading from the session that carries `streamId`; false
    * when no session is open for it (nothing to pause).
@@ -49,7 +50,7 @@ export class HookedInboxes<M> {
     const hookDuration = metrics.hookDuration.labels({ hook: name });
     const received = metrics.messagesReceived;
     const receivedBinary = metrics.binaryMessages.received;
-    const describe = this.#options.describeFor(streamId);
+    const describe = this.#options.describeFor(streamId, logger.child({ hook: name }));
     const failureLog = this.#failureLog;
     return new Inbox(
       streamId,
@@ -58,7 +59,14 @@ export class HookedInboxes<M> {
         if ((flags & KIND_MASK) === FLAG_BYTES) receivedBinary.inc();
         if (!hook) return undefined;
         const started = performance.now();
-        const result = runHook(name, timeoutMs, hook, decodeMessage(buf, start, end, flags), describe(message));
+        let result: unknown;
+        try {
+          result = runHook(name, timeoutMs, hook, decodeMessage(buf, start, end, flags), describe(message));
+        } catch (err) {
+          // A run that threw is a run: the hook error ratio divides by this count.
+          hookDuration.observe((performance.now() - started) / 1000);
+          throw err;
+        }
         if (result instanceof Promise) return result.finally(() => hookDuration.observe((performance.now() - started) / 1000));
         hookDuration.observe((performance.now() - started) / 1000);
         return result;
@@ -66,7 +74,7 @@ export class HookedInboxes<M> {
       {
         hookFailed: (err, message) => {
           metrics.hookErrors.inc({ hook: name, reason: err.code });
-          failureLog.warn(logger, `${name} failed: ${err.message}`, { code: err.code, id: message.id });
+          logHookFailure(failureLog, logger, `${name} failed`, err, { hook: name, id: message.id });
         },
         duplicate: () => metrics.duplicatesDropped.inc(),
         pressure: (high) => {

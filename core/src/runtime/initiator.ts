@@ -3,14 +3,23 @@
  * on_trigger for POST /trigger and for the auto-trigger, and sends the results through a
  * bounded outbox that resends whatever a dropped connection left unacknowledged. Its API for
  * code: send() (a promise per message), write() and whenSendable() (streaming), stop() (drain).
+ *
+ * Once the first session opened, messages are accepted while the link is down too (like a
+ * NATS client's reconnect buffer): they wait in the outbox and leave when the next session
+ * opens, and each caller is answered when its message is acknowledged. Refused at once only
+ * when the outbox is full, the circuit is open or the process drains. Before the first session
+ * ever opened they are refused (FERRY_ERR_NO_SESSION): a terminator never reached is most
+ * often a wrong URL or certificate, which the caller should learn at once, not after
+ * session.ackTimeoutMs (NATS refuses before its first connect too, by default).
  */
 import { FerryError, CloseCode } from '../errors.js';
 import { checkHook } from '../hooks.js';
 import { RepeatedLog } from '../log-limit.js';
-import { createTriggerApp } from '../http/trigger-app.js';
+import { createTriggerApp, readTriggerToken } from '../http/trigger-app.js';
 import { serve, type HttpServer } from '../http/server.js';
-import type { Readiness } from '../http/probes.js';
-import { countedRefusal, trackOutboxDepth } from '../metrics.js';
+import { createProbeApp, type Readiness } from '../http/probes.js';
+import type { Logger } from '../log.js';
+import { countedRefusal, trackOutboxes } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
 import type { Inbox, ReceivedMessage } from '../session/inbox.js';
 import { Outbox, type OutboxEntry } from '../session/outbox.js';
@@ -23,9 +32,15 @@ import { HookedInboxes } from './hooked-inbox.js';
 import { RemoteHookFailures } from './remote-hook-failures.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
-import { runTriggerHook, withAckTimeout, type JsonObject, type TriggerHeaders, type TriggerPayload, type TriggerHook } from './trigger.js';
+import { TriggerRunner, withAckTimeout, type JsonObject, type TriggerContext, type TriggerHeaders, type TriggerPayload, type TriggerHook } from './trigger.js';
 
-export type { JsonObject, Payload, TriggerHeaders, TriggerPayload };
+export type { JsonObject, Payload, TriggerContext, TriggerHeaders, TriggerPayload };
+
+/** What on_receive_initiator is told besides the payload. */
+export interface InitiatorMessage extends ReceivedMessage {
+  /** The hook's logger: lines in the app's log format (JSON with log.format=json), `hook` as a field. */
+  log: Logger;
+}
 
 export interface InitiatorHooks {
   /**
@@ -34,7 +49,7 @@ export interface InitiatorHooks {
    */
   on_trigger: TriggerHook;
   /** Optional: messages the terminator streams back (the parsed JSON, or a Buffer for bytes). */
-  on_receive_initiator?: (payload: unknown, message: ReceivedMessage) => unknown;
+  on_receive_initiator?: (payload: unknown, message: InitiatorMessage) => unknown;
 }
 
 export type InitiatorState = LinkState | 'draining' | 'closed';
@@ -44,29 +59,36 @@ export class InitiatorRuntime {
   readonly metrics: Prepared['metrics'];
   readonly outbox: Outbox;
   #inbox: Inbox;
-  readonly #inboxes: HookedInboxes<ReceivedMessage>;
-  readonly #hooks: InitiatorHooks;
+  readonly #inboxes: HookedInboxes<InitiatorMessage>;
+  readonly #trigger: TriggerRunner;
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
   readonly #refusedTriggerLog = new RepeatedLog('refused POST /trigger requests');
   readonly #link: DialLoop;
+  /** /healthz, /readyz, /metrics on http.port. */
   #http: HttpServer | null = null;
+  /** POST /trigger on http.triggerPort. */
+  #triggerHttp: HttpServer | null = null;
   #autoTriggered = false;
+  /** A session opened once: from then on messages are accepted while reconnecting. */
+  #everOpened = false;
+  /** When the last session closed (performance.now()); readiness gives up after ackTimeoutMs. */
+  #downSince = 0;
   #openWaiters: Array<() => void> = [];
   #stopping = false;
   #stopped = false;
 
   constructor(hooks: InitiatorHooks, prepared: Prepared) {
-    this.#hooks = hooks;
     this.config = prepared.config;
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
+    this.#trigger = new TriggerRunner(hooks.on_trigger, prepared.config.hooks.timeoutMs, prepared.metrics, prepared.logger);
     this.#certificates = new Certificates(prepared.tls, prepared.metrics);
     this.outbox = new Outbox(prepared.config.session.outboxLimit, undefined, prepared.config.session.outboxLimitBytes);
     this.#inboxes = new HookedInboxes({
       name: 'on_receive_initiator',
       hook: hooks.on_receive_initiator,
-      describeFor: () => passThrough,
+      describeFor: (_streamId, log) => (message) => ({ id: message.id, seq: message.seq, redelivered: message.redelivered, log }),
       // The open session carries the current terminator stream; an older stream's Inbox
       // still finishing its queue has no session to pause.
       setPaused: (streamId, paused) => {
@@ -87,11 +109,11 @@ export class InitiatorRuntime {
       certificates: this.#certificates,
       streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
       newInbox: (streamId) => this.#inboxes.create(streamId),
-      remoteHookFailures: new RemoteHookFailures(prepared.metrics, "the terminator's on_receive_terminator"),
+      remoteHookFailures: new RemoteHookFailures("the terminator's on_receive_terminator"),
       opened: (session) => this.#opened(session),
       circuitOpened: () => this.#circuitOpened(),
     });
-    trackOutboxDepth(this.metrics, () => this.outbox.depth);
+    trackOutboxes(this.metrics, () => [this.outbox]);
   }
 
   get state(): InitiatorState {
@@ -103,9 +125,14 @@ export class InitiatorRuntime {
     return this.#log;
   }
 
-  /** The port /trigger listens on. */
+  /** The port of /healthz, /readyz and /metrics. */
   get httpPort(): number {
     return this.#http?.port ?? 0;
+  }
+
+  /** The port POST /trigger listens on. */
+  get triggerPort(): number {
+    return this.#triggerHttp?.port ?? 0;
   }
 
   get sessionOpen(): boolean {
@@ -114,29 +141,53 @@ export class InitiatorRuntime {
 
   async start(): Promise<void> {
     const { config } = this;
+    if (config.http.triggerPort === config.http.port) {
+      throw new FerryError('FERRY_ERR_CONFIG', `http.triggerPort and http.port are both ${config.http.port}; /trigger needs a port of its own (the default is 8081)`);
+    }
+    const token = config.http.triggerTokenFile === '' ? undefined : readTriggerToken(config.http.triggerTokenFile);
     const app = createTriggerApp(
       {
         trigger: (payload, headers) => this.trigger(payload, headers),
-        readiness: () => this.readiness(),
         retryAfterSeconds: () => this.#retryAfterSeconds(),
         refused: (code, status, message) => {
           this.metrics.messagesRefused.inc({ reason: code });
           this.#refusedTriggerLog.warn(this.#log, `POST /trigger refused (${status}): ${message}`, { code });
         },
       },
-      this.metrics.registry,
       config.http.bodyLimitBytes,
+      token === undefined ? {} : { token },
     );
-    this.#http = await serve(app, config.http.host, config.http.port);
+    this.#http = await serve(createProbeApp(() => this.readiness(), this.metrics.registry, config.http.triggerPort), config.http.host, config.http.port);
+    try {
+      this.#triggerHttp = await serve(app, config.http.host, config.http.triggerPort);
+    } catch (err) {
+      // An embedder that catches this must not be left holding a half-started runtime's port.
+      await this.#http.close();
+      throw err;
+    }
     this.#certificates.watch(config.tls, this.#log);
-    this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, terminator: config.session.url, armor: config.armor.mode });
+    this.#log.info('initiator up', { http: `${config.http.host}:${this.#http.port}`, trigger: `${config.http.host}:${this.#triggerHttp.port}`, auth: token === undefined ? 'none' : 'bearer', terminator: config.session.url, armor: config.armor.mode });
     this.#link.start();
   }
 
+  /**
+   * Ready = a request to POST /trigger now can be expected to be answered 200: a session is
+   * open, or one opened before and the link has been down for less than session.ackTimeoutMs
+   * (a terminator restart: the outbox carries the messages across it, so the initiator stays in
+   * its Service); not while the circuit is open or the process drains. Past ackTimeoutMs without
+   * a session it is unready, so a Service sends callers to a replica that can deliver, though
+   * what still arrives is accepted. The reason says whether a session is open now.
+   */
   readiness(): Readiness {
+    if (this.#stopping) return { ready: false, reason: 'draining' };
     if (this.sessionOpen) return { ready: true, reason: `session ${this.#link.session?.id} open` };
     if (this.state === 'circuit-open') return { ready: false, reason: `circuit open after ${this.#link.backoff.failures} failed attempts` };
-    return { ready: false, reason: `no session (${this.state})` };
+    if (!this.#everOpened) return { ready: false, reason: `no session yet (${this.state})` };
+    const downMs = Math.round(performance.now() - this.#downSince);
+    const { ackTimeoutMs } = this.config.session;
+    const detail = `${this.state}, ${this.#link.backoff.failures} failed attempts, no session for ${downMs} ms; messages are queued: ${this.outbox.depth} of ${this.outbox.limit}`;
+    if (downMs >= ackTimeoutMs) return { ready: false, reason: `reconnecting for longer than session.ackTimeoutMs=${ackTimeoutMs} (${detail})` };
+    return { ready: true, reason: `reconnecting (${detail})` };
   }
 
   /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
@@ -149,9 +200,10 @@ export class InitiatorRuntime {
   /**
    * Sends one message: a JSON object, or bytes (a Buffer or Uint8Array, which the caller may
    * reuse once this returns). Always answers with a promise: it rejects at once (coded, counted)
-   * when no session is open, the outbox is full, the message is too big or neither JSON nor
-   * bytes (FERRY_ERR_BAD_PAYLOAD) or the process drains; otherwise it settles when the
-   * terminator acknowledged the message or it was finally refused.
+   * when no session has opened yet, the outbox is full, the circuit is open, the message is too
+   * big or neither JSON nor bytes (FERRY_ERR_BAD_PAYLOAD) or the process drains; otherwise it
+   * settles when the terminator acknowledged the message (after a reconnect if need be) or it
+   * was finally refused.
    */
   send(message: Payload): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
@@ -183,14 +235,15 @@ export class InitiatorRuntime {
   }
 
   /**
-   * Resolves once send() would accept a message: a session is open and the outbox has room.
-   * Rejects (coded) when the circuit opened or the process drains. For in-process senders
-   * that stream as fast as the peer acknowledges, like the auto-trigger.
+   * Resolves once send() would accept a message: the outbox has room (and a session opened
+   * once; a session need not be open now). Rejects (coded) when the circuit opened or the
+   * process drains. For in-process senders that stream as fast as the peer acknowledges, like
+   * the auto-trigger.
    */
   async whenSendable(): Promise<void> {
     for (;;) {
       if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
-      if (!this.sessionOpen) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
+      if (!this.#everOpened) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
       else if (this.outbox.isFull) await this.outbox.whenNotFull();
       else return;
     }
@@ -211,7 +264,7 @@ export class InitiatorRuntime {
     this.#link.session?.close(CloseCode.GOING_AWAY, reason);
     this.#inbox.halt();
     this.#certificates.stop();
-    await this.#http?.close();
+    await Promise.all([this.#triggerHttp?.close(), this.#http?.close()]);
     this.#stopped = true;
     this.#log.info('initiator stopped', { reason });
   }
@@ -219,7 +272,9 @@ export class InitiatorRuntime {
   #enqueue(message: Payload, settle: OutboxEntry['settle']): void {
     this.#refuseIfUnavailable();
     const entry = this.outbox.push(encodeMessage(message, this.config.session.maxPayloadBytes), settle);
-    this.#link.session?.sendEntry(entry);
+    // Without an open session it waits in the outbox; the next session sends it when it opens.
+    const session = this.#link.session;
+    if (session?.state === 'open') session.sendEntry(entry);
     this.outbox.ownBytes(entry);
   }
 
@@ -235,15 +290,19 @@ export class InitiatorRuntime {
     if (this.state === 'circuit-open') {
       throw new FerryError('FERRY_ERR_CIRCUIT_OPEN', `gave up connecting to ${this.config.session.url} after ${this.#link.backoff.failures} attempts (reconnect.maxRetries); restart the pod once the terminator is back`);
     }
-    if (!this.sessionOpen) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator is open right now (${this.state}); retry shortly`);
+    if (!this.#everOpened) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator has opened yet (${this.state}); retry shortly`);
   }
 
   #runTriggerHook(payload: TriggerPayload, headers: TriggerHeaders): Promise<Payload> {
-    return runTriggerHook(this.#hooks.on_trigger, this.config.hooks.timeoutMs, this.metrics, this.#log, payload, headers);
+    return this.#trigger.run(payload, headers);
   }
 
   #opened(session: Session): void {
     this.#inbox = (session.streams as { inbox: Inbox }).inbox;
+    this.#everOpened = true;
+    session.onClose(() => {
+      this.#downSince = performance.now();
+    });
     for (const wake of this.#openWaiters.splice(0)) wake();
     if (!this.#autoTriggered) {
       this.#autoTriggered = true;
@@ -273,11 +332,6 @@ export class InitiatorRuntime {
     if (this.outbox.isFull) return 1;
     return Math.max(1, Math.ceil(this.#link.backoff.ceilingMs() / 1000));
   }
-}
-
-/** on_receive_initiator is told the session's ReceivedMessage as it is. */
-function passThrough(message: ReceivedMessage): ReceivedMessage {
-  return message;
 }
 
 /** Starts the initiator: validates hooks and config, opens HTTP, dials. */

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config/load.js';
 import type { FerryConfig } from '../config/schema.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, routeConsole, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { loadTlsMaterial, type TlsMaterial } from '../transport/tls-material.js';
 
@@ -14,7 +14,11 @@ export interface RuntimeOptions {
   config?: FerryConfig;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
-  /** Install SIGTERM/SIGINT handlers that drain and exit (the apps do; tests don't). */
+  /**
+   * The process is the app's own (the apps set it; tests and embedders don't): install
+   * SIGTERM/SIGINT handlers that drain and exit, and with log.format=json route console.*
+   * through the logger, so a hook's console.log lines are JSON lines too.
+   */
   handleSignals?: boolean;
 }
 
@@ -30,6 +34,7 @@ export function prepare(role: 'initiator' | 'terminator', options: RuntimeOption
   // JSON lines carry the app name for log pipelines; text lines stay exactly as documented.
   const fields = config.log.format === 'json' ? { app: role } : {};
   const logger = options.logger ?? createLogger({ format: config.log.format, level: config.log.level, fields });
+  if (options.handleSignals && config.log.format === 'json') routeConsole(logger);
   const metrics = createMetrics(role);
   const tls = loadTlsMaterial(config.tls, role);
   return { config, logger, metrics, tls };

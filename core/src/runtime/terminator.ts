@@ -12,7 +12,8 @@ import { checkHook } from '../hooks.js';
 import { RepeatedLog } from '../log-limit.js';
 import { addNotFound, addProbeRoutes, type Readiness } from '../http/probes.js';
 import { serve, type HttpServer } from '../http/server.js';
-import { countedRefusal, trackOutboxDepth } from '../metrics.js';
+import type { Logger } from '../log.js';
+import { countedRefusal, trackOutboxes } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
 import type { ReceivedMessage } from '../session/inbox.js';
 import { Outbox } from '../session/outbox.js';
@@ -34,6 +35,8 @@ export interface TerminatorMessage extends ReceivedMessage {
   streamId: string;
   /** Streams a message (a JSON object or bytes) back to the initiator that sent this one (same guarantees). */
   reply(payload: Payload): Promise<Delivery>;
+  /** The hook's logger: lines in the app's log format (JSON with log.format=json), `hook` as a field. */
+  log: Logger;
 }
 
 export interface TerminatorHooks {
@@ -63,14 +66,14 @@ export class TerminatorRuntime {
     this.metrics = prepared.metrics;
     this.#log = prepared.logger;
     this.#certificates = new Certificates(prepared.tls, prepared.metrics);
-    this.#remoteHookFailures = new RemoteHookFailures(prepared.metrics, "the initiator's on_receive_initiator");
+    this.#remoteHookFailures = new RemoteHookFailures("the initiator's on_receive_initiator");
     const inboxes = new HookedInboxes<TerminatorMessage>({
       name: 'on_receive_terminator',
       hook: hooks.on_receive_terminator,
-      describeFor: (streamId) => {
+      describeFor: (streamId, log) => {
         const reply = (payload: Payload): Promise<Delivery> => this.send(streamId, payload);
         // An object literal, not a spread: this runs once per message.
-        return (message) => ({ id: message.id, seq: message.seq, redelivered: message.redelivered, streamId, reply });
+        return (message) => ({ id: message.id, seq: message.seq, redelivered: message.redelivered, streamId, reply, log });
       },
       setPaused: (streamId, paused) => {
         const session = this.#registry.session(streamId);
@@ -83,11 +86,7 @@ export class TerminatorRuntime {
     });
     const { outboxLimit, outboxLimitBytes } = prepared.config.session;
     this.#registry = new StreamRegistry((streamId) => ({ inbox: inboxes.create(streamId), outbox: new Outbox(outboxLimit, undefined, outboxLimitBytes) }));
-    trackOutboxDepth(this.metrics, () => {
-      let depth = 0;
-      for (const s of this.#registry.allStreams()) depth += s.outbox.depth;
-      return depth;
-    });
+    trackOutboxes(this.metrics, () => Array.from(this.#registry.allStreams(), (s) => s.outbox));
   }
 
   get logger(): Prepared['logger'] {
@@ -213,7 +212,7 @@ export class TerminatorRuntime {
           maxPayloadBytes: s.maxPayloadBytes,
           streams: (hello) => this.#registry.streamsFor(hello.streamId),
           identity,
-          unwatchedFailure: (id, reason) => this.#remoteHookFailures.report(session.logger, id, reason),
+          remoteHookFailed: (id, reason, watched) => this.#remoteHookFailures.report(session.logger, id, reason, watched),
         });
         connection.bind(session);
         session.onOpen(() => {

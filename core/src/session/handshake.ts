@@ -15,6 +15,12 @@ export interface Hello {
   peerStreamId: string;
   /** …and the last sequence number of it that was delivered. */
   resumeFrom: number;
+  /**
+   * The lowest sequence number of `streamId` the initiator still holds (its next one when it
+   * holds none): everything below was acknowledged, perhaps by another terminator replica, or
+   * refused to its caller, so this terminator moves past what it has not seen of it.
+   */
+  holdsFrom: number;
   armor: 'tunnel' | 'tls';
 }
 
@@ -26,6 +32,8 @@ export interface Welcome {
   streamId: string;
   /** Everything up to this sequence number of the initiator's stream was delivered. */
   resumeFrom: number;
+  /** The lowest sequence number of `streamId` the terminator still holds (as in HELLO). */
+  holdsFrom: number;
 }
 
 const STREAM_ID = /^[0-9a-f]{16}$/;
@@ -39,7 +47,8 @@ export function parseHello(body: unknown, localArmor: 'tunnel' | 'tls'): Hello {
     role: 'initiator',
     streamId: streamId(o, 'streamId', 'HELLO', false),
     peerStreamId: streamId(o, 'peerStreamId', 'HELLO', true),
-    resumeFrom: seq(o, 'resumeFrom', 'HELLO'),
+    resumeFrom: seq(o, 'resumeFrom', 'HELLO', 0),
+    holdsFrom: seq(o, 'holdsFrom', 'HELLO', 1),
     armor: o['armor'] === 'tls' ? 'tls' : 'tunnel',
   };
   if (o['armor'] !== 'tls' && o['armor'] !== 'tunnel') throw bad('HELLO', 'armor', "'tunnel' or 'tls'", o['armor']);
@@ -60,7 +69,8 @@ export function parseWelcome(body: unknown): Welcome {
     role: 'terminator',
     sessionId,
     streamId: streamId(o, 'streamId', 'WELCOME', false),
-    resumeFrom: seq(o, 'resumeFrom', 'WELCOME'),
+    resumeFrom: seq(o, 'resumeFrom', 'WELCOME', 0),
+    holdsFrom: seq(o, 'holdsFrom', 'WELCOME', 1),
   };
 }
 
@@ -83,10 +93,11 @@ function streamId(o: Record<string, unknown>, key: string, frame: string, emptyO
   throw bad(frame, key, '16 hex digits', value);
 }
 
-function seq(o: Record<string, unknown>, key: string, frame: string): number {
+/** A sequence number field: `min` is 0 for "delivered up to" (nothing yet), 1 for a held one. */
+function seq(o: Record<string, unknown>, key: string, frame: string, min: 0 | 1): number {
   const value = o[key];
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_SEQ) return value;
-  throw bad(frame, key, `an integer from 0 to ${MAX_SEQ}`, value);
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= MAX_SEQ) return value;
+  throw bad(frame, key, `an integer from ${min} to ${MAX_SEQ}`, value);
 }
 
 function bad(frame: string, key: string, expected: string, got: unknown): FerryError {

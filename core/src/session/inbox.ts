@@ -3,6 +3,11 @@
  * the hook one at a time; the acknowledgement for a message goes out only after its hook
  * settled. It outlives connections, so a message queued here while the connection dropped is
  * still delivered, and its sequence number is what the next HELLO/WELCOME resumes from.
+ *
+ * A stream may move between receivers (terminator replicas behind one Service) and come back:
+ * each session starts by saying which messages the sender still holds (`attach`), and this
+ * inbox moves past the ones it never saw but the sender no longer holds, since another receiver
+ * acknowledged them. Within a session the sequence must then go on without a gap.
  */
 import { FerryError, isFerryError, messageOf } from '../errors.js';
 import { FLAG_REDELIVERED, MAX_REASON_BYTES } from '../wire/constants.js';
@@ -60,9 +65,18 @@ export interface InboxEvents {
   pressure(high: boolean): void;
 }
 
+/** Sequence numbers an inbox moved past at `attach`: from `from` to `to`, both included. */
+export interface Skipped {
+  from: number;
+  to: number;
+}
+
 export class Inbox {
   readonly streamId: string;
-  /** Highest sequence number whose hook has settled. */
+  /**
+   * Every sequence number up to this one was settled: its hook ran here, or (see `attach`) the
+   * sender said it no longer holds it. What ACKs and resumeFrom report.
+   */
   lastDelivered = 0;
   /** Highest sequence number accepted into the queue. */
   #lastAccepted = 0;
@@ -112,19 +126,37 @@ export class Inbox {
   }
 
   /**
-   * Acks go to this sink from now on (null while no session is open). Every remembered failure
-   * is reported again first, ahead of any ACK on this session: the sender ignores a NACK for a
-   * message it no longer holds, and marks one it still holds as failed.
+   * A session opened: acks go to `sink` from now on. `senderHoldsFrom` is the lowest sequence
+   * number the sender still holds (HELLO/WELCOME `holdsFrom`); everything below it was
+   * acknowledged by some receiver of this stream (this one, an earlier incarnation of this
+   * process, or another replica the stream moved to) or refused to its caller, and is never
+   * sent again. So the inbox moves past what it has not accepted below that point instead of
+   * waiting for it (returned, for the log); what it did accept is still delivered, in order.
+   * The first DATA of the session must then be at most the next expected seq: anything beyond
+   * is a real gap.
+   *
+   * Every remembered failure the sender still holds is reported again first, ahead of any ACK
+   * on this session: the sender ignores a NACK for a message it no longer holds, and marks one
+   * it still holds as failed.
    */
-  attach(sink: AckSink | null): void {
+  attach(sink: AckSink, senderHoldsFrom: number): Skipped | undefined {
     this.#sink = sink;
-    if (!sink) return;
+    let skipped: Skipped | undefined;
+    if (senderHoldsFrom - 1 > this.#lastAccepted) {
+      skipped = { from: this.#lastAccepted + 1, to: senderHoldsFrom - 1 };
+      this.#lastAccepted = senderHoldsFrom - 1;
+      // Idle: nothing accepted is left to deliver, so the skipped ones count as settled now.
+      // Otherwise #run does it once the queue ran dry.
+      if (!this.#running && this.queued === 0) this.lastDelivered = this.#lastAccepted;
+    }
+    this.#forgetFailuresBefore(senderHoldsFrom);
     this.#awaitingFirstData = true;
     for (let i = this.#failuresHead; i < this.#failures.length; i += 1) {
       const failure = this.#failures[i] as Failure;
       sink.reportFailure(failure.seq, failure.reason);
     }
     if (this.lastDelivered > 0 && !this.#running) sink.acknowledge(this.lastDelivered);
+    return skipped;
   }
 
   /**
@@ -152,8 +184,8 @@ export class Inbox {
    * Takes one DATA frame, whose payload is `buf` from `start` to `end` (delivered at once when
    * idle; a Buffer view is made only when it has to wait). A sequence number at or below the
    * last accepted one is a duplicate (dropped, but acknowledged again so the sender can forget
-   * it); one that skips ahead means a message would be lost, which is a protocol error that
-   * ends the session.
+   * it); one that skips ahead of what the sender said it holds means a message would be lost,
+   * which is a protocol error that ends the session.
    */
   accept(seq: number, flags: number, buf: Buffer, start: number, end: number): void {
     if (this.#halted) return;
@@ -168,10 +200,7 @@ export class Inbox {
       if (!this.#running && this.queued === 0) this.#sink?.acknowledge(this.lastDelivered);
       return;
     }
-    // The first message of a stream this process has not seen may start anywhere: the sender
-    // keeps only unacknowledged messages, and earlier ones were acknowledged by a previous
-    // incarnation of this process.
-    if (this.#lastAccepted !== 0 && seq !== this.#lastAccepted + 1) {
+    if (seq !== this.#lastAccepted + 1) {
       throw new FerryError('FERRY_ERR_SEQUENCE', `stream ${this.streamId}: expected seq ${this.#lastAccepted + 1}, got ${seq}`);
     }
     this.#lastAccepted = seq;
@@ -200,6 +229,8 @@ export class Inbox {
     }
     this.#running = false;
     if (this.#queue.length > 0) this.#compact();
+    // Ran dry: whatever `attach` moved past while this queue was busy is settled too.
+    if (!this.#halted) this.lastDelivered = this.#lastAccepted;
     if (this.lastDelivered > 0) this.#sink?.acknowledge(this.lastDelivered);
   }
 

@@ -85,6 +85,11 @@ export class Outbox {
     return this.#entries.length - this.#head;
   }
 
+  /** performance.now() when the oldest unacknowledged message was accepted; undefined when none waits. */
+  get oldestAcceptedAt(): number | undefined {
+    return this.#entries[this.#head]?.acceptedAt;
+  }
+
   /** Payload held, in the unit of limitBytes. */
   get bytes(): number {
     return this.#bytes;
@@ -98,6 +103,16 @@ export class Outbox {
   /** The highest sequence number handed out so far. */
   get lastSeq(): number {
     return this.#nextSeq - 1;
+  }
+
+  /**
+   * The lowest sequence number still held (the next one to be handed out when none is): every
+   * lower one was acknowledged (by whichever peer the stream was connected to then) or refused
+   * to its caller, and will never be sent again. HELLO and WELCOME carry it, so a receiver
+   * that has not seen those messages moves past them instead of waiting for them.
+   */
+  get holdsFrom(): number {
+    return this.#entries[this.#head]?.seq ?? this.#nextSeq;
   }
 
   idOf(seq: number): string {

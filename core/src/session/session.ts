@@ -10,7 +10,7 @@
  * would pass the batch limit (FLUSH_BYTES, or less when the peer's maxPayload is smaller).
  */
 import { randomBytes } from 'node:crypto';
-import { FerryError, isFerryError, messageOf } from '../errors.js';
+import { CloseCode, ErrorCodes, FerryError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FrameChannel } from '../transport/channel.js';
@@ -48,10 +48,11 @@ export interface SessionOptions {
   /** Extra fields for the session-open log line (the armor identity). */
   identity?: Readonly<Record<string, string>>;
   /**
-   * The peer's hook failed for a message nobody awaits (written with write()): no caller is
-   * told, so the runtime reports it (`id` is the message id, `reason` the peer's).
+   * The peer's hook failed for a message (`id`; `reason` is the peer's): the runtime logs it.
+   * `watched`: a caller awaits it (send(), a reply) and was told FERRY_ERR_REMOTE_HOOK; not
+   * watched (written with write()), nobody else hears of it.
    */
-  unwatchedFailure(id: string, reason: string): void;
+  remoteHookFailed(id: string, reason: string, watched: boolean): void;
 }
 
 export type CloseListener = (code: number, reason: string, err: FerryError | undefined) => void;
@@ -75,6 +76,8 @@ export class Session implements AckSink {
   /** A DATA frame already left in this turn of the event loop: later ones wait for the flush. */
   #sentThisTurn = false;
   #pendingAck = 0;
+  /** Entries of the ack being settled whose peer hook failed (see #acked). */
+  #failedInAck = 0;
   /**
    * Outbox entries in the batch being written. Each points at its frame in the writer's buffer
    * from the moment it is encoded (so a session that dies before its flush can still resend
@@ -258,6 +261,11 @@ export class Session implements AckSink {
       streamId: outbox.streamId,
       peerStreamId: inbox.streamId,
       resumeFrom: inbox.resumeFrom,
+      // No ACK can settle an entry before the WELCOME (no session is open), so the first DATA
+      // of this session is at most this seq. Were entries refused to their callers meanwhile
+      // (a drain), the first DATA would skip and end this one session with FERRY_ERR_SEQUENCE;
+      // the next HELLO says the truth again.
+      holdsFrom: outbox.holdsFrom,
       armor: this.#options.armor,
     };
     this.#writer.control(FrameType.HELLO, hello);
@@ -299,12 +307,13 @@ export class Session implements AckSink {
       sessionId: this.id,
       streamId: outbox.streamId,
       resumeFrom: inbox.resumeFrom,
+      holdsFrom: outbox.holdsFrom,
     };
     this.#writer.control(FrameType.WELCOME, welcome);
     this.#channel.send(this.#writer.take());
     // The initiator's resume point only counts for the stream it names: after a terminator
     // restart, our outbound stream is new and the initiator has nothing of it.
-    this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0);
+    this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0, hello.holdsFrom);
   }
 
   #onWelcome(welcome: Welcome): void {
@@ -315,11 +324,14 @@ export class Session implements AckSink {
       streams.inbox = make(welcome.streamId);
     }
     this.id = welcome.sessionId;
-    this.#open(welcome.resumeFrom);
+    this.#open(welcome.resumeFrom, welcome.holdsFrom);
   }
 
-  /** Both sides: forget what the peer already delivered, then (re)send everything else. */
-  #open(peerDelivered: number): void {
+  /**
+   * Both sides: forget what the peer already delivered, then (re)send everything else; the
+   * inbox moves past what the peer no longer holds (`peerHoldsFrom`).
+   */
+  #open(peerDelivered: number, peerHoldsFrom: number): void {
     clearTimeout(this.#handshakeTimer);
     const { outbox, inbox } = this.#streams as Streams;
     if (peerDelivered > outbox.lastSeq) throw protocolError(`peer claims seq ${peerDelivered} delivered, only ${outbox.lastSeq} were sent`);
@@ -337,7 +349,13 @@ export class Session implements AckSink {
     });
     if (peerDelivered > 0) this.#acked(outbox, peerDelivered);
     for (const entry of outbox.pending()) this.sendEntry(entry);
-    inbox.attach(this);
+    const skipped = inbox.attach(this, peerHoldsFrom);
+    // From 1: a stream this process meets for the first time (after a restart, or the first
+    // visit to this replica) starts wherever the sender is. Past 1: the stream was here before
+    // and another replica acknowledged what came in between.
+    if (skipped && skipped.from > 1) {
+      this.#log.info('stream resumed past messages acknowledged elsewhere', { stream: inbox.streamId, skippedFrom: skipped.from, skippedTo: skipped.to });
+    }
     for (const listener of this.#openListeners) listener();
   }
 
@@ -353,11 +371,17 @@ export class Session implements AckSink {
     this.#acked(outbox, seq);
   }
 
-  /** Settles every entry up to `seq`; counted and timed once per ack, not once per message. */
+  /**
+   * Settles every entry up to `seq`: delivered (timed) or failed (the peer's hook failed; a NACK
+   * came first). Counted once per ack, not once per message.
+   */
   #acked(outbox: Outbox, seq: number): void {
     const now = performance.now();
+    this.#failedInAck = 0;
     const count = outbox.ack(seq, (entry, unwatchedFailure) => this.#onAcked(outbox, entry, unwatchedFailure, now));
-    if (count > 0) this.#metrics.messagesAcked.inc(count);
+    const failed = this.#failedInAck;
+    if (count > failed) this.#metrics.messagesDelivered.inc(count - failed);
+    if (failed > 0) this.#metrics.messagesFailed.inc({ reason: 'FERRY_ERR_REMOTE_HOOK' }, failed);
   }
 
   #onNack(seq: number, reason: string): void {
@@ -366,8 +390,13 @@ export class Session implements AckSink {
   }
 
   #onAcked(outbox: Outbox, entry: OutboxEntry, unwatchedFailure: string | undefined, now: number): void {
-    this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
-    if (unwatchedFailure !== undefined) this.#options.unwatchedFailure(outbox.idOf(entry.seq), unwatchedFailure);
+    const failure = entry.failure;
+    if (failure === undefined) {
+      this.#metrics.deliveryLatency.observe((now - entry.acceptedAt) / 1000);
+      return;
+    }
+    this.#failedInAck += 1;
+    this.#options.remoteHookFailed(outbox.idOf(entry.seq), failure, unwatchedFailure === undefined);
   }
 
   #end(code: number, reason: string, err: FerryError | undefined, local: boolean): void {
@@ -376,7 +405,7 @@ export class Session implements AckSink {
     this.state = 'closed';
     clearTimeout(this.#handshakeTimer);
     if (wasOpen) this.#metrics.sessionsOpen.dec();
-    this.#metrics.sessionsClosed.inc({ reason: err?.code ?? String(code) });
+    this.#metrics.sessionsClosed.inc({ reason: err?.code ?? closeReason(code, reason) });
     this.#streams?.inbox.detach(this);
     if (local) this.#channel.close(code, reason);
     this.#log.info('session closed', { code, reason, by: local ? 'local' : 'peer' });
@@ -391,6 +420,22 @@ function flushSession(session: Session): void {
 function endTurn(session: Session): void {
   session.endTurn();
 }
+
+/**
+ * The FERRY_ERR_* code of a session that ended without an error of its own. A Fast Ferry peer
+ * that fails a session closes it with the code as the close reason; a connection that dropped
+ * without a close frame (1006) lost its peer; any other close was on purpose (drain, shutdown,
+ * a newer connection replaced it).
+ */
+export function closeReason(code: number, reason: string): ErrorCode {
+  if (Object.hasOwn(ErrorCodes, reason)) return reason as ErrorCode;
+  if (code === ABNORMAL_CLOSURE) return 'FERRY_ERR_PEER_GONE';
+  if (code === CloseCode.PEER_DEAD) return 'FERRY_ERR_PEER_DEAD';
+  return 'FERRY_ERR_SESSION_CLOSED';
+}
+
+/** RFC 6455 §7.1.5: the connection closed without a close frame (never sent, only reported). */
+const ABNORMAL_CLOSURE = 1006;
 
 function protocolError(message: string): FerryError {
   return new FerryError('FERRY_ERR_PROTOCOL', message);

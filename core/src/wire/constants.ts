@@ -1,10 +1,14 @@
 /** The few constants the wire format shares. Byte 0 of every frame is its type. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Raised whenever a frame changes shape incompatibly: peers of different versions then refuse
+ * each other by name (FERRY_ERR_VERSION) instead of misreading a frame.
+ */
+export const PROTOCOL_VERSION = 2;
 
 export const FrameType = {
-  /** initiator → terminator, first frame of every connection: JSON {v, role, streamId, resumeFrom, armor} */
+  /** initiator → terminator, first frame of every connection: JSON {v, role, streamId, peerStreamId, resumeFrom, holdsFrom, armor} */
   HELLO: 0x01,
-  /** terminator → initiator, answer to HELLO: JSON {v, role, sessionId, streamId, resumeFrom} */
+  /** terminator → initiator, answer to HELLO: JSON {v, role, sessionId, streamId, resumeFrom, holdsFrom} */
   WELCOME: 0x02,
   /** one message: flags (redelivered, payload kind), per-stream sequence number, payload (UTF-8 JSON or bytes) */
   DATA: 0x10,
