@@ -34,7 +34,7 @@ export { createLogger, silentLogger } from './log.js';
 export { createMetrics, knownReasons } from './metrics.js';
 export { loadTlsMaterial } from './transport/tls-material.js';
 
-export type { InitiatorHooks, InitiatorMessage, JsonObject, TriggerContext, TriggerHeaders, InitiatorState } from './runtime/initiator.js';
+export type { InitiatorHooks, InitiatorMessage, JsonObject, Payload, TriggerContext, TriggerHeaders, TriggerPayload, InitiatorState } from './runtime/initiator.js';
 export type { TerminatorHooks, TerminatorMessage } from './runtime/terminator.js';
 export type { RuntimeOptions } from './runtime/prepare.js';
 export type { FerryConfig, ConfigKey } from './config/schema.js';

@@ -186,6 +186,39 @@ export class BatchedCounter {
   }
 }
 
+/** One value's share of a BatchedLabelledCounter: inc() is one addition. */
+export interface BatchedSeries {
+  inc(count?: number): void;
+}
+
+/**
+ * A BatchedCounter with one label whose values are all known up front: one series per value,
+ * each exported from the first scrape on (at 0 until its first event).
+ */
+function batchedByLabel<V extends string>(config: { name: string; help: string; registers: Registry[] }, label: string, values: readonly V[]): Record<V, BatchedSeries> {
+  const series = {} as Record<V, { pending: number; inc(count?: number): void }>;
+  for (const value of values) {
+    series[value] = {
+      pending: 0,
+      inc(count = 1) {
+        this.pending += count;
+      },
+    };
+  }
+  new Counter({
+    ...config,
+    labelNames: [label],
+    collect() {
+      for (const value of values) {
+        const s = series[value];
+        this.inc({ [label]: value }, s.pending);
+        s.pending = 0;
+      }
+    },
+  });
+  return series;
+}
+
 export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
@@ -240,6 +273,8 @@ export function createMetrics(role: 'initiator' | 'terminator', options: Metrics
     messagesDelivered: new BatchedCounter({ name: 'ferry_messages_delivered_total', help: "Messages the peer acknowledged after its hook succeeded.", registers: r }),
     messagesFailed: new Counter({ name: 'ferry_messages_failed_total', help: "Messages the peer acknowledged although its hook failed, by reason code.", labelNames: ['reason'] as const, registers: r }),
     messagesReceived: new BatchedCounter({ name: 'ferry_messages_received_total', help: 'Messages handed to the local receive hook.', registers: r }),
+    /** Messages whose payload is bytes (the rest of ferry_messages_sent_total / _received_total are JSON). */
+    binaryMessages: batchedByLabel({ name: 'ferry_binary_messages_total', help: 'Messages whose payload is bytes rather than JSON, by direction: sent counts as ferry_messages_sent_total does (resends too), received as ferry_messages_received_total.', registers: r }, 'direction', ['sent', 'received'] as const),
     messagesRedelivered: new Counter({ name: 'ferry_messages_redelivered_total', help: 'Messages sent again after a reconnect.', registers: r }),
     duplicatesDropped: new Counter({ name: 'ferry_duplicates_dropped_total', help: 'Received messages dropped because they were already delivered.', registers: r }),
     messagesRefused: new Counter({ name: 'ferry_messages_refused_total', help: 'Messages refused to a caller, by reason code.', labelNames: ['reason'] as const, registers: r }),

@@ -5,7 +5,7 @@ import { FerryError } from '../src/errors.js';
 import { Inbox, MAX_REMEMBERED_FAILURES, type AckSink, type InboxEvents } from '../src/session/inbox.js';
 import { decimal, messageId } from '../src/session/message-id.js';
 import { Outbox, payloadOf, type Delivery } from '../src/session/outbox.js';
-import { FLAG_REDELIVERED } from '../src/wire/constants.js';
+import { FLAG_BYTES, FLAG_REDELIVERED } from '../src/wire/constants.js';
 import { FrameWriter } from '../src/wire/encoder.js';
 
 const payload = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
@@ -329,9 +329,22 @@ describe('inbox', () => {
     assert.deepEqual(sink.acks, [], 'and nothing was acknowledged after the halt');
   });
 
+  test('a bytes message received again after a reconnect is dropped as a duplicate; the hook is told its kind', () => {
+    const got: Array<[number, number, string]> = [];
+    let duplicates = 0;
+    const inbox = new Inbox('00112233aabbccdd', (b, s, e, f, m) => got.push([m.seq, f, b.toString('hex', s, e)]), { ...events(), duplicate: () => (duplicates += 1) }, 100);
+    accept(inbox, 1, FLAG_BYTES, Buffer.from([0xca, 0xfe]));
+    accept(inbox, 2, 0, payload(2));
+    accept(inbox, 1, FLAG_BYTES | FLAG_REDELIVERED, Buffer.from([0xca, 0xfe]));
+    accept(inbox, 2, FLAG_REDELIVERED, payload(2));
+    accept(inbox, 3, FLAG_BYTES | FLAG_REDELIVERED, Buffer.from([]));
+    assert.deepEqual(got, [[1, FLAG_BYTES, 'cafe'], [2, 0, payload(2).toString('hex')], [3, FLAG_BYTES | FLAG_REDELIVERED, '']]);
+    assert.equal(duplicates, 2);
+  });
+
   test('tells the hook when a message is a redelivery', () => {
     const flags: boolean[] = [];
-    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => flags.push(m.redelivered), events(), 100);
+    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => flags.push(m.redelivered), events(), 100);
     inbox.attach(new RecordingSink(), 5);
     accept(inbox, 5, FLAG_REDELIVERED, payload(5));
     accept(inbox, 6, 0, payload(6));
@@ -341,7 +354,7 @@ describe('inbox', () => {
   test('a stream it has not seen starts where the sender holds from (earlier ones were acked before a restart)', () => {
     const got: number[] = [];
     const sink = new RecordingSink();
-    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => got.push(m.seq), events(), 100);
+    const inbox = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => got.push(m.seq), events(), 100);
     assert.deepEqual(inbox.attach(sink, 41), { from: 1, to: 40 });
     assert.equal(inbox.lastDelivered, 40);
     accept(inbox, 41, 0, payload(41));
@@ -399,7 +412,7 @@ describe('inbox', () => {
 
 describe('inbox: a stream that moves between receivers (A → B → A)', () => {
   const seqs = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  const hook = (got: Array<[number, boolean]>) => (_b: Buffer, _s: number, _e: number, m: { seq: number; redelivered: boolean }): void => {
+  const hook = (got: Array<[number, boolean]>) => (_b: Buffer, _s: number, _e: number, _f: number, m: { seq: number; redelivered: boolean }): void => {
     got.push([m.seq, m.redelivered]);
   };
 
@@ -444,7 +457,7 @@ describe('inbox: a stream that moves between receivers (A → B → A)', () => {
   test('a hook still working through the old session queue finishes it, then the stream goes on past the skipped ones', async () => {
     const got: number[] = [];
     const releases: Array<() => void> = [];
-    const a = new Inbox('00112233aabbccdd', (_b, _s, _e, m) => {
+    const a = new Inbox('00112233aabbccdd', (_b, _s, _e, _f, m) => {
       got.push(m.seq);
       return new Promise<void>((resolve) => releases.push(resolve));
     }, events(), 100);

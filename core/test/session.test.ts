@@ -8,7 +8,7 @@ import { Inbox } from '../src/session/inbox.js';
 import { Outbox } from '../src/session/outbox.js';
 import { Session, type Streams } from '../src/session/session.js';
 import type { ChannelHandlers, FrameChannel } from '../src/transport/channel.js';
-import { FrameType, PROTOCOL_VERSION } from '../src/wire/constants.js';
+import { FLAG_BYTES, FLAG_REDELIVERED, FrameType, PROTOCOL_VERSION } from '../src/wire/constants.js';
 import { decodeFrames } from '../src/wire/decoder.js';
 import { FrameWriter } from '../src/wire/encoder.js';
 
@@ -64,6 +64,12 @@ function dataFrames(batches: Buffer[]): Array<{ seq: number; flags: number; payl
   return frames;
 }
 
+function dataFramesHex(batches: Buffer[]): Array<{ seq: number; flags: number; payload: string }> {
+  const frames: Array<{ seq: number; flags: number; payload: string }> = [];
+  for (const batch of batches) decodeFrames(batch, { control() {}, data: (seq, flags, buf, start, end) => frames.push({ seq, flags, payload: buf.toString('hex', start, end) }), ack() {}, nack() {} });
+  return frames;
+}
+
 function countData(batch: Buffer): number {
   let n = 0;
   decodeFrames(batch, { control() {}, data: () => (n += 1), ack() {}, nack() {} });
@@ -109,6 +115,36 @@ describe('session', () => {
     assert.deepEqual(resent.map((f) => f.seq), [1, 2, 3, 4, 5]);
     assert.deepEqual(resent.map((f) => f.payload), [...texts.slice(0, 3), texts[0], texts[3]]);
     assert.deepEqual(resent.map((f) => f.flags), [1, 1, 1, 1, 0], 'only what an earlier connection carried is flagged');
+    second.session.close(1000, 'done');
+  });
+
+  test('a bytes message resent on a later session keeps its kind and its bytes, and a reused caller buffer changes nothing', async () => {
+    const outbox = new Outbox(1000, STREAM);
+    const first = openInitiatorSession(65536, outbox);
+    const caller = Buffer.from([0xde, 0xad, 0xbe, 0xef]);
+    first.session.sendEntry(outbox.push('{"json":1}'));
+    const entry = outbox.push(caller);
+    first.session.sendEntry(entry);
+    outbox.ownBytes(entry);
+    first.session.sendEntry(outbox.push(new Uint8Array(0)));
+    caller.fill(0);
+    await settleTick();
+    first.channel.handlers?.onClose(1006, '');
+    // Pushed with no session open: the outbox keeps its own copy once the caller returns.
+    const late = Buffer.from([1, 2, 3]);
+    const lateEntry = outbox.push(late);
+    outbox.ownBytes(lateEntry);
+    late.fill(9);
+
+    const second = openInitiatorSession(65536, outbox);
+    await settleTick();
+    const resent = dataFramesHex(second.channel.sent.slice(1));
+    assert.deepEqual(resent, [
+      { seq: 1, flags: FLAG_REDELIVERED, payload: Buffer.from('{"json":1}').toString('hex') },
+      { seq: 2, flags: FLAG_REDELIVERED | FLAG_BYTES, payload: 'deadbeef' },
+      { seq: 3, flags: FLAG_REDELIVERED | FLAG_BYTES, payload: '' },
+      { seq: 4, flags: FLAG_BYTES, payload: '010203' },
+    ]);
     second.session.close(1000, 'done');
   });
 
@@ -294,7 +330,7 @@ class Replica {
   streamsFor(streamId: string): Streams {
     let streams = this.streams.get(streamId);
     if (!streams) {
-      const inbox = new Inbox(streamId, (_b, _s, _e, m) => this.delivered.push([m.seq, m.redelivered]), { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
+      const inbox = new Inbox(streamId, (_b, _s, _e, _f, m) => this.delivered.push([m.seq, m.redelivered]), { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
       streams = { inbox, outbox: new Outbox(1000) };
       this.streams.set(streamId, streams);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
-import { FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
+import { FLAG_BYTES, FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../src/wire/decoder.js';
 import { FrameWriter, dataPayload, dataPayloadLength, encodeControl } from '../src/wire/encoder.js';
 
@@ -36,6 +36,18 @@ describe('frame encoding', () => {
     const w = new FrameWriter();
     w.data(0x0102030405, FLAG_REDELIVERED, Buffer.from('{"a":1}'));
     assert.equal(w.take().toString('hex'), `10 01 000102030405 00000007 ${Buffer.from('{"a":1}').toString('hex')}`.replace(/\s/g, ''));
+  });
+
+  test('writes a bytes DATA frame with the kind in flags bits 1–2, the bytes copied as they are', () => {
+    const w = new FrameWriter();
+    const bytes = new Uint8Array([0x00, 0xff, 0x7b]);
+    w.data(9, FLAG_BYTES | FLAG_REDELIVERED, bytes);
+    bytes[0] = 0x42;
+    const batch = w.take();
+    assert.equal(batch.toString('hex'), '10 03 000000000009 00000003 00ff7b'.replace(/\s/g, ''), 'changing the caller\'s buffer afterwards changes nothing');
+    const seen: Array<[number, number, string]> = [];
+    decodeFrames(batch, { control() {}, data: (seq, flags, buf, start, end) => seen.push([seq, flags, buf.toString('hex', start, end)]), ack() {}, nack() {} });
+    assert.deepEqual(seen, [[9, 0x03, '00ff7b']]);
   });
 
   test('writes ACK and NACK frames', () => {
@@ -88,6 +100,22 @@ describe('reading a written DATA frame back', () => {
       assert.equal(payload.toString('utf8'), text);
       assert.equal(payload.buffer, batch.buffer, 'no copy');
     });
+  });
+});
+
+describe('DATA payload kinds', () => {
+  test('an unknown payload kind is refused by name, not read as JSON', () => {
+    // flags 0x04: kind 2 (bits 1–2), which no peer of this version writes
+    assert.equal(codeOf(() => collect(hex('10 04 000000000001 00000002 7b7d'))), 'FERRY_ERR_BAD_FRAME: bad frame at offset 0: unknown payload kind 2 in DATA flags 0x04 (known: 0 JSON, 1 bytes)');
+    assert.match(codeOf(() => collect(hex('11 000000000001' + '10 07 000000000002 00000000'))), /offset 7: unknown payload kind 3 in DATA flags 0x07/);
+  });
+
+  test('JSON and bytes frames in one batch keep their order and kinds; reserved bits 3–7 are ignored', () => {
+    assert.deepEqual(collect(hex('10 00 000000000001 00000002 7b7d' + '10 02 000000000002 00000001 ff' + '10 f8 000000000003 00000000')), [
+      ['data', 1, 0x00, '{}'],
+      ['data', 2, 0x02, '\ufffd'],
+      ['data', 3, 0xf8, ''],
+    ]);
   });
 });
 

@@ -35,6 +35,26 @@ describe('the shipped apps', () => {
     }
   });
 
+  test('pass an application/octet-stream trigger through as bytes, which the terminator logs as their length and a hex prefix', async () => {
+    const sessionPort = await freePort();
+    const http = await freePort();
+    const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });
+    await terminator.waitFor(/terminator up/);
+    const trigger = await freePort();
+    const initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
+    try {
+      await initiator.waitFor(/session open/);
+      const body = Buffer.from('000102030405060708090a0b0c0d0e0f1011121314151617', 'hex');
+      const res = await fetch(`http://127.0.0.1:${trigger}/trigger`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+      const answer = (await res.json()) as Record<string, unknown>;
+      assert.equal(res.status, 200, JSON.stringify(answer));
+      await terminator.waitFor(new RegExp(`📨 Received ${String(answer['id'])}: 24 bytes 000102030405060708090a0b0c0d0e0f…$`));
+    } finally {
+      await initiator.kill();
+      await terminator.kill();
+    }
+  });
+
   test('drain on SIGTERM: the initiator closes with 1001 and exits 0', async () => {
     const sessionPort = await freePort();
     const terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort });

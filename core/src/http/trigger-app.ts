@@ -1,6 +1,8 @@
 /**
  * The initiator's HTTP API. POST /trigger runs on_trigger and answers only after the terminator
- * acknowledged the message (its hook ran), so a 200 means delivered. Every refusal names its
+ * acknowledged the message (its hook ran), so a 200 means delivered. The body is read as JSON
+ * whatever its content type, except application/octet-stream: that body reaches on_trigger as
+ * bytes (a Buffer), under the same http.bodyLimitBytes. Every refusal names its
  * cause with a FERRY_ERR_* code, and its status is that code's `http` in the error table
  * (errors.ts): 400 an empty body, bad JSON, a non-object, nesting too deep or a body its
  * Content-Encoding cannot decode, 408 too slow to arrive, 413 too large, 415 an encoding or
@@ -22,7 +24,7 @@ import { requestTimedOutAfter } from './server.js';
 
 export interface TriggerBackend {
   /** Runs on_trigger and sends its result; resolves when acknowledged. */
-  trigger(payload: Record<string, unknown>, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
+  trigger(payload: Record<string, unknown> | Buffer, headers: Record<string, string | string[] | undefined>): Promise<Delivery>;
   /** Seconds a refused caller should wait (Retry-After). */
   retryAfterSeconds(): number;
   /** A request refused before it reached on_trigger (bad JSON, not an object, too large): log and count it. */
@@ -52,36 +54,42 @@ export function createTriggerApp(backend: TriggerBackend, bodyLimitBytes: number
   const app = express();
   app.disable('x-powered-by');
   if (options.token !== undefined) app.use('/trigger', requireBearer(options.token, backend));
-  // Any content type is read as JSON: `curl -d '{...}'` sends form encoding by default, and a
-  // caller should not need to know that. Non-objects are let through to be refused by name.
+  // application/octet-stream is read as bytes. Any other content type is read as JSON: `curl -d
+  // '{...}'` sends form encoding by default, and a caller should not need to know that.
+  // Non-objects are let through to be refused by name. Both readers decode Content-Encoding and
+  // fail with the same coded refusals; the JSON reader skips a body the bytes reader took.
+  const readBytes = express.raw({ limit: bodyLimitBytes, type: OCTET_STREAM });
   const readJson = express.json({ limit: bodyLimitBytes, strict: false, type: () => true, verify: refuseEmpty });
   const readBody = (req: Request, res: Response, next: NextFunction): void => {
-    readJson(req, res, (err?: unknown) => next(err === undefined ? undefined : bodyError(err, req, bodyLimitBytes)));
+    const done = (err?: unknown): void => next(err === undefined ? undefined : bodyError(err, req, bodyLimitBytes));
+    readBytes(req, res, (err?: unknown) => (err === undefined ? readJson(req, res, done) : done(err)));
   };
   app.post('/trigger', readBody, async (req: Request, res: Response) => {
-    const body: unknown = req.body;
-    // No body at all (neither Content-Length nor Transfer-Encoding) never reaches the parser.
+    // An octet-stream request with no body at all (no Content-Length, not chunked) is zero
+    // bytes, as is an empty one: bytes have no "empty" that could be mistaken for a message.
+    const body: unknown = isOctetStream(req) && !Buffer.isBuffer(req.body) ? Buffer.alloc(0) : req.body;
+    // No JSON body at all (neither Content-Length nor Transfer-Encoding) never reaches the parser.
     if (body === undefined) {
       refuse(res, backend, 'FERRY_ERR_BAD_REQUEST', EMPTY_BODY);
       return;
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    if (!Buffer.isBuffer(body) && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       refuse(res, backend, 'FERRY_ERR_BAD_REQUEST', `body must be a JSON object, got ${describe(body)}`);
       return;
     }
-    if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
+    if (!Buffer.isBuffer(body) && nestedDeeperThan(body, MAX_BODY_DEPTH)) {
       refuse(res, backend, 'FERRY_ERR_BAD_REQUEST', `body nests objects and arrays more than ${MAX_BODY_DEPTH} levels deep; at most ${MAX_BODY_DEPTH} are accepted`);
       return;
     }
     try {
-      const delivery = await backend.trigger(body as Record<string, unknown>, req.headers);
+      const delivery = await backend.trigger(body as Record<string, unknown> | Buffer, req.headers);
       res.json({ status: 'delivered', ...delivery });
     } catch (err) {
       sendError(res, err, backend);
     }
   });
   app.all('/trigger', (_req: Request, res: Response) => {
-    res.status(statusOf('FERRY_ERR_METHOD')).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body' });
+    res.status(statusOf('FERRY_ERR_METHOD')).set('allow', 'POST').json({ error: 'FERRY_ERR_METHOD', message: 'use POST /trigger with a JSON object body (or bytes as application/octet-stream)' });
   });
   addNotFound(app);
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
@@ -93,6 +101,12 @@ export function createTriggerApp(backend: TriggerBackend, bodyLimitBytes: number
     }
   });
   return app;
+}
+
+const OCTET_STREAM = 'application/octet-stream';
+
+function isOctetStream(req: Request): boolean {
+  return req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === OCTET_STREAM;
 }
 
 /**

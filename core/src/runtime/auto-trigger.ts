@@ -6,15 +6,16 @@
 import { isFerryError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Delivery } from '../session/delivery.js';
+import type { Payload } from '../session/payload-codec.js';
 import { autoTriggerCompleteLine, autoTriggerStartLine } from './auto-trigger-line.js';
 
 type JsonObject = Record<string, unknown>;
 
 /** What the auto-trigger needs of the initiator. */
 export interface AutoTriggerTarget {
-  runTriggerHook(payload: JsonObject, headers: Record<string, string>): Promise<JsonObject>;
+  runTriggerHook(payload: JsonObject, headers: Record<string, string>): Promise<Payload>;
   whenSendable(): Promise<void>;
-  send(message: JsonObject): Promise<Delivery>;
+  send(message: Payload): Promise<Delivery>;
 }
 
 /** Sends `count` messages; "sent" in the report means acknowledged after the terminator's hook. */

@@ -9,9 +9,9 @@ import type { Logger } from '../log.js';
 import { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import { Inbox, type ReceivedMessage } from '../session/inbox.js';
-import { decodeMessage } from '../session/payload-codec.js';
+import { decodeMessage, FLAG_BYTES, KIND_MASK } from '../session/payload-codec.js';
 
-/** A receive hook: the parsed payload and what the runtime tells about the message. */
+/** A receive hook: the parsed payload (or a Buffer, for bytes) and what the runtime tells about the message. */
 export type ReceiveHook<M> = (payload: unknown, message: M) => unknown;
 
 export interface HookedInboxOptions<M> {
@@ -49,17 +49,19 @@ export class HookedInboxes<M> {
     const timeoutMs = config.hooks.timeoutMs;
     const hookDuration = metrics.hookDuration.labels({ hook: name });
     const received = metrics.messagesReceived;
+    const receivedBinary = metrics.binaryMessages.received;
     const describe = this.#options.describeFor(streamId, logger.child({ hook: name }));
     const failureLog = this.#failureLog;
     return new Inbox(
       streamId,
-      (buf, start, end, message) => {
+      (buf, start, end, flags, message) => {
         received.inc();
+        if ((flags & KIND_MASK) === FLAG_BYTES) receivedBinary.inc();
         if (!hook) return undefined;
         const started = performance.now();
         let result: unknown;
         try {
-          result = runHook(name, timeoutMs, hook, decodeMessage(buf, start, end), describe(message));
+          result = runHook(name, timeoutMs, hook, decodeMessage(buf, start, end, flags), describe(message));
         } catch (err) {
           // A run that threw is a run: the hook error ratio divides by this count.
           hookDuration.observe((performance.now() - started) / 1000);

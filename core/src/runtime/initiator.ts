@@ -23,7 +23,7 @@ import { countedRefusal, trackOutboxes } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
 import type { Inbox, ReceivedMessage } from '../session/inbox.js';
 import { Outbox, type OutboxEntry } from '../session/outbox.js';
-import { encodeMessage } from '../session/payload-codec.js';
+import { encodeMessage, type Payload } from '../session/payload-codec.js';
 import type { Session } from '../session/session.js';
 import { autoTrigger } from './auto-trigger.js';
 import { Certificates } from './certificates.js';
@@ -32,9 +32,9 @@ import { HookedInboxes } from './hooked-inbox.js';
 import { RemoteHookFailures } from './remote-hook-failures.js';
 import { onShutdownSignal } from './main.js';
 import { prepare, type Prepared, type RuntimeOptions } from './prepare.js';
-import { TriggerRunner, withAckTimeout, type JsonObject, type TriggerContext, type TriggerHeaders, type TriggerHook } from './trigger.js';
+import { TriggerRunner, withAckTimeout, type JsonObject, type TriggerContext, type TriggerHeaders, type TriggerPayload, type TriggerHook } from './trigger.js';
 
-export type { JsonObject, TriggerContext, TriggerHeaders };
+export type { JsonObject, Payload, TriggerContext, TriggerHeaders, TriggerPayload };
 
 /** What on_receive_initiator is told besides the payload. */
 export interface InitiatorMessage extends ReceivedMessage {
@@ -43,9 +43,12 @@ export interface InitiatorMessage extends ReceivedMessage {
 }
 
 export interface InitiatorHooks {
-  /** Turns a trigger (an HTTP body, or an auto-trigger) into the message to send. */
+  /**
+   * Turns a trigger (an HTTP body: a JSON object, or a Buffer for application/octet-stream; or
+   * an auto-trigger) into the message to send: a JSON object or bytes.
+   */
   on_trigger: TriggerHook;
-  /** Optional: messages the terminator streams back. */
+  /** Optional: messages the terminator streams back (the parsed JSON, or a Buffer for bytes). */
   on_receive_initiator?: (payload: unknown, message: InitiatorMessage) => unknown;
 }
 
@@ -188,19 +191,21 @@ export class InitiatorRuntime {
   }
 
   /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
-  async trigger(payload: JsonObject, headers: TriggerHeaders): Promise<Delivery> {
+  async trigger(payload: TriggerPayload, headers: TriggerHeaders): Promise<Delivery> {
     this.#refuseIfUnavailable();
     const message = await this.#runTriggerHook(payload, headers);
     return withAckTimeout(this.send(message), this.config.session.ackTimeoutMs);
   }
 
   /**
-   * Sends one JSON object. Always answers with a promise: it rejects at once (coded, counted)
+   * Sends one message: a JSON object, or bytes (a Buffer or Uint8Array, which the caller may
+   * reuse once this returns). Always answers with a promise: it rejects at once (coded, counted)
    * when no session has opened yet, the outbox is full, the circuit is open, the message is too
-   * big or the process drains; otherwise it settles when the terminator acknowledged the
-   * message (after a reconnect if need be) or it was finally refused.
+   * big or neither JSON nor bytes (FERRY_ERR_BAD_PAYLOAD) or the process drains; otherwise it
+   * settles when the terminator acknowledged the message (after a reconnect if need be) or it
+   * was finally refused.
    */
-  send(message: JsonObject): Promise<Delivery> {
+  send(message: Payload): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
       try {
         this.#enqueue(message, (err, delivery) => {
@@ -214,13 +219,13 @@ export class InitiatorRuntime {
   }
 
   /**
-   * The streaming fast path, like ws.send(): queues one JSON object without a promise per
-   * message. It is delivered exactly as send()'s are (in order, at least once, acknowledged
-   * after the terminator's hook); a hook failure there is logged on both sides. Returns false
-   * once the outbox is full: wait for whenSendable() before the next write. Throws the coded
-   * error send() would reject with.
+   * The streaming fast path, like ws.send(): queues one message (a JSON object or bytes)
+   * without a promise per message. It is delivered exactly as send()'s are (in order, at least
+   * once, acknowledged after the terminator's hook); a hook failure there is logged on both
+   * sides. Returns false once the outbox is full: wait for whenSendable() before the next write.
+   * Throws the coded error send() would reject with.
    */
-  write(message: JsonObject): boolean {
+  write(message: Payload): boolean {
     try {
       this.#enqueue(message, undefined);
     } catch (err) {
@@ -264,12 +269,13 @@ export class InitiatorRuntime {
     this.#log.info('initiator stopped', { reason });
   }
 
-  #enqueue(message: JsonObject, settle: OutboxEntry['settle']): void {
+  #enqueue(message: Payload, settle: OutboxEntry['settle']): void {
     this.#refuseIfUnavailable();
     const entry = this.outbox.push(encodeMessage(message, this.config.session.maxPayloadBytes), settle);
     // Without an open session it waits in the outbox; the next session sends it when it opens.
     const session = this.#link.session;
     if (session?.state === 'open') session.sendEntry(entry);
+    this.outbox.ownBytes(entry);
   }
 
   /** Refuses everything queued; send() callers are counted as they are told, write()'s here. */
@@ -287,7 +293,7 @@ export class InitiatorRuntime {
     if (!this.#everOpened) throw new FerryError('FERRY_ERR_NO_SESSION', `no session to the terminator has opened yet (${this.state}); retry shortly`);
   }
 
-  #runTriggerHook(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
+  #runTriggerHook(payload: TriggerPayload, headers: TriggerHeaders): Promise<Payload> {
     return this.#trigger.run(payload, headers);
   }
 

@@ -17,7 +17,7 @@ import { countedRefusal, trackOutboxes } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
 import type { ReceivedMessage } from '../session/inbox.js';
 import { Outbox } from '../session/outbox.js';
-import { encodeMessage } from '../session/payload-codec.js';
+import { encodeMessage, type Payload } from '../session/payload-codec.js';
 import { Session, type Streams } from '../session/session.js';
 import { connect } from '../transport/connection.js';
 import { pendingRefusal, tlsRefusal, upgradeRefusal } from '../transport/failures.js';
@@ -33,13 +33,14 @@ import { StreamRegistry } from './stream-registry.js';
 export interface TerminatorMessage extends ReceivedMessage {
   /** The initiator stream it came from; pass it to `runtime.send` to answer later. */
   streamId: string;
-  /** Streams a message back to the initiator that sent this one (same guarantees). */
-  reply(payload: Record<string, unknown>): Promise<Delivery>;
+  /** Streams a message (a JSON object or bytes) back to the initiator that sent this one (same guarantees). */
+  reply(payload: Payload): Promise<Delivery>;
   /** The hook's logger: lines in the app's log format (JSON with log.format=json), `hook` as a field. */
   log: Logger;
 }
 
 export interface TerminatorHooks {
+  /** Each message: the parsed JSON, or a Buffer for bytes (a view of the received frame: copy it to keep it long). */
   on_receive_terminator: (payload: unknown, message: TerminatorMessage) => unknown;
 }
 
@@ -70,7 +71,7 @@ export class TerminatorRuntime {
       name: 'on_receive_terminator',
       hook: hooks.on_receive_terminator,
       describeFor: (streamId, log) => {
-        const reply = (payload: Record<string, unknown>): Promise<Delivery> => this.send(streamId, payload);
+        const reply = (payload: Payload): Promise<Delivery> => this.send(streamId, payload);
         // An object literal, not a spread: this runs once per message.
         return (message) => ({ id: message.id, seq: message.seq, redelivered: message.redelivered, streamId, reply, log });
       },
@@ -147,10 +148,11 @@ export class TerminatorRuntime {
   }
 
   /**
-   * Streams a message to the initiator of `streamId`. Refused (coded) when that stream is
-   * unknown or its outbox is full; sent when its session is open, else on its next session.
+   * Streams a message (a JSON object or bytes) to the initiator of `streamId`. Refused (coded)
+   * when that stream is unknown, its outbox is full or the message is neither JSON nor bytes;
+   * sent when its session is open, else on its next session.
    */
-  send(streamId: string, payload: Record<string, unknown>): Promise<Delivery> {
+  send(streamId: string, payload: Payload): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
       try {
         const streams = this.#registry.streams(streamId);
@@ -161,6 +163,7 @@ export class TerminatorRuntime {
           else resolve(delivery);
         });
         this.#registry.session(streamId)?.sendEntry(entry);
+        streams.outbox.ownBytes(entry);
       } catch (err) {
         reject(countedRefusal(this.metrics, err));
       }

@@ -1,6 +1,6 @@
 /**
- * A trigger's way in: on_trigger runs under hooks.timeoutMs, must return a JSON object, is
- * timed, and a refusal is counted and logged with its code (capped, its stack at debug); the
+ * A trigger's way in: on_trigger runs under hooks.timeoutMs, must return a JSON object or bytes,
+ * is timed, and a refusal is counted and logged with its code (capped, its stack at debug); the
  * caller of POST /trigger waits for the acknowledgement at most session.ackTimeoutMs.
  */
 import { FerryError, HookError, isFerryError, messageOf } from '../errors.js';
@@ -9,15 +9,19 @@ import type { Logger } from '../log.js';
 import { RepeatedLog } from '../log-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { Delivery } from '../session/delivery.js';
+import { encodeMessage, type Payload } from '../session/payload-codec.js';
 
 export type JsonObject = Record<string, unknown>;
 export type TriggerHeaders = Record<string, string | string[] | undefined>;
+/** What on_trigger gets: the JSON object of a trigger, or its body as a Buffer when it was sent as application/octet-stream. */
+export type TriggerPayload = JsonObject | Buffer;
+
 /** What on_trigger is told besides the body and the headers. */
 export interface TriggerContext {
   /** The hook's logger: lines in the app's log format (JSON with log.format=json), `hook` as a field. */
   log: Logger;
 }
-export type TriggerHook = (payload: JsonObject, headers: TriggerHeaders, context: TriggerContext) => JsonObject | Promise<JsonObject>;
+export type TriggerHook = (payload: TriggerPayload, headers: TriggerHeaders, context: TriggerContext) => Payload | Promise<Payload>;
 
 /** How a runtime runs on_trigger: the hook, its context and the cap on its failure lines. */
 export class TriggerRunner {
@@ -36,13 +40,25 @@ export class TriggerRunner {
     this.#context = { log: logger.child({ hook: 'on_trigger' }) };
   }
 
-  /** Runs on_trigger once; the message to send, or the coded error it was refused with. */
-  async run(payload: JsonObject, headers: TriggerHeaders): Promise<JsonObject> {
+  /**
+   * Runs on_trigger once; the message to send, or the coded error it was refused with. The
+   * result is encoded here once to refuse what cannot be sent as FERRY_ERR_HOOK_RESULT, naming
+   * the hook (the send encodes it again: this path is an HTTP request or an auto-trigger, not a stream).
+   */
+  async run(payload: TriggerPayload, headers: TriggerHeaders): Promise<Payload> {
     const started = performance.now();
     try {
       const result = await runHook('on_trigger', this.#timeoutMs, () => this.#hook(payload, headers, this.#context));
+      if (result instanceof Uint8Array) return result;
       if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-        throw new HookError('FERRY_ERR_HOOK_RESULT', 'on_trigger', `on_trigger must return a JSON object to send, got ${Array.isArray(result) ? 'an array' : result === null ? 'null' : typeof result}`);
+        throw new HookError('FERRY_ERR_HOOK_RESULT', 'on_trigger', `on_trigger must return a JSON object or bytes (a Buffer or Uint8Array) to send, got ${Array.isArray(result) ? 'an array' : result === null ? 'null' : typeof result}`);
+      }
+      try {
+        // Its size is checked by the send, as for any message (FERRY_ERR_PAYLOAD_TOO_BIG, 413).
+        encodeMessage(result, Number.POSITIVE_INFINITY);
+      } catch (err) {
+        if (isFerryError(err) && err.code === 'FERRY_ERR_BAD_PAYLOAD') throw new HookError('FERRY_ERR_HOOK_RESULT', 'on_trigger', `on_trigger returned a message that cannot be sent: ${err.message}`, { cause: err });
+        throw err;
       }
       return result;
     } catch (err) {

@@ -30,8 +30,11 @@ export interface AckSink {
   reportFailure(seq: number, reason: string): void;
 }
 
-/** Hands one message to the hook: its payload is `buf` from `start` to `end`. */
-export type Deliver = (buf: Buffer, start: number, end: number, message: ReceivedMessage) => unknown;
+/**
+ * Hands one message to the hook: its payload is `buf` from `start` to `end`, of the kind
+ * `flags` (its DATA flags) say.
+ */
+export type Deliver = (buf: Buffer, start: number, end: number, flags: number, message: ReceivedMessage) => unknown;
 
 interface Queued {
   seq: number;
@@ -240,7 +243,7 @@ export class Inbox {
     };
     let result: unknown;
     try {
-      result = this.#deliver(buf, start, end, message);
+      result = this.#deliver(buf, start, end, flags, message);
     } catch (err) {
       this.#failed(err, message);
       this.#settled(seq);

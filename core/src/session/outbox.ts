@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../errors.js';
+import { FLAG_BYTES } from '../wire/constants.js';
 import { dataPayload, dataPayloadLength } from '../wire/encoder.js';
+import type { EncodedPayload } from '../wire/payload.js';
 import type { Delivery } from './delivery.js';
 import { messageId } from './message-id.js';
 
@@ -22,12 +24,14 @@ export type Settle = (err: Error | null, delivery: Delivery) => void;
 export interface OutboxEntry {
   readonly seq: number;
   /**
-   * The JSON text (or its UTF-8 bytes) until the entry is first written into a batch. Then it
-   * is dropped and the bytes are found again in `batch` at `at`: under load many messages wait
+   * The JSON text, or the bytes, until the entry is first written into a batch. Then it is
+   * dropped and the bytes are found again in `batch` at `at`: under load many messages wait
    * for their ack, and as heap strings they would outlive young-generation GCs, be promoted
    * and make V8 mark-compact the old generation over and over.
    */
-  readonly payload: Buffer | string | undefined;
+  readonly payload: EncodedPayload | undefined;
+  /** The DATA flag bits of its payload kind: 0 for JSON text, FLAG_BYTES for bytes. */
+  readonly kindFlags: number;
   /** Its share of Outbox.bytes: UTF-16 units of the text until encoded, then its UTF-8 bytes. */
   readonly size: number;
   /** The buffer its frame was last written into (never written again; see FrameWriter.buffer). */
@@ -47,8 +51,8 @@ export interface OutboxEntry {
 /** An entry as the Outbox changes it. */
 type Entry = { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
 
-/** What to write for an entry: its text before the first send, its bytes from the batch after. */
-export function payloadOf(entry: OutboxEntry): Buffer | string {
+/** What to write for an entry: its text or bytes before the first send, its bytes from the batch after. */
+export function payloadOf(entry: OutboxEntry): EncodedPayload {
   if (entry.payload !== undefined) return entry.payload;
   return dataPayload(entry.batch as Buffer, entry.at);
 }
@@ -115,15 +119,30 @@ export class Outbox {
     return messageId(this.streamId, seq);
   }
 
-  /** Accepts a message; `settle` is called once, when it is acknowledged or finally refused. */
-  push(payload: Buffer | string, settle?: Settle): OutboxEntry {
+  /**
+   * Accepts a message: JSON text (a string) or bytes (a Uint8Array, kept as it is until it is
+   * written into a batch: see ownBytes). `settle` is called once, when it is acknowledged or
+   * finally refused.
+   */
+  push(payload: EncodedPayload, settle?: Settle): OutboxEntry {
     if (this.isFull) {
       throw new FerryError('FERRY_ERR_OUTBOX_FULL', `outbox full: ${this.depth} unacknowledged messages of ${this.#bytes} bytes (session.outboxLimit=${this.limit}, session.outboxLimitBytes=${this.limitBytes})`);
     }
     this.#bytes += payload.length;
-    const entry: Entry = { seq: this.#nextSeq++, payload, size: payload.length, batch: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
+    const kindFlags = typeof payload === 'string' ? 0 : FLAG_BYTES;
+    const entry: Entry = { seq: this.#nextSeq++, payload, kindFlags, size: payload.length, batch: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
     this.#entries.push(entry);
     return entry;
+  }
+
+  /**
+   * The caller that pushed `entry` returns now. Bytes not yet written into a batch (no session
+   * was open to take them) are still the caller's buffer, which it may reuse as it may after
+   * ws.send(): they are copied now, once. Bytes already in a batch were copied there.
+   */
+  ownBytes(entry: OutboxEntry): void {
+    const payload = entry.payload;
+    if (payload !== undefined && typeof payload !== 'string') (entry as Entry).payload = Buffer.from(payload);
   }
 
   /** Resolves when there is room for one more message (the auto-trigger waits here). */

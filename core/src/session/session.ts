@@ -84,6 +84,8 @@ export class Session implements AckSink {
    * it); the flush marks them sent and points them at the batch taken.
    */
   readonly #entriesInBatch: OutboxEntry[] = [];
+  /** How many of them carry bytes (counted by kind when the batch leaves). */
+  #binaryInBatch = 0;
   /** A batch is flushed before it would pass this size, so it always fits the peer's maxPayload. */
   readonly #maxBatchBytes: number;
   #handshakeTimer: NodeJS.Timeout | undefined;
@@ -155,7 +157,8 @@ export class Session implements AckSink {
     const payload = payloadOf(entry);
     // An upper bound (UTF-8 needs at most 3 bytes per UTF-16 unit), so no exact count per message.
     this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
-    const at = this.#writer.data(entry.seq, resent ? FLAG_REDELIVERED : 0, payload);
+    const at = this.#writer.data(entry.seq, resent ? FLAG_REDELIVERED | entry.kindFlags : entry.kindFlags, payload);
+    if (entry.kindFlags !== 0) this.#binaryInBatch += 1;
     outbox.markEncoded(entry, this.#writer.buffer, at);
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
@@ -218,6 +221,10 @@ export class Session implements AckSink {
     const entries = this.#entriesInBatch;
     if (entries.length > 0) {
       this.#metrics.messagesSent.inc(entries.length);
+      if (this.#binaryInBatch > 0) {
+        this.#metrics.binaryMessages.sent.inc(this.#binaryInBatch);
+        this.#binaryInBatch = 0;
+      }
       (this.#streams as Streams).outbox.markSent(entries, batch);
       entries.length = 0;
     }

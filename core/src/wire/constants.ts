@@ -10,7 +10,7 @@ export const FrameType = {
   HELLO: 0x01,
   /** terminator → initiator, answer to HELLO: JSON {v, role, sessionId, streamId, resumeFrom, holdsFrom} */
   WELCOME: 0x02,
-  /** one message: flags, per-stream sequence number, payload (UTF-8 JSON) */
+  /** one message: flags (redelivered, payload kind), per-stream sequence number, payload (UTF-8 JSON or bytes) */
   DATA: 0x10,
   /** cumulative acknowledgement: every sequence number up to this one was handed to the hook */
   ACK: 0x11,
@@ -19,8 +19,26 @@ export const FrameType = {
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
+/**
+ * The DATA flags byte: bit 0 redelivered, bits 1–2 the payload kind, bits 3–7 reserved (sent
+ * as 0, ignored on receipt). The kind took two bits of the flags byte, which every peer of this
+ * protocol version already sends as 0 (JSON), so it needs no new field and no version bump.
+ */
 /** DATA flag bit: this message was sent before, on an earlier connection. */
 export const FLAG_REDELIVERED = 0x01;
+/** The payload kind's bits in the DATA flags byte. */
+export const KIND_MASK = 0x06;
+export const KIND_SHIFT = 1;
+/** What a DATA payload is; a receiver refuses any other kind by name. */
+export const PayloadKind = {
+  /** UTF-8 JSON text, handed to the hook parsed */
+  JSON: 0,
+  /** opaque bytes, handed to the hook as a Buffer */
+  BYTES: 1,
+} as const;
+export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
+/** DATA flag bits of a bytes payload (kind BYTES). */
+export const FLAG_BYTES = PayloadKind.BYTES << KIND_SHIFT;
 
 /** type(1) + length(4) then a JSON body */
 export const CONTROL_HEADER_BYTES = 5;

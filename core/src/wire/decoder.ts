@@ -13,14 +13,21 @@ import {
   ACK_BYTES,
   CONTROL_HEADER_BYTES,
   DATA_HEADER_BYTES,
+  FLAG_BYTES,
   FrameType,
+  KIND_MASK,
+  KIND_SHIFT,
   MAX_CONTROL_BYTES,
   NACK_HEADER_BYTES,
 } from './constants.js';
 
 export interface FrameVisitor {
   control(type: typeof FrameType.HELLO | typeof FrameType.WELCOME, body: unknown): void;
-  /** The payload is `buf` from `start` to `end`, valid until the visitor returns. */
+  /**
+   * The payload is `buf` from `start` to `end`; its kind is in `flags` (checked to be a known
+   * one). `buf` is never written again (a received WebSocket message or an opened seal), so a
+   * view of it may be kept.
+   */
   data(seq: number, flags: number, buf: Buffer, start: number, end: number): void;
   ack(seq: number): void;
   nack(seq: number, reason: string): void;
@@ -52,6 +59,7 @@ export function decodeFrames(buf: Buffer, visitor: FrameVisitor): number {
       case State.DATA: {
         need(buf, offset, DATA_HEADER_BYTES, 'DATA header');
         const flags = buf[offset + 1] as number;
+        if ((flags & KIND_MASK) > FLAG_BYTES) throw badFrame(`unknown payload kind ${(flags & KIND_MASK) >> KIND_SHIFT} in DATA flags 0x${flags.toString(16).padStart(2, '0')} (known: 0 JSON, 1 bytes)`, offset);
         const seq = buf.readUIntBE(offset + 2, 6);
         const length = buf.readUInt32BE(offset + 8);
         const start = offset + DATA_HEADER_BYTES;

@@ -43,10 +43,12 @@ export class FrameWriter {
 
   /**
    * One DATA frame. The payload may be the JSON text itself: it is then encoded straight into
-   * the batch, which saves a Buffer and a copy per message. Returns the frame's offset in the
-   * batch, so the sender can find its bytes again for a resend (dataPayload()).
+   * the batch, which saves a Buffer and a copy per message; bytes are copied into the batch
+   * once (the only copy they get before the socket). `flags` says which kind it is. Returns the
+   * frame's offset in the batch, so the sender can find its bytes again for a resend
+   * (dataPayload()).
    */
-  data(seq: number, flags: number, payload: Buffer | string): number {
+  data(seq: number, flags: number, payload: Uint8Array | string): number {
     let at: number;
     let length: number;
     if (typeof payload === 'string' && this.#len + DATA_HEADER_BYTES + payload.length * 3 <= this.#buf.length) {
@@ -64,7 +66,7 @@ export class FrameWriter {
     } else {
       length = payload.length;
       at = this.#reserve(DATA_HEADER_BYTES + length);
-      payload.copy(this.#buf, at + DATA_HEADER_BYTES);
+      this.#buf.set(payload, at + DATA_HEADER_BYTES);
     }
     const buf = this.#buf;
     buf[at] = FrameType.DATA;
