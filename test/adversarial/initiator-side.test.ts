@@ -11,38 +11,28 @@ import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { issueLeaf } from '../../tools/src/pki.js';
 import { delta, scrape } from '../helpers/metrics.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { startLegitPair, type LegitPair } from '../helpers/legit-pair.js';
+import { type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
 import { REPO_ROOT, post, startInitiator, startProcess, startTerminator, type Proc } from '../helpers/procs.js';
 
+let pair: LegitPair;
 let pki: TestPki;
 let terminator: Proc;
 let initiator: Proc;
 let initiatorHttp: number;
 let initiatorTrigger: number;
-let sessionPort: number;
 
 before(async () => {
-  pki = makeTestPki();
-  sessionPort = await freePort();
-  initiatorHttp = await freePort();
-  initiatorTrigger = await freePort();
-  terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
-  await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
-  await initiator.waitFor(/session open/);
+  pair = await startLegitPair({ initiatorEnv: { FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
+  ({ pki, terminator, initiator, initiatorHttp, initiatorTrigger } = pair);
 });
 
 after(async () => {
-  await initiator?.kill();
-  await terminator?.kill();
-  pki?.cleanup();
+  await pair?.stop();
 });
 
-async function legitDelivers(): Promise<void> {
-  const res = await post(initiatorTrigger, '/trigger', { legit: true });
-  assert.equal(res.status, 200, 'the legitimate session still delivers');
-}
+const legitDelivers = (): Promise<void> => pair.delivers();
 
 describe('the terminator\'s identity', () => {
   test('a terminator certificate without the dialed name is refused by the initiator', async () => {

@@ -22,65 +22,33 @@ import { LOG_LINES_PER_WINDOW } from '../../core/src/log-limit.js';
 import { issueLeaf } from '../../tools/src/pki.js';
 import { armor, dataFrame, helloFrame, openConn, openSession, rawWsFrame, type Closed, type Credentials } from '../helpers/adversary.js';
 import { delta, scrape, type Samples } from '../helpers/metrics.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { freePort } from '../helpers/ports.js';
-import { eventually, post, startInitiator, startTerminator, type Proc } from '../helpers/procs.js';
+import { startLegitPair, type LegitPair } from '../helpers/legit-pair.js';
+import { type TestPki } from '../helpers/pki.js';
+import { eventually, type Proc } from '../helpers/procs.js';
 
 const HANDSHAKE_TIMEOUT_MS = 1000;
 
+let pair: LegitPair;
 let pki: TestPki;
 let terminator: Proc;
-let initiator: Proc;
 let sessionPort: number;
 let terminatorHttp: number;
-let initiatorHttp: number;
-let initiatorTrigger: number;
 let creds: Credentials;
-let legitSent = 0;
-/** The background trickle: a trigger every 200 ms for as long as the suite runs. */
-const trickle: { statuses: number[]; stop: boolean; done: Promise<void> | null } = { statuses: [], stop: false, done: null };
 
 before(async () => {
-  pki = makeTestPki();
+  pair = await startLegitPair({ terminatorEnv: { FERRY_SESSION_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS) } });
+  ({ pki, terminator, sessionPort, terminatorHttp } = pair);
   creds = { ca: pki.ca.cert, ...pki.initiator };
-  sessionPort = await freePort();
-  terminatorHttp = await freePort();
-  initiatorHttp = await freePort();
-  initiatorTrigger = await freePort();
-  terminator = startTerminator({
-    pki,
-    httpPort: terminatorHttp,
-    sessionPort,
-    fixture: 'terminator.ts',
-    env: { FERRY_SESSION_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS) },
-  });
-  await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
-  await initiator.waitFor(/session open/);
-  trickle.done = (async () => {
-    for (let i = 0; i < 2_000 && !trickle.stop; i += 1) {
-      trickle.statuses.push((await post(initiatorTrigger, '/trigger', { trickle: i })).status);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
+  // The background trickle: a trigger every 200 ms for as long as the suite runs.
+  pair.startTrickle({ everyMs: 200, max: 2_000 });
 });
 
 after(async () => {
-  trickle.stop = true;
-  await trickle.done?.catch(() => {});
-  await initiator?.kill();
-  await terminator?.kill();
-  pki?.cleanup();
+  await pair?.stop();
 });
 
 /** The legitimate pair still delivers: a trigger answers 200 and the terminator's hook ran. */
-async function legitDelivers(): Promise<void> {
-  legitSent += 1;
-  const res = await post(initiatorTrigger, '/trigger', { legit: legitSent });
-  assert.equal(res.status, 200, `the legitimate session still delivers (${JSON.stringify(res.body)})`);
-  assert.equal(terminator.child.exitCode, null, 'the terminator is alive');
-  assert.equal(initiator.child.exitCode, null, 'the initiator is alive');
-}
+const legitDelivers = (): Promise<void> => pair.delivers();
 
 interface Expectation {
   /** The terminator's log line that refuses the attack; it must carry `code=<FERRY_ERR_...>`. */
@@ -426,13 +394,6 @@ describe('flood', () => {
 
 describe('the legitimate session', () => {
   test('kept delivering throughout, on its first and only session, and nothing crashed', async () => {
-    trickle.stop = true;
-    await trickle.done;
-    assert.ok(trickle.statuses.length >= 10, `the trickle ran (${trickle.statuses.length} triggers)`);
-    assert.deepEqual([...new Set(trickle.statuses)], [200], 'every background trigger answered 200');
-    assert.equal(initiator.matching(/^session open/).length, 1, 'the legitimate session never dropped');
-    assert.equal(initiator.matching(/session (ended|closed)/).length, 0);
-    assert.equal(terminator.child.exitCode, null);
-    assert.equal(initiator.child.exitCode, null);
+    await pair.assertUnharmed(10);
   });
 });

@@ -16,9 +16,10 @@ import { CONFIG_SCHEMA } from '../../core/src/config/schema.js';
 import { LOG_LINES_PER_WINDOW } from '../../core/src/log-limit.js';
 import { openSession, type Credentials } from '../helpers/adversary.js';
 import { delta, scrape } from '../helpers/metrics.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { startLegitPair, type LegitPair } from '../helpers/legit-pair.js';
+import { type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { eventually, get, post, startInitiator, startTerminator, type Proc } from '../helpers/procs.js';
+import { eventually, get, post, startInitiator, type Proc } from '../helpers/procs.js';
 
 const CAP = CONFIG_SCHEMA['session.maxPendingHandshakes'].default;
 const HANDSHAKE_TIMEOUT_MS = 4000;
@@ -30,45 +31,27 @@ const FAILURES = 'ferry_handshake_failures_total';
  */
 const RSS_MARGIN_MIB = 12;
 
+let pair: LegitPair;
 let pki: TestPki;
 let terminator: Proc;
-let initiator: Proc;
 let sessionPort: number;
 let terminatorHttp: number;
-let initiatorHttp: number;
 let initiatorTrigger: number;
 let creds: Credentials;
 let idleRssMiB = 0;
-const trickle: { statuses: number[]; stop: boolean; done: Promise<void> | null } = { statuses: [], stop: false, done: null };
 
 before(async () => {
-  pki = makeTestPki();
+  pair = await startLegitPair({ terminatorEnv: { FERRY_SESSION_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS) } });
+  ({ pki, terminator, sessionPort, terminatorHttp, initiatorTrigger } = pair);
   creds = { ca: pki.ca.cert, ...pki.initiator };
-  sessionPort = await freePort();
-  terminatorHttp = await freePort();
-  initiatorHttp = await freePort();
-  initiatorTrigger = await freePort();
-  terminator = startTerminator({ pki, httpPort: terminatorHttp, sessionPort, fixture: 'terminator.ts', env: { FERRY_SESSION_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS) } });
-  await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: initiatorHttp, triggerPort: initiatorTrigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0' } });
-  await initiator.waitFor(/session open/);
   // Warm up what a delivery touches once, so that "idle" is a terminator that has worked.
   for (let i = 0; i < 20; i += 1) assert.equal((await post(initiatorTrigger, '/trigger', { warm: i })).status, 200);
   idleRssMiB = rssMiB();
-  trickle.done = (async () => {
-    for (let i = 0; i < 5_000 && !trickle.stop; i += 1) {
-      trickle.statuses.push((await post(initiatorTrigger, '/trigger', { trickle: i })).status);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
+  pair.startTrickle({ everyMs: 200, max: 5_000 });
 });
 
 after(async () => {
-  trickle.stop = true;
-  await trickle.done?.catch(() => {});
-  await initiator?.kill();
-  await terminator?.kill();
-  pki?.cleanup();
+  await pair?.stop();
 });
 
 function rssMiB(): number {
@@ -78,10 +61,8 @@ function rssMiB(): number {
 
 /** The legitimate pair still delivers and the terminator says it is ready. */
 async function legitUnharmed(): Promise<void> {
-  const res = await post(initiatorTrigger, '/trigger', { legit: true });
-  assert.equal(res.status, 200, `the legitimate session still delivers (${JSON.stringify(res.body)})`);
+  await pair.delivers();
   assert.equal((await get(terminatorHttp, '/readyz')).status, 200, 'the terminator stays ready');
-  assert.equal(terminator.child.exitCode, null, 'the terminator is alive');
 }
 
 /** One flood connection: connected, and whether (and when) the terminator closed it. */
@@ -207,12 +188,6 @@ describe('a flood of idle connections beyond session.maxPendingHandshakes', () =
 
 describe('the legitimate session', () => {
   test('kept delivering throughout, on its first and only session', async () => {
-    trickle.stop = true;
-    await trickle.done;
-    assert.ok(trickle.statuses.length >= 10, `the trickle ran (${trickle.statuses.length} triggers)`);
-    assert.deepEqual([...new Set(trickle.statuses)], [200], 'every background trigger answered 200');
-    assert.equal(initiator.matching(/^session open/).length, 1, 'the legitimate session never dropped');
-    assert.equal(terminator.child.exitCode, null);
-    assert.equal(initiator.child.exitCode, null);
+    await pair.assertUnharmed(10);
   });
 });

@@ -11,48 +11,30 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { delta, scrape } from '../helpers/metrics.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { freePort } from '../helpers/ports.js';
-import { get, post, startInitiator, startTerminator, type Proc } from '../helpers/procs.js';
+import { startLegitPair, type LegitPair, type Trickle } from '../helpers/legit-pair.js';
+import { get, type Proc } from '../helpers/procs.js';
 
 /** The apps' bound on receiving one whole request (core/src/http/server.ts). */
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Node looks for expired requests every 500 ms at that bound; the rest is a loaded machine. */
 const CUT_BY_MS = REQUEST_TIMEOUT_MS + 2_000;
 
-let pki: TestPki;
-let terminator: Proc;
+let pair: LegitPair;
 let initiator: Proc;
 let http: number;
 /** The initiator's POST /trigger port. */
 let trigger: number;
 /** The background trickle: a legitimate trigger and a /readyz every 200 ms for as long as the suite runs. */
-const trickle: { answers: Array<{ status: number; ready: number; at: number }>; stop: boolean; done: Promise<void> | null } = { answers: [], stop: false, done: null };
+let trickle: Trickle;
 
 before(async () => {
-  pki = makeTestPki();
-  const sessionPort = await freePort();
-  http = await freePort();
-  trigger = await freePort();
-  terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
-  await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
-  await initiator.waitFor(/session open/);
-  trickle.done = (async () => {
-    for (let i = 0; !trickle.stop; i += 1) {
-      const { status } = await post(trigger, '/trigger', { trickle: i });
-      trickle.answers.push({ status, ready: (await get(http, '/readyz')).status, at: Date.now() });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
+  pair = await startLegitPair({ initiatorEnv: { FERRY_HTTP_BODY_LIMIT_BYTES: '65536' } });
+  ({ initiator, initiatorHttp: http, initiatorTrigger: trigger } = pair);
+  trickle = pair.startTrickle({ everyMs: 200, readyz: true });
 });
 
 after(async () => {
-  trickle.stop = true;
-  await trickle.done;
-  await initiator?.kill();
-  await terminator?.kill();
-  pki?.cleanup();
+  await pair?.stop();
 });
 
 async function stillReady(): Promise<void> {
@@ -187,11 +169,7 @@ describe('slow clients (slow loris) on the HTTP port', () => {
 
 describe('the legitimate session', () => {
   test('delivered every trigger of the trickle, never dropped, and nothing crashed', async () => {
-    assert.ok(trickle.answers.length > 30, `the trickle ran (${trickle.answers.length} triggers)`);
-    assert.deepEqual(trickle.answers.filter((a) => a.status !== 200 || a.ready !== 200), []);
-    assert.equal(initiator.matching(/^session open/).length, 1);
-    assert.equal(initiator.child.exitCode, null);
-    assert.equal(terminator.child.exitCode, null);
+    await pair.assertUnharmed(31);
     await stillReady();
   });
 });

@@ -14,15 +14,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { delta, scrape } from '../helpers/metrics.js';
+import { startLegitPair, type LegitPair, type Trickle } from '../helpers/legit-pair.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { REPO_ROOT, eventually, get, post, startInitiator, startProcess, startTerminator, type Proc } from '../helpers/procs.js';
+import { REPO_ROOT, eventually, get, post, startProcess, type Proc } from '../helpers/procs.js';
 
 const TOKEN = 'f3rry-trigger-token-0123456789';
 const INITIATOR_APP = join(REPO_ROOT, 'initiator', 'app', 'dist', 'app.js');
 /** A refusal at start-up takes a Node start-up; still up after this, the app is running anyway. */
 const EXIT_WITHIN_MS = 10_000;
 
+let pair: LegitPair;
 let pki: TestPki;
 let terminator: Proc;
 let initiator: Proc;
@@ -31,36 +33,27 @@ let trigger: number;
 const bearer = { authorization: `Bearer ${TOKEN}` };
 /** Every POST answered 200 (trickle and tests): the terminator must have delivered exactly these. */
 let delivered = 0;
-const trickle: { answers: Array<{ status: number; ready: number }>; stop: boolean; done: Promise<void> | null } = { answers: [], stop: false, done: null };
+let trickle: Trickle;
 
 before(async () => {
   pki = makeTestPki();
   const tokenFile = join(pki.dir, 'trigger-token');
   // As a mounted Secret made with --from-file often is: with a final newline.
   writeFileSync(tokenFile, `${TOKEN}\n`);
-  const sessionPort = await freePort();
-  http = await freePort();
-  trigger = await freePort();
-  terminator = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
-  await terminator.waitFor(/terminator up/);
-  initiator = startInitiator({ pki, httpPort: http, triggerPort: trigger, sessionPort, fixture: 'initiator.ts', env: { FERRY_AUTO_TRIGGER_COUNT: '0', FERRY_HTTP_TRIGGER_TOKEN_FILE: tokenFile } });
-  await initiator.waitFor(/session open/);
-  trickle.done = (async () => {
-    for (let i = 0; !trickle.stop; i += 1) {
-      const { status } = await post(trigger, '/trigger', { trickle: i }, false, bearer);
+  pair = await startLegitPair({ pki, initiatorEnv: { FERRY_HTTP_TRIGGER_TOKEN_FILE: tokenFile } });
+  ({ terminator, initiator, initiatorHttp: http, initiatorTrigger: trigger } = pair);
+  trickle = pair.startTrickle({
+    everyMs: 100,
+    readyz: true,
+    headers: bearer,
+    onAnswer: ({ status }) => {
       if (status === 200) delivered += 1;
-      trickle.answers.push({ status, ready: (await get(http, '/readyz')).status });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+    },
+  });
 });
 
 after(async () => {
-  trickle.stop = true;
-  await trickle.done;
-  await initiator?.kill();
-  await terminator?.kill();
-  pki?.cleanup();
+  await pair?.stop();
 });
 
 describe('the probes port does not take /trigger', () => {
@@ -127,13 +120,8 @@ describe('the legitimate session', () => {
   test('delivered every authorized trigger and nothing else, stayed ready, never dropped', async () => {
     // The cases above take well under a second: let the trickle reach a count worth checking.
     await eventually(() => trickle.answers.length >= 10, 15_000, 'ten trickle triggers');
-    trickle.stop = true;
-    await trickle.done;
-    assert.deepEqual(trickle.answers.filter((a) => a.status !== 200 || a.ready !== 200), []);
+    await pair.assertUnharmed(10);
     assert.equal(terminator.matching(/^DELIVERED /).length, delivered, 'the terminator received exactly the authorized triggers');
-    assert.equal(initiator.matching(/^session open/).length, 1);
-    assert.equal(initiator.child.exitCode, null);
-    assert.equal(terminator.child.exitCode, null);
     assert.equal((await get(http, '/readyz')).status, 200);
   });
 });
