@@ -13,7 +13,7 @@ import { runMain, startTerminator, type TerminatorMessage } from '@fast-ferry/co
  * `message.log.info(...)` logs in the app's format (JSON lines with log.format=json, where
  * console.log is routed too).
  */
-export function on_receive_terminator(payload: unknown, message: TerminatorMessage): void {
+export function on_receive_terminator(payload: unknown, message: TerminatorMessage): void | Promise<void> {
   const shown = Buffer.isBuffer(payload) ? describeBytes(payload) : JSON.stringify(payload);
   console.log(`📨 Received ${message.id}${message.redelivered ? ' (redelivered)' : ''}: ${shown}`);
 }

@@ -46,6 +46,7 @@ interface App {
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help' || rest.includes('--help') || rest.includes('-h')) help();
   if (command !== 'up' && command !== 'down') usage(`unknown command ${command ?? '(none)'}`);
   const args: Args = { command, once: false, watch: false, timeoutSeconds: 120, stateDir: join(REPO_ROOT, '.ferry') };
   for (let i = 0; i < rest.length; i += 1) {
@@ -62,9 +63,26 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+const USAGE = 'usage: local.js up [--once | --watch] [--timeout SECONDS] [--state-dir DIR] | down [--state-dir DIR]';
+
 function usage(problem: string): never {
-  process.stderr.write(`${problem}\nusage: local.js up [--once | --watch] [--timeout SECONDS] [--state-dir DIR] | down [--state-dir DIR]\n`);
+  process.stderr.write(`${problem}\n${USAGE}\n`);
   process.exit(2);
+}
+
+/** --help: the usage and the ports a local run takes (exit 0). */
+function help(): never {
+  process.stdout.write(`${USAGE}
+  up    both apps as local processes until Ctrl-C (--once: exit when the auto-trigger completed)
+  down  stops a run started elsewhere
+ports (env, default):
+  FERRY_LOCAL_INITIATOR_HTTP_PORT     8080  initiator /healthz, /readyz, /metrics
+  FERRY_LOCAL_TERMINATOR_HTTP_PORT    8081  terminator /healthz, /readyz, /metrics
+  FERRY_LOCAL_INITIATOR_TRIGGER_PORT  8082  POST /trigger
+  FERRY_LOCAL_SESSION_PORT            8443  the terminator's wss session port
+Any other FERRY_* setting in the environment reaches both apps.
+`);
+  process.exit(0);
 }
 
 function port(name: string, fallback: number): number {
