@@ -90,6 +90,11 @@ export class DialLoop {
         this.state = 'handshaking';
         const connection = connect({ role: 'initiator', ws, tlsSocket, privateKey: tls.privateKey, config, metrics, logger });
         const { channel, identity } = await connection.opened;
+        // stop() may have landed during the armor handshake: a session built now would never be closed.
+        if (this.#stopped) {
+          channel.close(CloseCode.GOING_AWAY, 'shutdown');
+          return;
+        }
         const session = new Session({
           role: 'initiator',
           channel,
