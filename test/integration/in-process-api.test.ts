@@ -199,3 +199,31 @@ test('a hook that fails on each of 2,000 writes is logged 20 times per side, and
     await terminator.stop();
   }
 });
+
+test("a reply still waiting for its initiator when the terminator stops is refused with FERRY_ERR_SHUTTING_DOWN, counted once", async () => {
+  let streamId = '';
+  const terminator = await terminatorWith(pki, { on_receive_terminator: (_payload, message) => void (streamId = message.streamId) }, await freePort());
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64);
+  let outcome: unknown = 'unsettled';
+  try {
+    while (!initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    await initiator.send({ hello: 1 });
+  } finally {
+    await initiator.stop();
+  }
+  try {
+    while (terminator.sessionCount > 0) await new Promise((r) => setTimeout(r, 5));
+    // The stream is remembered without a session: the reply waits in its outbox for a reconnect.
+    terminator.send(streamId, { reply: 1 }).then(
+      () => (outcome = 'delivered'),
+      (err: unknown) => (outcome = err),
+    );
+  } finally {
+    await terminator.stop();
+  }
+  // stop() has returned: a refused caller's promise settled at the latest one microtask later.
+  await new Promise((r) => setImmediate(r));
+  assert.ok(outcome instanceof FerryError && outcome.code === 'FERRY_ERR_SHUTTING_DOWN', `the caller was told: ${String(outcome)}`);
+  const refused = (await terminator.metrics.messagesRefused.get()).values.filter((v) => v.labels.reason === 'FERRY_ERR_SHUTTING_DOWN');
+  assert.deepEqual(refused.map((v) => v.value), [1]);
+});
