@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FerryError } from '@fast-ferry/core';
 import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
+import { post } from '../helpers/procs.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -226,4 +227,20 @@ test("a reply still waiting for its initiator when the terminator stops is refus
   assert.ok(outcome instanceof FerryError && outcome.code === 'FERRY_ERR_SHUTTING_DOWN', `the caller was told: ${String(outcome)}`);
   const refused = (await terminator.metrics.messagesRefused.get()).values.filter((v) => v.labels.reason === 'FERRY_ERR_SHUTTING_DOWN');
   assert.deepEqual(refused.map((v) => v.value), [1]);
+});
+
+test('trigger() and POST /trigger refused before on_trigger (no session yet) are counted once each in ferry_messages_refused_total', async () => {
+  // Nothing listens on this port: no session opens.
+  const httpPort = await freePort();
+  const initiator = await initiatorFor(pki, await freePort(), 64, httpPort);
+  try {
+    await assert.rejects(initiator.trigger({ a: 1 }, {}), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_NO_SESSION');
+    assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 1);
+    const answer = await post(initiator.triggerPort, '/trigger', { a: 2 });
+    assert.equal(answer.status, 503);
+    assert.equal(answer.body.error, 'FERRY_ERR_NO_SESSION');
+    assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 2);
+  } finally {
+    await initiator.stop();
+  }
 });

@@ -192,7 +192,12 @@ export class InitiatorRuntime {
 
   /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
   async trigger(payload: TriggerPayload, headers: TriggerHeaders): Promise<Delivery> {
-    this.#refuseIfUnavailable();
+    try {
+      this.#refuseIfUnavailable();
+    } catch (err) {
+      // Counted like send()'s refusals; the HTTP layer counts only what it refuses itself.
+      throw countedRefusal(this.metrics, err);
+    }
     const message = await this.#runTriggerHook(payload, headers);
     return withAckTimeout(this.send(message), this.config.session.ackTimeoutMs);
   }
