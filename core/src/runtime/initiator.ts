@@ -258,12 +258,14 @@ export class InitiatorRuntime {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#link.stop();
     // Whoever waits in whenSendable() for a session is refused now, not left waiting.
     for (const wake of this.#openWaiters.splice(0)) wake();
     const depth = this.outbox.depth;
     this.#log.info('draining', { reason, unacked: depth, timeoutMs: this.config.session.drainTimeoutMs });
-    if (depth > 0 && this.sessionOpen) await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
+    // The link keeps dialing while it drains: a SIGTERM during a terminator restart (no session
+    // now, messages queued) still delivers them on the next session within the drain timeout.
+    if (depth > 0 && this.#everOpened && this.#link.state !== 'circuit-open') await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
+    this.#link.stop();
     const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#link.session?.close(CloseCode.GOING_AWAY, reason);
