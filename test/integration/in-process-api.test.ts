@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerryError } from '@fast-ferry/core';
+import { FerryError, loadConfig, silentLogger, startInitiator } from '@fast-ferry/core';
 import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
 import { post } from '../helpers/procs.js';
 import { sample, scrape } from '../helpers/metrics.js';
@@ -242,5 +242,65 @@ test('trigger() and POST /trigger refused before on_trigger (no session yet) are
     assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 2);
   } finally {
     await initiator.stop();
+  }
+});
+
+test("stop() halts an older terminator stream's inbox too: its queued backlog runs no on_receive_initiator after stop", async () => {
+  const sessionPort = await freePort();
+  let streamId = '';
+  const first = await terminatorWith(pki, { on_receive_terminator: (_payload, message) => void (streamId = message.streamId) }, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let runs = 0;
+  const initiator = await startInitiator(
+    {
+      on_trigger: (payload) => payload,
+      on_receive_initiator: async () => {
+        runs += 1;
+        await gate;
+      },
+    },
+    {
+      logger: silentLogger,
+      config: loadConfig({
+        env: {},
+        overrides: {
+          'session.url': `wss://127.0.0.1:${sessionPort}`,
+          'session.serverName': 'localhost',
+          'http.host': '127.0.0.1',
+          'http.port': await freePort(),
+          'http.triggerPort': await freePort(),
+          'tls.caFile': pki.ca.cert,
+          'tls.certFile': pki.initiator.cert,
+          'tls.keyFile': pki.initiator.key,
+          'autoTrigger.count': 0,
+          'reconnect.intervalMs': 20,
+        },
+      }),
+    },
+  );
+  let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;
+  try {
+    while (!initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    await initiator.send({ hello: 1 });
+    // Five replies: the first holds the hook (gate), four wait in the initiator's inbox for that stream.
+    for (let i = 0; i < 5; i += 1) first.send(streamId, { reply: i }).catch(() => {});
+    while (runs < 1) await new Promise((r) => setTimeout(r, 5));
+    await first.stop();
+    // A new terminator process is a new terminator stream: the initiator makes a new inbox for it.
+    second = await terminatorWith(pki, { on_receive_terminator: () => {} }, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+    while (second.sessionCount === 0 || !initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    await initiator.stop();
+    const runsAtStop = runs;
+    release();
+    // The hook's settling and the inbox's next run are microtasks: all done before the next macrotask.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(runsAtStop, 1);
+    assert.equal(runs, runsAtStop, 'the older inbox ran its backlog after stop()');
+  } finally {
+    release();
+    await initiator.stop();
+    await second?.stop();
+    await first.stop();
   }
 });

@@ -60,6 +60,8 @@ export class InitiatorRuntime {
   readonly outbox: Outbox;
   #inbox: Inbox;
   readonly #inboxes: HookedInboxes<InitiatorMessage>;
+  /** Every Inbox that may still run the hook (an older terminator stream's finishes its queue): stop() halts them all. */
+  readonly #liveInboxes = new Set<Inbox>();
   readonly #trigger: TriggerRunner;
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
@@ -101,14 +103,14 @@ export class InitiatorRuntime {
       metrics: prepared.metrics,
       logger: prepared.logger,
     });
-    this.#inbox = this.#inboxes.create('');
+    this.#inbox = this.#newInbox('');
     this.#link = new DialLoop({
       config: prepared.config,
       metrics: prepared.metrics,
       logger: prepared.logger,
       certificates: this.#certificates,
       streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
-      newInbox: (streamId) => this.#inboxes.create(streamId),
+      newInbox: (streamId) => this.#newInbox(streamId),
       remoteHookFailures: new RemoteHookFailures("the terminator's on_receive_terminator"),
       opened: (session) => this.#opened(session),
       circuitOpened: () => this.#circuitOpened(),
@@ -269,11 +271,19 @@ export class InitiatorRuntime {
     const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#link.session?.close(CloseCode.GOING_AWAY, reason);
-    this.#inbox.halt();
+    for (const inbox of this.#liveInboxes) inbox.halt();
     this.#certificates.stop();
     await Promise.all([this.#triggerHttp?.close(), this.#http?.close()]);
     this.#stopped = true;
     this.#log.info('initiator stopped', { reason });
+  }
+
+  #newInbox(streamId: string): Inbox {
+    // Inboxes of earlier streams that finished their queue run no hook again: forgotten here.
+    for (const inbox of this.#liveInboxes) if (inbox !== this.#inbox && inbox.queued === 0 && !inbox.busy) this.#liveInboxes.delete(inbox);
+    const inbox = this.#inboxes.create(streamId);
+    this.#liveInboxes.add(inbox);
+    return inbox;
   }
 
   #enqueue(message: Payload, settle: OutboxEntry['settle']): void {
