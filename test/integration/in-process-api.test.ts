@@ -304,3 +304,19 @@ test("stop() halts an older terminator stream's inbox too: its queued backlog ru
     await first.stop();
   }
 });
+
+test('an armor handshake that fails after a working dial counts in ferry_handshake_failures_total only, not ferry_dial_failures_total', async () => {
+  // The terminator speaks plain TLS sessions; the initiator expects the armor handshake: the dial works, the armor fails.
+  const terminator = await terminatorWith(pki, { on_receive_terminator: () => {} }, await freePort(), 10_000, { 'armor.mode': 'tls' });
+  const httpPort = await freePort();
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64, httpPort, { 'armor.mode': 'tunnel', 'reconnect.intervalMs': 20 });
+  try {
+    while ((await initiator.metrics.handshakeFailures.get()).values.every((v) => v.value === 0)) await new Promise((r) => setTimeout(r, 5));
+    const failures = sample(await scrape(httpPort), 'ferry_handshake_failures_total');
+    assert.ok(failures >= 1);
+    assert.equal(sample(await scrape(httpPort), 'ferry_dial_failures_total'), 0, 'the dial itself worked');
+  } finally {
+    await initiator.stop();
+    await terminator.stop();
+  }
+});
