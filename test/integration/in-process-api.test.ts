@@ -320,3 +320,44 @@ test('an armor handshake that fails after a working dial counts in ferry_handsha
     await terminator.stop();
   }
 });
+
+test('stop() while the armor handshake is under way: the channel it opens is closed (1001), no session is started on it', async () => {
+  const { listen } = await import('../../core/src/transport/listen.js');
+  const { openChannel } = await import('../../core/src/transport/open-channel.js');
+  const { loadTlsMaterial } = await import('../../core/src/transport/tls-material.js');
+  const tls = loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.terminator.cert, keyFile: pki.terminator.key }, 'terminator');
+  let arrived: (conn: { ws: import('ws').WebSocket; tlsSocket: import('node:tls').TLSSocket }) => void = () => {};
+  const connection = new Promise<{ ws: import('ws').WebSocket; tlsSocket: import('node:tls').TLSSocket }>((resolve) => (arrived = resolve));
+  // A terminator that holds the armor handshake until the initiator was stopped.
+  const listener = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    tls,
+    handshakeTimeoutMs: 10_000,
+    maxPayloadBytes: 1 << 20,
+    maxPending: 8,
+    onConnection: (ws, tlsSocket) => {
+      ws.pause();
+      arrived({ ws, tlsSocket });
+    },
+    onTlsError: () => {},
+    onRefused: () => {},
+  });
+  const initiator = await initiatorFor(pki, listener.port, 64, 0, { 'session.handshakeTimeoutMs': 10_000 });
+  try {
+    const { ws, tlsSocket } = await connection;
+    // The dial completed on the initiator's side too: it waits in the armor handshake.
+    while (initiator.state !== 'handshaking') await new Promise((r) => setTimeout(r, 5));
+    await initiator.stop();
+    const opening = openChannel({ mode: 'tunnel', role: 'terminator', ws, tlsSocket, privateKey: tls.privateKey, rekey: { intervalMs: 3_600_000, messages: 1_000_000 }, handshakeTimeoutMs: 10_000, onRekey: () => {} });
+    ws.resume();
+    const { channel } = await opening;
+    const seen = await new Promise<string>((resolve) => {
+      channel.attach({ onBatch: () => resolve('a session frame (HELLO) arrived'), onClose: (code, reason) => resolve(`closed ${code} ${reason}`), onError: (err) => resolve(`error ${err.message}`) });
+    });
+    assert.equal(seen, 'closed 1001 shutdown');
+  } finally {
+    await initiator.stop();
+    await listener.close();
+  }
+});
