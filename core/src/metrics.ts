@@ -284,7 +284,7 @@ export function createMetrics(role: 'initiator' | 'terminator', options: Metrics
     reconnects: new Counter({ name: 'ferry_reconnects_total', help: 'Dials after a session had been open (start-up dials are not counted).', registers: r }),
     dialFailures: new Counter({ name: 'ferry_dial_failures_total', help: 'Dial attempts that failed, by reason code.', labelNames: ['reason'] as const, registers: r }),
     handshakeFailures: new Counter({ name: 'ferry_handshake_failures_total', help: 'TLS, hello/welcome or armor handshakes that failed, by reason.', labelNames: ['reason'] as const, registers: r }),
-    framesRejected: new Counter({ name: 'ferry_frames_rejected_total', help: 'Frames that ended a session, by reason code.', labelNames: ['reason'] as const, registers: r }),
+    framesRejected: new Counter({ name: 'ferry_frames_rejected_total', help: 'Frames that ended a session, and received DATA payloads that could not be decoded (NACKed, the session goes on), by reason code.', labelNames: ['reason'] as const, registers: r }),
     rekeys: new Counter({ name: 'ferry_rekeys_total', help: 'Armor key rotations inside sessions.', registers: r }),
     /** Read at scrape time from the runtime's outboxes (see `trackOutboxes`). */
     outboxDepth: new Gauge({ name: 'ferry_outbox_depth', help: 'Messages waiting for an acknowledgement.', registers: r, collect() { this.set(outboxDepth(registry)); } }),

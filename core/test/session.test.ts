@@ -469,3 +469,46 @@ describe('session: a stream that moves between terminator replicas', () => {
     assert.ok((moves.get('A') ?? 0) > 5 && (moves.get('B') ?? 0) > 5, `each replica moved past what the other acknowledged, many times (${[...moves].join(' ')})`);
   });
 });
+
+describe('session open', () => {
+  test('a send that fails while the resend loop runs ends the session before it opens: no open listener, inbox not attached', () => {
+    class FailingAfterHello extends RecordingChannel {
+      override send(batch: Buffer): void {
+        if (this.sent.length > 0) throw new Error('socket gone');
+        super.send(batch);
+      }
+    }
+    const channel = new FailingAfterHello();
+    const outbox = new Outbox(1000, STREAM);
+    outbox.push('{"a":1}');
+    outbox.push('{"b":2}');
+    const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
+    let attached = 0;
+    const attach = inbox.attach.bind(inbox);
+    inbox.attach = (...args) => {
+      attached += 1;
+      return attach(...args);
+    };
+    const session = new Session({
+      role: 'initiator',
+      channel,
+      logger: silentLogger,
+      metrics: createMetrics('initiator', { defaultMetrics: false }),
+      armor: 'tls',
+      handshakeTimeoutMs: 1000,
+      maxPayloadBytes: 65536,
+      streams: { outbox, inbox },
+      newInbox: () => inbox,
+      remoteHookFailed: () => {},
+    });
+    const events: string[] = [];
+    session.onOpen(() => events.push('open'));
+    session.onClose(() => events.push('close'));
+    session.start();
+    channel.receive((w) => w.control(FrameType.WELCOME, { v: PROTOCOL_VERSION, role: 'terminator', sessionId: 'aaaaaaaaaaaaaaaa', streamId: PEER_STREAM, resumeFrom: 0, holdsFrom: 1 }));
+    assert.equal(session.state, 'closed');
+    assert.deepEqual(events, ['close'], 'open listeners must not run after the session closed');
+    assert.equal(attached, 0, 'a closed session must not be attached to the inbox');
+    assert.equal(outbox.depth, 2, 'both messages wait for the next session');
+  });
+});

@@ -8,8 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerryError } from '@fast-ferry/core';
+import { FerryError, loadConfig, silentLogger, startInitiator } from '@fast-ferry/core';
 import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
+import { post } from '../helpers/procs.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -197,5 +198,166 @@ test('a hook that fails on each of 2,000 writes is logged 20 times per side, and
   } finally {
     await initiator.stop();
     await terminator.stop();
+  }
+});
+
+test("a reply still waiting for its initiator when the terminator stops is refused with FERRY_ERR_SHUTTING_DOWN, counted once", async () => {
+  let streamId = '';
+  const terminator = await terminatorWith(pki, { on_receive_terminator: (_payload, message) => void (streamId = message.streamId) }, await freePort());
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64);
+  let outcome: unknown = 'unsettled';
+  try {
+    while (!initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    await initiator.send({ hello: 1 });
+  } finally {
+    await initiator.stop();
+  }
+  try {
+    while (terminator.sessionCount > 0) await new Promise((r) => setTimeout(r, 5));
+    // The stream is remembered without a session: the reply waits in its outbox for a reconnect.
+    terminator.send(streamId, { reply: 1 }).then(
+      () => (outcome = 'delivered'),
+      (err: unknown) => (outcome = err),
+    );
+  } finally {
+    await terminator.stop();
+  }
+  // stop() has returned: a refused caller's promise settled at the latest one microtask later.
+  await new Promise((r) => setImmediate(r));
+  assert.ok(outcome instanceof FerryError && outcome.code === 'FERRY_ERR_SHUTTING_DOWN', `the caller was told: ${String(outcome)}`);
+  const refused = (await terminator.metrics.messagesRefused.get()).values.filter((v) => v.labels.reason === 'FERRY_ERR_SHUTTING_DOWN');
+  assert.deepEqual(refused.map((v) => v.value), [1]);
+});
+
+test('trigger() and POST /trigger refused before on_trigger (no session yet) are counted once each in ferry_messages_refused_total', async () => {
+  // Nothing listens on this port: no session opens.
+  const httpPort = await freePort();
+  const initiator = await initiatorFor(pki, await freePort(), 64, httpPort);
+  try {
+    await assert.rejects(initiator.trigger({ a: 1 }, {}), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_NO_SESSION');
+    assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 1);
+    const answer = await post(initiator.triggerPort, '/trigger', { a: 2 });
+    assert.equal(answer.status, 503);
+    assert.equal(answer.body.error, 'FERRY_ERR_NO_SESSION');
+    assert.equal(sample(await scrape(httpPort), 'ferry_messages_refused_total', { reason: 'FERRY_ERR_NO_SESSION' }), 2);
+  } finally {
+    await initiator.stop();
+  }
+});
+
+test("stop() halts an older terminator stream's inbox too: its queued backlog runs no on_receive_initiator after stop", async () => {
+  const sessionPort = await freePort();
+  let streamId = '';
+  const first = await terminatorWith(pki, { on_receive_terminator: (_payload, message) => void (streamId = message.streamId) }, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let runs = 0;
+  const initiator = await startInitiator(
+    {
+      on_trigger: (payload) => payload,
+      on_receive_initiator: async () => {
+        runs += 1;
+        await gate;
+      },
+    },
+    {
+      logger: silentLogger,
+      config: loadConfig({
+        env: {},
+        overrides: {
+          'session.url': `wss://127.0.0.1:${sessionPort}`,
+          'session.serverName': 'localhost',
+          'http.host': '127.0.0.1',
+          'http.port': await freePort(),
+          'http.triggerPort': await freePort(),
+          'tls.caFile': pki.ca.cert,
+          'tls.certFile': pki.initiator.cert,
+          'tls.keyFile': pki.initiator.key,
+          'autoTrigger.count': 0,
+          'reconnect.intervalMs': 20,
+        },
+      }),
+    },
+  );
+  let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;
+  try {
+    while (!initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    await initiator.send({ hello: 1 });
+    // Five replies: the first holds the hook (gate), four wait in the initiator's inbox for that stream.
+    for (let i = 0; i < 5; i += 1) first.send(streamId, { reply: i }).catch(() => {});
+    while (runs < 1) await new Promise((r) => setTimeout(r, 5));
+    await first.stop();
+    // A new terminator process is a new terminator stream: the initiator makes a new inbox for it.
+    second = await terminatorWith(pki, { on_receive_terminator: () => {} }, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+    while (second.sessionCount === 0 || !initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    await initiator.stop();
+    const runsAtStop = runs;
+    release();
+    // The hook's settling and the inbox's next run are microtasks: all done before the next macrotask.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(runsAtStop, 1);
+    assert.equal(runs, runsAtStop, 'the older inbox ran its backlog after stop()');
+  } finally {
+    release();
+    await initiator.stop();
+    await second?.stop();
+    await first.stop();
+  }
+});
+
+test('an armor handshake that fails after a working dial counts in ferry_handshake_failures_total only, not ferry_dial_failures_total', async () => {
+  // The terminator speaks plain TLS sessions; the initiator expects the armor handshake: the dial works, the armor fails.
+  const terminator = await terminatorWith(pki, { on_receive_terminator: () => {} }, await freePort(), 10_000, { 'armor.mode': 'tls' });
+  const httpPort = await freePort();
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 64, httpPort, { 'armor.mode': 'tunnel', 'reconnect.intervalMs': 20 });
+  try {
+    while ((await initiator.metrics.handshakeFailures.get()).values.every((v) => v.value === 0)) await new Promise((r) => setTimeout(r, 5));
+    const failures = sample(await scrape(httpPort), 'ferry_handshake_failures_total');
+    assert.ok(failures >= 1);
+    assert.equal(sample(await scrape(httpPort), 'ferry_dial_failures_total'), 0, 'the dial itself worked');
+  } finally {
+    await initiator.stop();
+    await terminator.stop();
+  }
+});
+
+test('stop() while the armor handshake is under way: the channel it opens is closed (1001), no session is started on it', async () => {
+  const { listen } = await import('../../core/src/transport/listen.js');
+  const { openChannel } = await import('../../core/src/transport/open-channel.js');
+  const { loadTlsMaterial } = await import('../../core/src/transport/tls-material.js');
+  const tls = loadTlsMaterial({ caFile: pki.ca.cert, certFile: pki.terminator.cert, keyFile: pki.terminator.key }, 'terminator');
+  let arrived: (conn: { ws: import('ws').WebSocket; tlsSocket: import('node:tls').TLSSocket }) => void = () => {};
+  const connection = new Promise<{ ws: import('ws').WebSocket; tlsSocket: import('node:tls').TLSSocket }>((resolve) => (arrived = resolve));
+  // A terminator that holds the armor handshake until the initiator was stopped.
+  const listener = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    tls,
+    handshakeTimeoutMs: 10_000,
+    maxPayloadBytes: 1 << 20,
+    maxPending: 8,
+    onConnection: (ws, tlsSocket) => {
+      ws.pause();
+      arrived({ ws, tlsSocket });
+    },
+    onTlsError: () => {},
+    onRefused: () => {},
+  });
+  const initiator = await initiatorFor(pki, listener.port, 64, 0, { 'session.handshakeTimeoutMs': 10_000 });
+  try {
+    const { ws, tlsSocket } = await connection;
+    // The dial completed on the initiator's side too: it waits in the armor handshake.
+    while (initiator.state !== 'handshaking') await new Promise((r) => setTimeout(r, 5));
+    await initiator.stop();
+    const opening = openChannel({ mode: 'tunnel', role: 'terminator', ws, tlsSocket, privateKey: tls.privateKey, rekey: { intervalMs: 3_600_000, messages: 1_000_000 }, handshakeTimeoutMs: 10_000, onRekey: () => {} });
+    ws.resume();
+    const { channel } = await opening;
+    const seen = await new Promise<string>((resolve) => {
+      channel.attach({ onBatch: () => resolve('a session frame (HELLO) arrived'), onClose: (code, reason) => resolve(`closed ${code} ${reason}`), onError: (err) => resolve(`error ${err.message}`) });
+    });
+    assert.equal(seen, 'closed 1001 shutdown');
+  } finally {
+    await initiator.stop();
+    await listener.close();
   }
 });

@@ -90,8 +90,8 @@ test('while reconnecting: 504 at session.ackTimeoutMs with the message still del
   }
 });
 
-test('a request waiting for a session when the initiator drains is answered 503 FERRY_ERR_SHUTTING_DOWN', async () => {
-  const { http, trigger, terminator, initiator } = await pairOn();
+test('a request waiting for a session when the initiator drains is answered 503 FERRY_ERR_SHUTTING_DOWN once the drain times out with no terminator back', async () => {
+  const { http, trigger, terminator, initiator } = await pairOn({ FERRY_SESSION_DRAIN_TIMEOUT_MS: '500' });
   try {
     const closed = initiator.waitForNext(/session closed/);
     terminator.child.kill('SIGKILL');
@@ -105,6 +105,30 @@ test('a request waiting for a session when the initiator drains is answered 503 
     assert.equal((await initiator.exited).code, 0);
   } finally {
     await initiator.kill();
+  }
+});
+
+test('SIGTERM while the terminator restarts: the initiator keeps dialing during its drain, the queued request is answered 200 and the process exits 0', async () => {
+  const { sessionPort, http, trigger, terminator, initiator } = await pairOn({ FERRY_SESSION_DRAIN_TIMEOUT_MS: '20000' });
+  let restarted: Proc | undefined;
+  try {
+    const closed = initiator.waitForNext(/session closed/);
+    terminator.child.kill('SIGKILL');
+    await closed;
+    const waiting = post(trigger, '/trigger', { during: 'drain' });
+    await eventually(async () => /messages are queued: 1 of/.test((await get(http, '/readyz')).text), 5_000, 'the request queued');
+    const draining = initiator.waitForNext(/draining/);
+    initiator.child.kill('SIGTERM');
+    await draining;
+    restarted = startTerminator({ pki, httpPort: await freePort(), sessionPort, fixture: 'terminator.ts' });
+    const answer = await waiting;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body['status'], 'delivered');
+    assert.equal(restarted.matching(new RegExp(`^DELIVERED ${String(answer.body['id'])} `)).length, 1, 'the restarted terminator ran its hook for it');
+    assert.equal((await initiator.exited).code, 0);
+  } finally {
+    await initiator.kill();
+    await restarted?.kill();
   }
 });
 

@@ -81,6 +81,8 @@ export class DialLoop {
     const { config, metrics, logger } = this.#options;
     const { session: s } = config;
     const tls = this.#options.certificates.current;
+    // Set once the dial worked: a failed channel opening is counted by connect() as a handshake failure.
+    let dialed = false;
     dial({ url: s.url, serverName: s.serverName, tls, timeoutMs: s.dialTimeoutMs, maxPayloadBytes: s.maxPayloadBytes })
       .then(async ({ ws, tlsSocket }) => {
         if (this.#stopped) {
@@ -88,8 +90,14 @@ export class DialLoop {
           return;
         }
         this.state = 'handshaking';
+        dialed = true;
         const connection = connect({ role: 'initiator', ws, tlsSocket, privateKey: tls.privateKey, config, metrics, logger });
         const { channel, identity } = await connection.opened;
+        // stop() may have landed during the armor handshake: a session built now would never be closed.
+        if (this.#stopped) {
+          channel.close(CloseCode.GOING_AWAY, 'shutdown');
+          return;
+        }
         const session = new Session({
           role: 'initiator',
           channel,
@@ -108,8 +116,10 @@ export class DialLoop {
       })
       .catch((err: unknown) => {
         const ferr = isFerryError(err) ? err : new FerryError('FERRY_ERR_DIAL_FAILED', messageOf(err), { cause: err });
-        metrics.dialFailures.inc({ reason: reasonLabel(ferr) });
-        if (ferr.code === 'FERRY_ERR_TLS') metrics.handshakeFailures.inc({ reason: reasonLabel(ferr) });
+        if (!dialed) {
+          metrics.dialFailures.inc({ reason: reasonLabel(ferr) });
+          if (ferr.code === 'FERRY_ERR_TLS') metrics.handshakeFailures.inc({ reason: reasonLabel(ferr) });
+        }
         this.#scheduleReconnect(ferr);
       });
   }

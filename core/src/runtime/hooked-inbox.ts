@@ -37,10 +37,12 @@ export interface HookedInboxOptions<M> {
 export class HookedInboxes<M> {
   readonly #options: HookedInboxOptions<M>;
   readonly #failureLog: RepeatedLog;
+  readonly #badFrameLog: RepeatedLog;
 
   constructor(options: HookedInboxOptions<M>) {
     this.#options = options;
     this.#failureLog = new RepeatedLog(`${options.name} failures`);
+    this.#badFrameLog = new RepeatedLog(`undecodable messages (before ${options.name})`);
   }
 
   /** A new Inbox for `streamId` whose messages go to the hook. */
@@ -52,16 +54,20 @@ export class HookedInboxes<M> {
     const receivedBinary = metrics.binaryMessages.received;
     const describe = this.#options.describeFor(streamId, logger.child({ hook: name }));
     const failureLog = this.#failureLog;
+    const badFrameLog = this.#badFrameLog;
     return new Inbox(
       streamId,
       (buf, start, end, flags, message) => {
         received.inc();
         if ((flags & KIND_MASK) === FLAG_BYTES) receivedBinary.inc();
         if (!hook) return undefined;
+        // Decoded before the hook's clock starts: an undecodable payload (FERRY_ERR_BAD_FRAME) is
+        // NACKed to the sender but is no hook run, neither timed nor counted as a hook error.
+        const payload = decodeMessage(buf, start, end, flags);
         const started = performance.now();
         let result: unknown;
         try {
-          result = runHook(name, timeoutMs, hook, decodeMessage(buf, start, end, flags), describe(message));
+          result = runHook(name, timeoutMs, hook, payload, describe(message));
         } catch (err) {
           // A run that threw is a run: the hook error ratio divides by this count.
           hookDuration.observe((performance.now() - started) / 1000);
@@ -73,6 +79,11 @@ export class HookedInboxes<M> {
       },
       {
         hookFailed: (err, message) => {
+          if (err.code === 'FERRY_ERR_BAD_FRAME') {
+            metrics.framesRejected.inc({ reason: err.code });
+            badFrameLog.warn(logger, `message refused before ${name}: ${err.message}; NACKed to the sender`, { code: err.code, id: message.id });
+            return;
+          }
           metrics.hookErrors.inc({ hook: name, reason: err.code });
           logHookFailure(failureLog, logger, `${name} failed`, err, { hook: name, id: message.id });
         },

@@ -60,6 +60,8 @@ export class InitiatorRuntime {
   readonly outbox: Outbox;
   #inbox: Inbox;
   readonly #inboxes: HookedInboxes<InitiatorMessage>;
+  /** Every Inbox that may still run the hook (an older terminator stream's finishes its queue): stop() halts them all. */
+  readonly #liveInboxes = new Set<Inbox>();
   readonly #trigger: TriggerRunner;
   readonly #certificates: Certificates;
   readonly #log: Prepared['logger'];
@@ -101,14 +103,14 @@ export class InitiatorRuntime {
       metrics: prepared.metrics,
       logger: prepared.logger,
     });
-    this.#inbox = this.#inboxes.create('');
+    this.#inbox = this.#newInbox('');
     this.#link = new DialLoop({
       config: prepared.config,
       metrics: prepared.metrics,
       logger: prepared.logger,
       certificates: this.#certificates,
       streams: () => ({ outbox: this.outbox, inbox: this.#inbox }),
-      newInbox: (streamId) => this.#inboxes.create(streamId),
+      newInbox: (streamId) => this.#newInbox(streamId),
       remoteHookFailures: new RemoteHookFailures("the terminator's on_receive_terminator"),
       opened: (session) => this.#opened(session),
       circuitOpened: () => this.#circuitOpened(),
@@ -192,7 +194,12 @@ export class InitiatorRuntime {
 
   /** Runs on_trigger and sends its result; resolves once the terminator acknowledged it. */
   async trigger(payload: TriggerPayload, headers: TriggerHeaders): Promise<Delivery> {
-    this.#refuseIfUnavailable();
+    try {
+      this.#refuseIfUnavailable();
+    } catch (err) {
+      // Counted like send()'s refusals; the HTTP layer counts only what it refuses itself.
+      throw countedRefusal(this.metrics, err);
+    }
     const message = await this.#runTriggerHook(payload, headers);
     return withAckTimeout(this.send(message), this.config.session.ackTimeoutMs);
   }
@@ -253,20 +260,30 @@ export class InitiatorRuntime {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#link.stop();
     // Whoever waits in whenSendable() for a session is refused now, not left waiting.
     for (const wake of this.#openWaiters.splice(0)) wake();
     const depth = this.outbox.depth;
     this.#log.info('draining', { reason, unacked: depth, timeoutMs: this.config.session.drainTimeoutMs });
-    if (depth > 0 && this.sessionOpen) await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
+    // The link keeps dialing while it drains: a SIGTERM during a terminator restart (no session
+    // now, messages queued) still delivers them on the next session within the drain timeout.
+    if (depth > 0 && this.#everOpened && this.#link.state !== 'circuit-open') await this.#waitForEmptyOutbox(this.config.session.drainTimeoutMs);
+    this.#link.stop();
     const failed = this.#failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the initiator shut down (${reason}) before the message was acknowledged`));
     if (failed > 0) this.#log.warn('drain timeout: callers told their messages were not acknowledged', { count: failed });
     this.#link.session?.close(CloseCode.GOING_AWAY, reason);
-    this.#inbox.halt();
+    for (const inbox of this.#liveInboxes) inbox.halt();
     this.#certificates.stop();
     await Promise.all([this.#triggerHttp?.close(), this.#http?.close()]);
     this.#stopped = true;
     this.#log.info('initiator stopped', { reason });
+  }
+
+  #newInbox(streamId: string): Inbox {
+    // Inboxes of earlier streams that finished their queue run no hook again: forgotten here.
+    for (const inbox of this.#liveInboxes) if (inbox !== this.#inbox && inbox.queued === 0 && !inbox.busy) this.#liveInboxes.delete(inbox);
+    const inbox = this.#inboxes.create(streamId);
+    this.#liveInboxes.add(inbox);
+    return inbox;
   }
 
   #enqueue(message: Payload, settle: OutboxEntry['settle']): void {

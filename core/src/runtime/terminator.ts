@@ -181,6 +181,11 @@ export class TerminatorRuntime {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     for (const session of this.#registry.allSessions()) session.close(CloseCode.GOING_AWAY, reason);
+    // Every reply waiting for an ack has a caller (send() and reply() always pass a callback,
+    // which counts the refusal once as it rejects): tell them now, or their promises never settle.
+    for (const { outbox } of this.#registry.allStreams()) {
+      outbox.failAll(new FerryError('FERRY_ERR_SHUTTING_DOWN', `the terminator shut down (${reason}) before the message was acknowledged`));
+    }
     for (const { inbox } of this.#registry.allStreams()) inbox.halt();
     await new Promise((resolve) => setImmediate(resolve));
     this.#certificates.stop();

@@ -349,6 +349,8 @@ export class Session implements AckSink {
     });
     if (peerDelivered > 0) this.#acked(outbox, peerDelivered);
     for (const entry of outbox.pending()) this.sendEntry(entry);
+    // A flush in the resend loop may have failed and ended the session: no inbox, no open listeners then.
+    if ((this.state as SessionState) !== 'open') return;
     const skipped = inbox.attach(this, peerHoldsFrom);
     // From 1: a stream this process meets for the first time (after a restart, or the first
     // visit to this replica) starts wherever the sender is. Past 1: the stream was here before
