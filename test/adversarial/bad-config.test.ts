@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { REPO_ROOT, get, post, startPair, startProcess, type Pair, type Proc } from '../helpers/procs.js';
+import { REPO_ROOT, get, post, exitsWithin, startPair, startProcess, type Pair, type Proc } from '../helpers/procs.js';
 
 const APPS = {
   initiator: join(REPO_ROOT, 'initiator', 'app', 'dist', 'app.js'),
@@ -57,20 +57,9 @@ async function refusedAtStart(role: Role, env: Record<string, string>): Promise<
     FERRY_AUTO_TRIGGER_COUNT: '0',
     ...env,
   });
-  let timer: NodeJS.Timeout | undefined;
-  const stillUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void proc.kill('SIGKILL');
-      reject(new Error(`${role} still running ${EXIT_WITHIN_MS} ms after start with ${JSON.stringify(env)}; lines:\n  ${proc.lines.join('\n  ')}`));
-    }, EXIT_WITHIN_MS);
-  });
-  try {
-    const { code } = await Promise.race([proc.exited, stillUp]);
-    await assert.rejects(fetch(`http://127.0.0.1:${http}/healthz`), 'the HTTP port was never opened');
-    return { code, lines: proc.lines };
-  } finally {
-    clearTimeout(timer);
-  }
+  const code = await exitsWithin(proc, EXIT_WITHIN_MS, JSON.stringify(env));
+  await assert.rejects(fetch(`http://127.0.0.1:${http}/healthz`), 'the HTTP port was never opened');
+  return { code, lines: proc.lines };
 }
 
 /** The one line a refused start prints: `❌ <role> cannot start: [<code>] <message>`. */

@@ -17,7 +17,7 @@ import { delta, scrape } from '../helpers/metrics.js';
 import { startLegitPair, type LegitPair, type Trickle } from '../helpers/legit-pair.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
-import { REPO_ROOT, eventually, get, post, startProcess, type Proc } from '../helpers/procs.js';
+import { REPO_ROOT, eventually, exitsWithin, get, post, startProcess, type Proc } from '../helpers/procs.js';
 
 const TOKEN = 'f3rry-trigger-token-0123456789';
 const INITIATOR_APP = join(REPO_ROOT, 'initiator', 'app', 'dist', 'app.js');
@@ -140,19 +140,8 @@ async function startRefused(env: Record<string, string>, ports: { http?: number;
     FERRY_AUTO_TRIGGER_COUNT: '0',
     ...env,
   });
-  let timer: NodeJS.Timeout | undefined;
-  const stillUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void proc.kill('SIGKILL');
-      reject(new Error(`initiator still running ${EXIT_WITHIN_MS} ms after start with ${JSON.stringify(env)}; lines:\n  ${proc.lines.join('\n  ')}`));
-    }, EXIT_WITHIN_MS);
-  });
-  try {
-    const { code } = await Promise.race([proc.exited, stillUp]);
-    return { code, lines: proc.lines, http: httpPort };
-  } finally {
-    clearTimeout(timer);
-  }
+  const code = await exitsWithin(proc, EXIT_WITHIN_MS, JSON.stringify(env));
+  return { code, lines: proc.lines, http: httpPort };
 }
 
 describe('a trigger lock that cannot work stops the initiator at start-up, with one line', () => {

@@ -33,6 +33,25 @@ export interface LinePattern {
   toString(): string;
 }
 
+/**
+ * Resolves with the exit code of a process that is expected to stop by itself (a refused
+ * start-up); kills it and fails, naming `what` and its lines, if it is still up after `ms`.
+ */
+export async function exitsWithin(proc: Proc, ms: number, what: string): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const stillUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void proc.kill('SIGKILL');
+      reject(new Error(`${proc.name} still running ${ms} ms after start with ${what}; lines:\n  ${proc.lines.join('\n  ')}`));
+    }, ms);
+  });
+  try {
+    return (await Promise.race([proc.exited, stillUp])).code;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Matches lines `<prefix> <n>` with n ≥ threshold (progress lines). */
 export function atLeast(prefix: string, threshold: number): LinePattern {
   return {

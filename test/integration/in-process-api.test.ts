@@ -8,8 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FerryError, loadConfig, silentLogger, startInitiator } from '@fast-ferry/core';
-import { initiatorFor, terminatorWith } from '../helpers/in-process.js';
+import { FerryError, silentLogger, startInitiator } from '@fast-ferry/core';
+import { initiatorConfig, initiatorFor, terminatorWith } from '../helpers/in-process.js';
 import { post } from '../helpers/procs.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
@@ -262,21 +262,7 @@ test("stop() halts an older terminator stream's inbox too: its queued backlog ru
     },
     {
       logger: silentLogger,
-      config: loadConfig({
-        env: {},
-        overrides: {
-          'session.url': `wss://127.0.0.1:${sessionPort}`,
-          'session.serverName': 'localhost',
-          'http.host': '127.0.0.1',
-          'http.port': await freePort(),
-          'http.triggerPort': await freePort(),
-          'tls.caFile': pki.ca.cert,
-          'tls.certFile': pki.initiator.cert,
-          'tls.keyFile': pki.initiator.key,
-          'autoTrigger.count': 0,
-          'reconnect.intervalMs': 20,
-        },
-      }),
+      config: await initiatorConfig(pki, sessionPort, { 'reconnect.intervalMs': 20 }),
     },
   );
   let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig, startInitiator, type Delivery, type LogFields, type Logger } from '@fast-ferry/core';
-import { terminatorWith } from '../helpers/in-process.js';
+import { startInitiator, type Delivery, type LogFields, type Logger } from '@fast-ferry/core';
+import { initiatorConfig, terminatorWith } from '../helpers/in-process.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/ports.js';
@@ -54,21 +54,9 @@ test('a slow on_receive_initiator pauses the initiator reads while the terminato
     },
     {
       logger: log,
-      config: loadConfig({
-        env: {},
-        overrides: {
-          'session.url': `wss://127.0.0.1:${terminator.sessionPort}`,
-          'session.serverName': 'localhost',
-          'http.host': '127.0.0.1',
-          'http.port': await freePort(),
-          'http.triggerPort': await freePort(),
-          'tls.caFile': pki.ca.cert,
-          'tls.certFile': pki.initiator.cert,
-          'tls.keyFile': pki.initiator.key,
-          // The Inbox's high-water mark: far below the replies in flight.
-          'session.outboxLimit': 16,
-          'autoTrigger.count': 0,
-        },
+      config: await initiatorConfig(pki, terminator.sessionPort, {
+        // The Inbox's high-water mark: far below the replies in flight.
+        'session.outboxLimit': 16,
       }),
     },
   );
