@@ -98,8 +98,9 @@ describe('outbox', () => {
     const second = box.push('{"n":2}', (err, d) => deliveries.push(err ? { ...d, id: 'failed' } : d));
     const w = new FrameWriter();
     assert.equal(box.markResent(first), false, 'never sent: not a resend');
-    box.markEncoded(first, w.buffer, w.data(first.seq, 0, payloadOf(first)));
-    box.markSent([first], w.take());
+    box.markEncoded(first, w.buffer, w.data(first.seq, 0, payloadOf(first)), w.slab);
+    const slab = w.slab;
+    box.markSent([first], w.take(), slab);
     // The connection died: the next one writes both again.
     assert.equal(box.markResent(first), true);
     assert.equal(box.markResent(second), false);
@@ -135,12 +136,13 @@ describe('outbox', () => {
     w.ack(7);
     const at = w.data(entry.seq, 0, text);
     assert.ok(at > 0, 'the frame does not start the batch');
-    box.markEncoded(entry, w.buffer, at);
+    box.markEncoded(entry, w.buffer, at, w.slab);
     assert.equal(entry.payload, undefined, 'the text is dropped');
     assert.equal(box.bytes, Buffer.byteLength(text));
     assert.equal((payloadOf(entry) as Buffer).toString('utf8'), text, 'found again in the unsent batch');
+    const slab = w.slab;
     const batch = w.take();
-    box.markSent([entry], batch);
+    box.markSent([entry], batch, slab);
     assert.equal(entry.sent, true);
     assert.equal(entry.batch, batch);
     // The writer goes on with later batches; the entry's bytes stay as they were.

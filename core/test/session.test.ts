@@ -38,8 +38,21 @@ const STREAM = '0123456789abcdef';
 const PEER_STREAM = 'fedcba9876543210';
 const settleTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), remoteHookFailed: (id: string, reason: string, watched: boolean) => void = () => {}, metrics = createMetrics('initiator', { defaultMetrics: false })) {
-  const channel = new RecordingChannel();
+/**
+ * A channel done with each batch as soon as it is sent, as ws is once the socket has it: the
+ * batch's slab may then be written again, so it records a copy (and which memory it was in).
+ */
+class WritingChannel extends RecordingChannel {
+  /** The memory each sent batch was in, by index in `sent`. */
+  readonly memoryOf: ArrayBufferLike[] = [];
+  override send(batch: Buffer, done?: () => void): void {
+    this.sent.push(Buffer.from(batch));
+    this.memoryOf.push(batch.buffer);
+    done?.();
+  }
+}
+
+function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), remoteHookFailed: (id: string, reason: string, watched: boolean) => void = () => {}, metrics = createMetrics('initiator', { defaultMetrics: false }), channel = new RecordingChannel()) {
   const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
   const session = new Session({
     role: 'initiator',
@@ -165,6 +178,38 @@ describe('session', () => {
     assert.equal(resent.length, texts.length);
     resent.forEach((f, i) => assert.equal(f.payload, texts[i], `seq ${f.seq}`));
     assert.equal(outbox.bytes, texts.reduce((n, t) => n + Buffer.byteLength(t), 0), 'the outbox counts the exact UTF-8 bytes once encoded');
+    second.session.close(1000, 'done');
+  });
+
+  test('messages still awaiting their ACK are resent byte for byte while the memory of acknowledged ones is written again', async () => {
+    const outbox = new Outbox(10_000, STREAM);
+    const metrics = createMetrics('initiator', { defaultMetrics: false });
+    const first = openInitiatorSession(1024 * 1024, outbox, () => {}, metrics, new WritingChannel());
+    const channel = first.channel as WritingChannel;
+    const text = (i: number): string => JSON.stringify({ i, body: (i % 3 ? 'x' : 'ü').repeat(900 + (i % 11)) });
+    const sendUpTo = async (end: number): Promise<void> => {
+      for (let seq = outbox.lastSeq + 1; seq <= end; seq += 1) {
+        first.session.sendEntry(outbox.push(text(seq)));
+        if (seq % 250 === 0) await settleTick();
+      }
+      await settleTick();
+    };
+    await sendUpTo(3000);
+    const sentBeforeAck = channel.sent.length;
+    // The peer acknowledges the first 2,000: the slabs only they were in are free again.
+    channel.receive((w) => w.ack(2000));
+    await sendUpTo(5000);
+    // Not the slab the writer was in at the ACK: that one it goes on filling anyway.
+    const current = channel.memoryOf[sentBeforeAck - 1];
+    const before = new Set(channel.memoryOf.slice(0, sentBeforeAck).filter((m) => m !== current));
+    assert.ok(channel.memoryOf.slice(sentBeforeAck).some((m) => before.has(m)), 'a slab of acknowledged messages carried later batches');
+    channel.handlers?.onClose(1006, '');
+
+    const second = openInitiatorSession(1024 * 1024, outbox);
+    await settleTick();
+    const resent = dataFrames(second.channel.sent.slice(1));
+    assert.deepEqual([resent[0]?.seq, resent.length], [2001, 3000]);
+    resent.forEach((f) => assert.equal(f.payload, text(f.seq), `seq ${f.seq}`));
     second.session.close(1000, 'done');
   });
 

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
 import { FLAG_BYTES, FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../src/wire/decoder.js';
+import { Slab, SlabPool } from '../src/wire/slab.js';
 import { FrameWriter, dataPayload, dataPayloadLength, encodeControl } from '../src/wire/encoder.js';
 
 type Seen = Array<[string, ...unknown[]]>;
@@ -186,8 +187,8 @@ describe('frame encoding of JSON text', () => {
     assert.notEqual(Buffer.byteLength(text), text.length, 'the fixture has multi-byte characters');
   });
 
-  test('every batch handed over keeps its bytes while later batches fill the slab, grow it and start new ones', () => {
-    const w = new FrameWriter();
+  test('every batch handed over keeps its bytes while its slab is held and later batches fill the slab, grow it and start new ones', () => {
+    const w = new FrameWriter(new SlabPool(1024 * 1024, 4));
     const kept: Array<{ batch: Buffer; texts: string[] }> = [];
     let seq = 0;
     // Batch sizes from one small frame to past a 1 MiB slab, UTF-8 multibyte text among them.
@@ -198,9 +199,37 @@ describe('frame encoding of JSON text', () => {
         texts.push(text);
         w.data(seq, 0, text);
       }
+      w.slab.retain();
       kept.push({ batch: w.take(), texts });
     }
     for (const { batch, texts } of kept) assert.deepEqual(collect(batch).map((f) => f[3]), texts);
+  });
+
+  test('a slab is written again only once every hold on it is released', () => {
+    const pool = new SlabPool(64 * 1024, 4);
+    const w = new FrameWriter(pool);
+    // Each batch leaves less than 16 KiB of its 64 KiB slab: the writer moves on at every take().
+    const big = (seq: number): string => JSON.stringify({ seq, body: 'y'.repeat(50_000) });
+    w.data(1, 0, big(1));
+    const slab = w.slab;
+    slab.retain(); // an outbox entry, say
+    const first = w.take();
+    assert.notEqual(w.slab, slab, 'the writer moved on and let go of it');
+    for (let seq = 2; seq <= 4; seq += 1) {
+      w.data(seq, 0, big(seq));
+      w.take();
+    }
+    assert.deepEqual(collect(first), [['data', 1, 0, big(1)]], 'still held: never written again');
+    assert.equal(pool.free, 1, 'the slabs of batches 2 to 4, held by nobody, take turns');
+    slab.release();
+    assert.equal(pool.free, 2, 'the last hold released: free for a next batch');
+    w.data(5, 0, big(5));
+    w.take();
+    assert.equal(w.slab, slab, 'and the writer took it again');
+    const lone = new Slab(Buffer.alloc(8), undefined);
+    lone.retain();
+    lone.release();
+    assert.throws(() => lone.release(), /released more often than it was held/);
   });
 
   test('a small batch handed over stays as it was: later writes into the same slab leave it alone', () => {

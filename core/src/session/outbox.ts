@@ -9,6 +9,7 @@ import { FerryError } from '../errors.js';
 import { FLAG_BYTES } from '../wire/constants.js';
 import { dataPayload, dataPayloadLength } from '../wire/encoder.js';
 import type { EncodedPayload } from '../wire/payload.js';
+import type { Slab } from '../wire/slab.js';
 import type { Delivery } from './delivery.js';
 import { messageId } from './message-id.js';
 
@@ -34,8 +35,10 @@ export interface OutboxEntry {
   readonly kindFlags: number;
   /** Its share of Outbox.bytes: UTF-16 units of the text until encoded, then its UTF-8 bytes. */
   readonly size: number;
-  /** The buffer its frame was last written into (never written again; see FrameWriter.buffer). */
+  /** The buffer its frame was last written into (not written again while `slab` is held; see FrameWriter.buffer). */
   readonly batch: Buffer | undefined;
+  /** The slab `batch` is in: held by the entry until it is settled or written elsewhere. */
+  readonly slab: Slab | undefined;
   /** Offset of its DATA frame in `batch`. */
   readonly at: number;
   /** When push() accepted it (for the delivery-latency histogram), in ms from performance.now(). */
@@ -50,6 +53,20 @@ export interface OutboxEntry {
 
 /** An entry as the Outbox changes it. */
 type Entry = { -readonly [K in keyof OutboxEntry]: OutboxEntry[K] };
+
+/** The entry's frame is now in `slab`: it holds that slab and lets go of the one it was in before. */
+function hold(entry: Entry, slab: Slab): void {
+  slab.retain();
+  entry.slab?.release();
+  entry.slab = slab;
+}
+
+/** The entry is settled: its frame is never read again, and its slab may be reused. */
+function letGo(entry: Entry): void {
+  entry.slab?.release();
+  entry.slab = undefined;
+  entry.batch = undefined;
+}
 
 /** What to write for an entry: its text or bytes before the first send, its bytes from the batch after. */
 export function payloadOf(entry: OutboxEntry): EncodedPayload {
@@ -130,7 +147,7 @@ export class Outbox {
     }
     this.#bytes += payload.length;
     const kindFlags = typeof payload === 'string' ? 0 : FLAG_BYTES;
-    const entry: Entry = { seq: this.#nextSeq++, payload, kindFlags, size: payload.length, batch: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
+    const entry: Entry = { seq: this.#nextSeq++, payload, kindFlags, size: payload.length, batch: undefined, slab: undefined, at: 0, acceptedAt: performance.now(), sent: false, redelivered: false, failure: undefined, settle };
     this.#entries.push(entry);
     return entry;
   }
@@ -167,6 +184,7 @@ export class Outbox {
       this.#head += 1;
       this.#bytes -= entry.size;
       count += 1;
+      letGo(entry);
       onAcked(entry, this.#settle(entry));
     }
     this.#compact();
@@ -196,8 +214,9 @@ export class Outbox {
    * otherwise copy every text of the batch being built. From now on its bytes are found through
    * the frame, and the outbox counts their exact UTF-8 size (the text's length until here).
    */
-  markEncoded(entry: OutboxEntry, batch: Buffer, at: number): void {
+  markEncoded(entry: OutboxEntry, batch: Buffer, at: number, slab: Slab): void {
     const e = entry as Entry;
+    hold(e, slab);
     e.batch = batch;
     e.at = at;
     e.payload = undefined;
@@ -212,13 +231,14 @@ export class Outbox {
    * The batch these entries were encoded into left, as `batch`. Only now are they sent: one
    * whose batch died unsent is not flagged redelivered when it goes again. They keep their
    * offsets: a batch that outgrew its first buffer continued in a copy of it, so pointing them
-   * at the batch taken lets that first buffer be freed.
+   * at the batch taken (and holding its slab, `slab`) lets that first buffer be reused.
    */
-  markSent(entries: readonly OutboxEntry[], batch: Buffer): void {
+  markSent(entries: readonly OutboxEntry[], batch: Buffer, slab: Slab): void {
     for (let i = 0; i < entries.length; i += 1) {
       const e = entries[i] as Entry;
       e.sent = true;
       e.batch = batch;
+      if (e.slab !== slab) hold(e, slab);
     }
   }
 
@@ -242,6 +262,7 @@ export class Outbox {
     let unwatched = 0;
     for (let i = this.#head; i < this.#entries.length; i += 1) {
       const entry = this.#entries[i] as Entry;
+      letGo(entry);
       const settle = entry.settle;
       entry.settle = undefined;
       if (settle) settle(err, this.#delivery(entry));

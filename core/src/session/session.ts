@@ -17,6 +17,7 @@ import type { FrameChannel } from '../transport/channel.js';
 import { DATA_HEADER_BYTES, FLAG_REDELIVERED, FrameType, HEADROOM_BYTES, MAX_REASON_BYTES, NACK_HEADER_BYTES, PROTOCOL_VERSION } from '../wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../wire/decoder.js';
 import { FrameWriter } from '../wire/encoder.js';
+import type { Slab } from '../wire/slab.js';
 import { parseHello, parseWelcome, type Hello, type Welcome } from './handshake.js';
 import type { AckSink, Inbox } from './inbox.js';
 import { payloadOf, type Outbox, type OutboxEntry } from './outbox.js';
@@ -159,7 +160,7 @@ export class Session implements AckSink {
     this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
     const at = this.#writer.data(entry.seq, resent ? FLAG_REDELIVERED | entry.kindFlags : entry.kindFlags, payload);
     if (entry.kindFlags !== 0) this.#binaryInBatch += 1;
-    outbox.markEncoded(entry, this.#writer.buffer, at);
+    outbox.markEncoded(entry, this.#writer.buffer, at, this.#writer.slab);
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
       // endTurn() flushes the rest of the turn; only a full batch leaves before that.
@@ -216,6 +217,7 @@ export class Session implements AckSink {
       this.#pendingAck = 0;
     }
     if (this.#writer.length === 0) return;
+    const slab = this.#holdForSend();
     const batch = this.#writer.take();
     this.#metrics.bytesSent.inc(batch.length);
     const entries = this.#entriesInBatch;
@@ -225,16 +227,27 @@ export class Session implements AckSink {
         this.#metrics.binaryMessages.sent.inc(this.#binaryInBatch);
         this.#binaryInBatch = 0;
       }
-      (this.#streams as Streams).outbox.markSent(entries, batch);
+      (this.#streams as Streams).outbox.markSent(entries, batch, slab);
       entries.length = 0;
     }
     try {
-      this.#channel.send(batch);
+      this.#channel.send(batch, () => slab.release());
     } catch (err) {
       // Not the caller's fault (send() may run inside write()): the session ends and the batch's
       // messages are resent on the next one.
       this.fail(isFerryError(err) ? err : new FerryError('FERRY_ERR_SESSION_CLOSED', `sending a batch failed: ${messageOf(err)}`, { cause: err }));
     }
+  }
+
+  /**
+   * Holds the slab of the frames about to be taken, for the channel: it may still be writing
+   * them to the socket after send() returns, and lets go by calling send()'s `done`. Held before
+   * take(), which may move the writer to another slab and let go of this one.
+   */
+  #holdForSend(): Slab {
+    const slab = this.#writer.slab;
+    slab.retain();
+    return slab;
   }
 
   /** Flushes the batch first when `bytes` more would take it past the batch limit. */
@@ -269,7 +282,8 @@ export class Session implements AckSink {
       armor: this.#options.armor,
     };
     this.#writer.control(FrameType.HELLO, hello);
-    this.#channel.send(this.#writer.take());
+    const slab = this.#holdForSend();
+    this.#channel.send(this.#writer.take(), () => slab.release());
   }
 
   #onBatch(batch: Buffer): void {
@@ -310,7 +324,8 @@ export class Session implements AckSink {
       holdsFrom: outbox.holdsFrom,
     };
     this.#writer.control(FrameType.WELCOME, welcome);
-    this.#channel.send(this.#writer.take());
+    const slab = this.#holdForSend();
+    this.#channel.send(this.#writer.take(), () => slab.release());
     // The initiator's resume point only counts for the stream it names: after a terminator
     // restart, our outbound stream is new and the initiator has nothing of it.
     this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0, hello.holdsFrom);

@@ -41,9 +41,15 @@ export class ArmoredChannel extends BaseChannel {
     return { armorSession: sessionId, localEphemeral, peerEphemeral };
   }
 
-  send(batch: Buffer): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(this.#armor.seal(batch), { binary: true });
+  send(batch: Buffer, done?: () => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      done?.();
+      return;
+    }
+    // The seal is a new buffer: the batch is not needed once it returns.
+    const sealed = this.#armor.seal(batch);
+    done?.();
+    this.ws.send(sealed, { binary: true });
     this.#countRekeys();
   }
 

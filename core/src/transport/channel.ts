@@ -16,8 +16,13 @@ export interface ChannelHandlers {
 }
 
 export interface FrameChannel {
-  /** Sends one batch of frames as one WebSocket message. */
-  send(batch: Buffer): void;
+  /**
+   * Sends one batch of frames as one WebSocket message. `done` is called once the channel no
+   * longer needs `batch` (written to the socket, copied, or dropped with a closed connection):
+   * only then may its memory be written again. A channel that never calls it just keeps that
+   * memory from being reused.
+   */
+  send(batch: Buffer, done?: () => void): void;
   /** Ends the connection with a WebSocket close code and a short reason (≤ 123 bytes). */
   close(code: number, reason: string): void;
   /** Stops / restarts reading from the socket (receiver backpressure). */
@@ -41,7 +46,7 @@ export abstract class BaseChannel implements FrameChannel {
     ws.once('close', (code, reason) => this.emit((h) => h.onClose(code, reason.toString())));
   }
 
-  abstract send(batch: Buffer): void;
+  abstract send(batch: Buffer, done?: () => void): void;
 
   attach(handlers: ChannelHandlers): void {
     this.#handlers = handlers;
@@ -84,8 +89,14 @@ export class WsChannel extends BaseChannel {
     });
   }
 
-  send(batch: Buffer): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(batch, { binary: true });
+  send(batch: Buffer, done?: () => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      done?.();
+      return;
+    }
+    // ws hands the batch itself to the socket (the initiator's zero mask leaves it unmasked in
+    // place), which may hold it until written: ws calls back then, or with an error if closed.
+    this.ws.send(batch, { binary: true }, done === undefined ? undefined : () => done());
   }
 }
 

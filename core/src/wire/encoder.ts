@@ -1,11 +1,12 @@
 /**
  * Writes frames into one growing buffer so that many messages leave in one WebSocket message
  * (and, under the armor, one AEAD seal). `take()` hands the bytes over as a view and starts
- * afresh in the rest of the same slab: nothing handed over is ever written again (ws may still
- * hold it while the socket drains, and the outbox keeps it for resends), and no batch is copied.
- * Slabs, not a fresh buffer per batch: a buffer per batch is external memory, which counts toward
- * V8's old-generation limit, so under load it made V8 run full mark-compacts (pauses) often.
- * A slab is freed once every batch in it is acknowledged and sent.
+ * afresh in the rest of the same slab: nothing handed over is written again while its slab is
+ * held (ws may still hold it while the socket drains, and the outbox keeps it for resends), and
+ * no batch is copied.
+ * Slabs, not a fresh buffer per batch, and recycled (slab.ts): batch memory lives until the
+ * peer acknowledges it, and fresh off-heap memory that lives that long makes V8 run full
+ * mark-compacts. A slab is written again once every batch in it is acknowledged and sent.
  */
 import {
   ACK_BYTES,
@@ -15,6 +16,7 @@ import {
   MAX_REASON_BYTES,
   NACK_HEADER_BYTES,
 } from './constants.js';
+import { Slab, SlabPool } from './slab.js';
 
 /** A one-off writer (a handshake frame) needs little. */
 const INITIAL_BYTES = 16 * 1024;
@@ -22,10 +24,32 @@ const INITIAL_BYTES = 16 * 1024;
 const SLAB_BYTES = 1024 * 1024;
 /** Below this much room left, the next batch starts in a new slab. */
 const MIN_ROOM_BYTES = 16 * 1024;
+/**
+ * Free slabs kept for the next batches: up to 16 MiB, held while idle. One cumulative ACK can
+ * free many slabs at once (the outbox holds up to session.outboxLimitBytes, 16 MiB by default):
+ * keeping 4, a flood of 16 KiB messages still took 586 fresh slabs in 7 s; keeping 16, 54 in
+ * all, at start-up.
+ */
+const FREE_SLABS_KEPT = 16;
+
+/** The process's batch slabs, shared by every session (one thread: no two write at once). */
+export const batchSlabs = new SlabPool(SLAB_BYTES, FREE_SLABS_KEPT);
 
 export class FrameWriter {
-  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** The slab being written: the writer holds it until it moves to another. */
+  #slab: Slab;
+  /** The part of #slab the frames since the last take() start in. */
+  #buf: Buffer;
   #len = 0;
+  readonly #pool: SlabPool;
+
+  /** Starts in a small one-off buffer (a handshake frame), and in `pool`'s slabs once that is used up. */
+  constructor(pool: SlabPool = batchSlabs) {
+    this.#pool = pool;
+    this.#slab = new Slab(Buffer.allocUnsafe(INITIAL_BYTES), undefined);
+    this.#slab.retain();
+    this.#buf = this.#slab.buf;
+  }
 
   /** Bytes written since the last take(). */
   get length(): number {
@@ -34,11 +58,20 @@ export class FrameWriter {
 
   /**
    * The buffer the frames since the last take() are in, at the offsets data() returned. Its
-   * bytes up to `length` are never written again (take() hands them over as they are, and a
-   * batch that outgrows it continues in a copy), so a frame can be read back from it later.
+   * bytes up to `length` are not written again while its slab is held (take() hands them over
+   * as they are, and a batch that outgrows it continues in a copy), so a frame can be read back
+   * from it later by whoever holds the slab.
    */
   get buffer(): Buffer {
     return this.#buf;
+  }
+
+  /**
+   * The slab `buffer` is part of. Whoever keeps a batch or a frame of it past the next write
+   * (an outbox entry, a channel still sending it) holds the slab until it lets go.
+   */
+  get slab(): Slab {
+    return this.#slab;
   }
 
   /**
@@ -102,13 +135,14 @@ export class FrameWriter {
 
   /**
    * The frames written so far, as one buffer at the same offsets; the writer starts empty
-   * again. The buffer returned is never written again by anyone (ws masks a copy, the armor
-   * seals into a new buffer), so an outbox may keep it for resends.
+   * again. Nobody writes the buffer returned while its slab (`slab`, read before take()) is
+   * held: an outbox keeps it for resends, a channel until the socket has it.
    */
   take(): Buffer {
     const out = this.#buf.subarray(0, this.#len);
     const room = this.#buf.length - this.#len;
-    this.#buf = room >= MIN_ROOM_BYTES ? this.#buf.subarray(this.#len) : Buffer.allocUnsafe(SLAB_BYTES);
+    if (room >= MIN_ROOM_BYTES) this.#buf = this.#buf.subarray(this.#len);
+    else this.#moveTo(this.#pool.take());
     this.#len = 0;
     return out;
   }
@@ -116,14 +150,23 @@ export class FrameWriter {
   #reserve(bytes: number): number {
     const at = this.#len;
     if (at + bytes > this.#buf.length) {
-      // A new slab, with the batch so far copied to its start; a message larger than a slab
-      // gets a buffer of its own size (exact: see data()).
-      const grown = Buffer.allocUnsafe(Math.max(SLAB_BYTES, at + bytes));
-      this.#buf.copy(grown, 0, 0, at);
-      this.#buf = grown;
+      // Another slab, with the batch so far copied to its start; a batch larger than a slab
+      // gets a one-off buffer of its own size (exact: see data()), not kept for reuse.
+      const size = at + bytes;
+      const grown = size <= this.#pool.slabBytes ? this.#pool.take() : new Slab(Buffer.allocUnsafe(size), undefined);
+      this.#buf.copy(grown.buf, 0, 0, at);
+      this.#moveTo(grown);
     }
     this.#len = at + bytes;
     return at;
+  }
+
+  #moveTo(slab: Slab): void {
+    slab.retain();
+    const old = this.#slab;
+    this.#slab = slab;
+    this.#buf = slab.buf;
+    old.release();
   }
 }
 
