@@ -14,11 +14,20 @@
  *  - initiator, 16 MiB: its outbox holds each message until the ack. At 1 KiB (tls) it sent
  *    183–217k msgs/s, against 150–187k at 8 MiB and 163–166k at 4 MiB (and 26 % less at 2 MiB),
  *    for a peak RSS of up to 199 MiB (16 KiB, tunnel) under the 256Mi limit.
+ * Both also start V8's old-generation limit at 64 MiB (`--initial-old-space-size`). The apps'
+ * old generation is small (about 9 MiB), while the batches they send and receive are Buffers
+ * outside the heap, tens of MiB of them under load; with the default starting limit V8 ran a
+ * full mark-compact every 40–90 ms on both sides of a 16 KiB flood (about 120 in 7 s, with four
+ * helper threads marking at ~9 % of a core each), none with 64 MiB (at 32 MiB as many as without).
+ * Measured in the bench's floods, alternating runs: 16 KiB bytes 27–31k → 55–56k msgs/s (sender
+ * 25–29 → 14–15 µs/msg, receiver 32–37 → 17–18); 1 KiB within noise. Plain ws in the bench has
+ * an old generation under V8's 8 MiB threshold for incremental marking, so it never ran one.
+ * The cost: the old generation may hold up to 64 MiB before its first full collection.
  * A terminator that streams back at full speed is a sender too: give it the initiator's options.
  */
 export const NODE_OPTIONS = {
-  initiator: '--max-semi-space-size=16',
-  terminator: '--max-semi-space-size=2',
+  initiator: '--max-semi-space-size=16 --initial-old-space-size=64',
+  terminator: '--max-semi-space-size=2 --initial-old-space-size=64',
 } as const satisfies Record<'initiator' | 'terminator', string>;
 
 export type AppName = keyof typeof NODE_OPTIONS;

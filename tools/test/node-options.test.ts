@@ -71,7 +71,7 @@ describe('node options', () => {
     assert.throws(() => imageNodeOptions('ENV NODE_OPTIONS --a\n'), /cannot read NODE_OPTIONS/);
   });
 
-  it('pins the young generation of both apps', () => {
-    for (const app of ['initiator', 'terminator'] as const) assert.match(nodeArgs(app).join(' '), /^--max-semi-space-size=\d+$/);
+  it('pins the young generation of both apps and starts their old-generation limit at 64 MiB', () => {
+    for (const app of ['initiator', 'terminator'] as const) assert.match(nodeArgs(app).join(' '), /^--max-semi-space-size=\d+ --initial-old-space-size=64$/);
   });
 });
