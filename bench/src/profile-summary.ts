@@ -33,6 +33,10 @@ function main(file: string, top: number): void {
     total += dt;
   });
   const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
+  // Piped into head, the reader may leave early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
   for (const [key, us] of rows) process.stdout.write(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}\n`);
 }
