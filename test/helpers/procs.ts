@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NODE_OPTIONS } from '../../tools/src/node-options.js';
+import { NODE_FLAGS, NODE_OPTIONS } from '../../tools/src/node-options.js';
 import type { TestPki } from './pki.js';
 import { freePort } from './ports.js';
 
@@ -133,8 +133,9 @@ export interface AppOptions {
 
 /** The shipped apps run from their build output; fixtures run through tsx. */
 function entry(role: 'initiator' | 'terminator', fixture: string | undefined): string[] {
-  if (fixture) return ['--import', 'tsx', join(REPO_ROOT, 'test', 'fixtures', fixture)];
-  return [join(REPO_ROOT, role, 'app', 'dist', 'app.js')];
+  // The image's command-line flags too (tools/src/node-options.ts), as for the image's options below.
+  if (fixture) return [...NODE_FLAGS, '--import', 'tsx', join(REPO_ROOT, 'test', 'fixtures', fixture)];
+  return [...NODE_FLAGS, join(REPO_ROOT, role, 'app', 'dist', 'app.js')];
 }
 
 export function startTerminator(options: AppOptions): Proc {

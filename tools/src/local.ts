@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { parseAutoTriggerComplete } from '@fast-ferry/core';
-import { NODE_OPTIONS } from './node-options.js';
+import { NODE_FLAGS, NODE_OPTIONS } from './node-options.js';
 import { ensurePki } from './pki.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -129,7 +129,7 @@ function start(name: 'initiator' | 'terminator', configFile: string, watch: bool
     process.exit(1);
   }
   // --watch-preserve-output: no screen clearing, the other app's lines stay.
-  const child = spawn(process.execPath, [...(watch ? ['--watch', '--watch-preserve-output'] : []), entry], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...(watch ? ['--watch', '--watch-preserve-output'] : []), entry], {
     cwd: REPO_ROOT,
     // As in the app's image: its NODE_OPTIONS unless the user set their own.
     env: { NODE_OPTIONS: NODE_OPTIONS[name], ...process.env, FERRY_CONFIG_FILE: configFile },

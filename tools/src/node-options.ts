@@ -14,7 +14,9 @@
  *  - initiator, 16 MiB: its outbox holds each message until the ack. At 1 KiB (tls) it sent
  *    183–217k msgs/s, against 150–187k at 8 MiB and 163–166k at 4 MiB (and 26 % less at 2 MiB),
  *    for a peak RSS of up to 199 MiB (16 KiB, tunnel) under the 256Mi limit.
- * Both also start V8's old-generation limit at 64 MiB (`--initial-old-space-size`). The apps'
+ * Both also start V8's old-generation limit at 64 MiB (NODE_FLAGS: `--initial-old-space-size`,
+ * which Node refuses in NODE_OPTIONS, so it is a command-line flag of the image's CMD, of
+ * `deploy.sh --local`, of the tests' app processes and of the bench's peers). The apps'
  * old generation is small (about 9 MiB), while the batches they send and receive are Buffers
  * outside the heap, tens of MiB of them under load; with the default starting limit V8 ran a
  * full mark-compact every 40–90 ms on both sides of a 16 KiB flood (about 120 in 7 s, with four
@@ -26,13 +28,19 @@
  * A terminator that streams back at full speed is a sender too: give it the initiator's options.
  */
 export const NODE_OPTIONS = {
-  initiator: '--max-semi-space-size=16 --initial-old-space-size=64',
-  terminator: '--max-semi-space-size=2 --initial-old-space-size=64',
+  initiator: '--max-semi-space-size=16',
+  terminator: '--max-semi-space-size=2',
 } as const satisfies Record<'initiator' | 'terminator', string>;
+
+/**
+ * V8 flags both apps start with on the command line, before the app's script (Node allows only
+ * some V8 flags in NODE_OPTIONS). A user's NODE_OPTIONS does not replace them.
+ */
+export const NODE_FLAGS = ['--initial-old-space-size=64'] as const;
 
 export type AppName = keyof typeof NODE_OPTIONS;
 
-/** The app's options as process arguments (for fork's execArgv). */
+/** The app's flags and options as process arguments (for fork's execArgv). */
 export function nodeArgs(app: AppName): string[] {
-  return NODE_OPTIONS[app].split(' ').filter((arg) => arg !== '');
+  return [...NODE_FLAGS, ...NODE_OPTIONS[app].split(' ').filter((arg) => arg !== '')];
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NODE_OPTIONS, nodeArgs } from '../src/node-options.js';
+import { NODE_FLAGS, NODE_OPTIONS, nodeArgs } from '../src/node-options.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -19,6 +20,15 @@ function imageNodeOptions(dockerfile: string): string {
     value = (match[1] as string).replace(/^"|"$/g, '');
   }
   return value;
+}
+
+/** The image's CMD (exec form), as its arguments; the last CMD wins. */
+function imageCommand(dockerfile: string): string[] {
+  let command: string[] = [];
+  for (const line of dockerfile.split('\n')) {
+    if (/^CMD\s/.test(line)) command = JSON.parse(line.replace(/^CMD\s+/, '')) as string[];
+  }
+  return command;
 }
 
 /**
@@ -52,6 +62,7 @@ describe('node options', () => {
   for (const app of ['initiator', 'terminator'] as const) {
     it(`the ${app} image runs with the options local mode and the bench use`, () => {
       assert.equal(imageNodeOptions(appStage(dockerfile, app)), NODE_OPTIONS[app]);
+      assert.deepEqual(imageCommand(appStage(dockerfile, app)), ['/usr/local/bin/node', ...NODE_FLAGS, `${app}/app/dist/app.js`], 'the command-line flags NODE_OPTIONS may not carry');
     });
   }
 
@@ -72,6 +83,15 @@ describe('node options', () => {
   });
 
   it('pins the young generation of both apps and starts their old-generation limit at 64 MiB', () => {
-    for (const app of ['initiator', 'terminator'] as const) assert.match(nodeArgs(app).join(' '), /^--max-semi-space-size=\d+ --initial-old-space-size=64$/);
+    for (const app of ['initiator', 'terminator'] as const) assert.match(nodeArgs(app).join(' '), /^--initial-old-space-size=64 --max-semi-space-size=\d+$/);
+  });
+
+  it('keeps out of NODE_OPTIONS what Node refuses there', () => {
+    for (const app of ['initiator', 'terminator'] as const) {
+      const run = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: NODE_OPTIONS[app] }, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+    }
+    const flags = spawnSync(process.execPath, [...NODE_FLAGS, '-e', ''], { encoding: 'utf8' });
+    assert.equal(flags.status, 0, flags.stderr);
   });
 });
