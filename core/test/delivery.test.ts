@@ -6,6 +6,7 @@ import { Inbox, MAX_REMEMBERED_FAILURES, type AckSink, type InboxEvents } from '
 import { decimal, messageId } from '../src/session/message-id.js';
 import { Outbox, payloadOf, type Delivery } from '../src/session/outbox.js';
 import { FLAG_BYTES, FLAG_REDELIVERED } from '../src/wire/constants.js';
+import { SlabPool } from '../src/wire/slab.js';
 import { FrameWriter } from '../src/wire/encoder.js';
 
 const payload = (n: number): Buffer => Buffer.from(JSON.stringify({ n }));
@@ -125,6 +126,23 @@ describe('outbox', () => {
     assert.equal(box.ack(3, (e, unwatchedFailure) => acked.push([e.seq, unwatchedFailure])), 3);
     assert.deepEqual(refused, ["00112233aabbccdd-1 FERRY_ERR_REMOTE_HOOK: the peer's hook failed: boom"]);
     assert.deepEqual(acked, [[1, undefined], [2, 'bang'], [3, undefined]]);
+  });
+
+  test('an entry settled before its batch leaves holds no slab: the slab is reused once the writer and the send let go', () => {
+    const pool = new SlabPool(64 * 1024, 4);
+    const w = new FrameWriter(pool);
+    const box = new Outbox(10);
+    const text = JSON.stringify({ body: 'z'.repeat(50_000) });
+    const entry = box.push(text);
+    box.markEncoded(entry, w.buffer, w.data(entry.seq, 0, text), w.slab);
+    const slab = w.slab;
+    box.ack(1, () => {}); // the peer had it from an earlier connection
+    slab.retain(); // the channel's hold while it sends
+    const batch = w.take(); // too little room left: the writer moves on and lets go
+    box.markSent([entry], batch, slab);
+    assert.equal(pool.free, 0);
+    slab.release(); // the channel is done
+    assert.equal(pool.free, 1, 'nobody holds it: free for the next batch');
   });
 
   test('an encoded entry drops its text, is counted by its UTF-8 bytes and keeps its bytes once sent', () => {

@@ -236,6 +236,9 @@ export class Outbox {
   markSent(entries: readonly OutboxEntry[], batch: Buffer, slab: Slab): void {
     for (let i = 0; i < entries.length; i += 1) {
       const e = entries[i] as Entry;
+      // Settled while its batch was being written (an ACK from the peer for what an earlier
+      // connection carried, or failAll): it holds nothing any more and takes no new hold.
+      if (e.slab === undefined) continue;
       e.sent = true;
       e.batch = batch;
       if (e.slab !== slab) hold(e, slab);
