@@ -12,7 +12,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ArmorHandshake } from '../core/src/armor/index.js';
 import type { ArmorSession } from '../core/src/armor/index.js';
 
-const SIZES = [128, 1024, 16 * 1024, 64 * 1024];
+const SIZES = [128, 1024, 16 * 1024, 64 * 1024, 256 * 1024];
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '1');
 /** open() is timed over batches of this many frames, sealed beforehand (untimed). */
 const RING = 2048;
