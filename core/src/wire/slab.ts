@@ -2,17 +2,20 @@
  * Batch memory that is written again once nothing refers to it.
  *
  * Why: a sender keeps every batch until the peer acknowledges its messages, long enough for V8
- * to promote the Buffer to the old generation. Memory outside the heap that is promoted comes
- * back only through a full mark-compact, and V8 starts one for about every 64 MiB of it. With a
- * fresh slab per MiB sent, a flood of 16 KiB messages made the initiator mark-compact every
- * ~40 ms (GC was 18 % of its main thread, against 4 % for a plain ws sender, plus four helper
- * threads at ~9 % each). Recycled slabs keep the off-heap memory flat, so no mark-compact is due.
+ * to promote the Buffer to the old generation, and promoted memory outside the heap comes back
+ * only through a full mark-compact. With a fresh 1 MiB slab per MiB sent, a flood of 16 KiB
+ * messages made the initiator mark-compact every 40–90 ms (GC was 18 % of its main thread,
+ * against 4 % for a plain ws sender, plus four helper threads at ~9 % of a core each). Recycled,
+ * the slabs are allocated once: 54 in a 7 s flood instead of one per MiB. (The mark-compacts
+ * the apps still ran without any slab allocated are the other half of the story: the command-line
+ * flags in tools/src/node-options.ts.)
  *
  * Who holds a slab: the FrameWriter while it writes into it, every outbox entry whose frame is
  * in it (until acknowledged, refused or written into another batch), and every batch a channel
  * is still sending. A hold that is never released only keeps the slab from being reused (the GC
- * frees it then); a release without a hold throws, because reusing the slab could overwrite
- * bytes that are still to be sent or resent.
+ * frees it then); releasing more often than it was held throws once the count goes below zero,
+ * because reusing the slab could overwrite bytes that are still to be sent or resent. (A count
+ * cannot tell whose hold was released: an extra release while others still hold it goes unseen.)
  */
 
 export class Slab {
