@@ -5,10 +5,10 @@
  * sections (bundle, cluster, images, resources) are described here. Every error names the key,
  * the bad value and the expected form; the result is frozen.
  */
-import { spawnSync } from 'node:child_process';
 import { CONFIG_SCHEMA, FORMAT_CHECKS, FORMAT_DOCS } from '@fast-ferry/core';
 import { CHART_OWNED_KEYS } from './chart-schema.js';
 import { monitoringOf, type Monitoring } from './blueprint-monitoring.js';
+import { nodeOptionsRefusal } from './node-options.js';
 
 type RuntimeLeaf = (typeof CONFIG_SCHEMA)[keyof typeof CONFIG_SCHEMA];
 
@@ -291,11 +291,8 @@ function resourcesOf(value: unknown, key: string, fail: Fail): Resources {
 function nodeOptionsOf(value: unknown, key: string, fail: Fail): string {
   if (typeof value !== 'string') return fail(key, value, "Node options as one string, such as '--max-semi-space-size=16' ('' for V8's defaults)");
   if (value === '') return value;
-  const run = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: value }, encoding: 'utf8', timeout: 10_000 });
-  if (run.status !== 0) {
-    const why = (run.stderr || run.error?.message || `exit ${run.status}`).trim().split('\n')[0];
-    return fail(key, value, `options Node starts with in NODE_OPTIONS (node said: ${why})`);
-  }
+  const why = nodeOptionsRefusal(value);
+  if (why !== undefined) return fail(key, value, `options Node starts with in NODE_OPTIONS (node said: ${why})`);
   return value;
 }
 

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+
 /**
  * The Node options each app runs with: `ENV NODE_OPTIONS` in the app's stage of the Dockerfile,
  * the environment of `deploy.sh --local`, and the bench's Fast Ferry peers.
@@ -43,4 +45,14 @@ export type AppName = keyof typeof NODE_OPTIONS;
 /** The app's flags and options as process arguments (for fork's execArgv). */
 export function nodeArgs(app: AppName): string[] {
   return [...NODE_FLAGS, ...NODE_OPTIONS[app].split(' ').filter((arg) => arg !== '')];
+}
+
+/**
+ * Why this Node refuses to start with `options` as NODE_OPTIONS (the first line it said), or
+ * undefined when it starts: Node allows only some flags there, and a bad value stops a pod at start.
+ */
+export function nodeOptionsRefusal(options: string): string | undefined {
+  const run = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: options }, encoding: 'utf8', timeout: 10_000 });
+  if (run.status === 0) return undefined;
+  return (run.stderr || run.error?.message || `exit ${run.status}`).trim().split('\n')[0];
 }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NODE_FLAGS, NODE_OPTIONS, nodeArgs } from '../src/node-options.js';
+import { NODE_FLAGS, NODE_OPTIONS, nodeArgs, nodeOptionsRefusal } from '../src/node-options.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -87,10 +87,7 @@ describe('node options', () => {
   });
 
   it('keeps out of NODE_OPTIONS what Node refuses there', () => {
-    for (const app of ['initiator', 'terminator'] as const) {
-      const run = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: NODE_OPTIONS[app] }, encoding: 'utf8' });
-      assert.equal(run.status, 0, run.stderr);
-    }
+    for (const app of ['initiator', 'terminator'] as const) assert.equal(nodeOptionsRefusal(NODE_OPTIONS[app]), undefined);
     const flags = spawnSync(process.execPath, [...NODE_FLAGS, '-e', ''], { encoding: 'utf8' });
     assert.equal(flags.status, 0, flags.stderr);
   });
