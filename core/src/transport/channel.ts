@@ -96,7 +96,7 @@ export class WsChannel extends BaseChannel {
     }
     // ws hands the batch itself to the socket (the initiator's zero mask leaves it unmasked in
     // place), which may hold it until written: ws calls back then, or with an error if closed.
-    this.ws.send(batch, { binary: true }, done === undefined ? undefined : () => done());
+    this.ws.send(batch, { binary: true }, done);
   }
 }
 
