@@ -86,7 +86,7 @@ EXPOSE 8081
 CMD ["/usr/local/bin/node", "--initial-old-space-size=64", "initiator/app/dist/app.js"]
 
 FROM runtime AS terminator
-ENV NODE_OPTIONS=--max-semi-space-size=2
+ENV NODE_OPTIONS=--max-semi-space-size=8
 EXPOSE 8443
 CMD ["/usr/local/bin/node", "--initial-old-space-size=64", "terminator/app/dist/app.js"]
 

@@ -10,9 +10,13 @@ import { spawnSync } from 'node:child_process';
  * semi-spaces in a pod with the chart's 256Mi limit, up to 16 MiB on an unlimited host. Pinned,
  * a pod, a local run and the bench behave alike. Measured in the bench's floods (1 KiB and
  * 16 KiB, tls and tunnel, interleaved rounds):
- *  - terminator, 2 MiB: what it allocates per message dies within the message. Peak RSS 75–79
- *    MiB, against 80–97 at 1 MiB (more is promoted) and 85–98 at 16 MiB, for about 5 points of
- *    a core more than at 16 MiB; throughput unchanged (the sender is the bottleneck).
+ *  - terminator, 8 MiB: a structured message (16 KiB of JSON parses into some 330 objects) lives
+ *    from its batch's arrival until its hook has run, so small semi-spaces copy it over and over.
+ *    Structured 16 KiB flood, tls: scavenges took 355 ms of the receiver's 4.4 s at 2 MiB,
+ *    114–135 ms at 8 MiB (plain ws at V8's 16 MiB: 118 ms); receiver CPU per message against
+ *    plain ws 1.10–1.12× at 2 MiB, 0.98–1.01× at 8, 1.03–1.12× at 16; peak RSS 76–80 MiB at
+ *    2 MiB, 89 at 8, 89–93 at 16. Flat messages die within the message: there 2 MiB had
+ *    measured 75–79 MiB against 85–98 at 16 MiB, for about 5 points of a core more.
  *  - initiator, 16 MiB: its outbox holds each message until the ack. At 1 KiB (tls) it sent
  *    183–217k msgs/s, against 150–187k at 8 MiB and 163–166k at 4 MiB (and 26 % less at 2 MiB),
  *    for a peak RSS of up to 199 MiB (16 KiB, tunnel) under the 256Mi limit.
@@ -31,7 +35,7 @@ import { spawnSync } from 'node:child_process';
  */
 export const NODE_OPTIONS = {
   initiator: '--max-semi-space-size=16',
-  terminator: '--max-semi-space-size=2',
+  terminator: '--max-semi-space-size=8',
 } as const satisfies Record<'initiator' | 'terminator', string>;
 
 /**
