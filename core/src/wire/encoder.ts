@@ -26,9 +26,10 @@ const SLAB_BYTES = 1024 * 1024;
 const MIN_ROOM_BYTES = 16 * 1024;
 /**
  * Free slabs kept for the next batches: up to 16 MiB, held while idle. One cumulative ACK can
- * free many slabs at once (the outbox holds up to session.outboxLimitBytes, 16 MiB by default):
- * keeping 4, a flood of 16 KiB messages still took 586 fresh slabs in 7 s; keeping 16, 54 in
- * all, at start-up.
+ * free many slabs at once (the outbox holds up to session.outboxLimitBytes, 8 MiB by default;
+ * measured with 16): keeping 4, a flood of 16 KiB messages still took 586 fresh slabs in 7 s;
+ * keeping 16, 54 in all, at start-up. Free and busy slabs together never outnumber the most
+ * ever busy at once: with the default window, about ten.
  */
 const FREE_SLABS_KEPT = 16;
 
