@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
  *  - initiator, 16 MiB: its outbox holds each message until the ack. At 1 KiB (tls) it sent
  *    183–217k msgs/s, against 150–187k at 8 MiB and 163–166k at 4 MiB (and 26 % less at 2 MiB),
  *    for a peak RSS of up to 199 MiB (16 KiB, tunnel) under the 256Mi limit, with the 16 MiB
- *    outbox window of then (152 MiB with today's 8 MiB, core/src/config/schema.ts).
+ *    outbox window of then (152–164 MiB with today's 8 MiB, core/src/config/schema.ts).
  * Both also start V8's old-generation limit at 64 MiB (NODE_FLAGS: `--initial-old-space-size`,
  * which Node refuses in NODE_OPTIONS, so it is a command-line flag of the image's CMD, of
  * `deploy.sh --local`, of the tests' app processes and of the bench's peers). The apps'

@@ -64,7 +64,7 @@ export const CONFIG_SCHEMA = {
   'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503).' },
   // 8 MiB: a flooding sender's peak RSS follows this window (bench, 16 KiB messages, 2 rounds
   // each: armor tunnel 213 → 152 MiB, tls 156–170 → 130–135 MiB at 16 → 8 MiB, throughput within
-  // the runs' noise), and 16 MiB came within 40 MiB of the chart's 256Mi limit. Still 2 messages
+  // the runs' noise), and 16 MiB left only about 40 MiB below the chart's 256Mi limit. Still 2 messages
   // of the largest size (session.maxPayloadBytes) and, below 839 bytes a message, outboxLimit binds first.
   'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 8 * MIB, doc: 'Both: most unacknowledged payload held for resend; beyond it senders are pushed back (503). A JSON message counts its text length (UTF-16 units) until it is encoded into a frame, then its exact UTF-8 bytes; a bytes message counts its bytes. Keeps a backlog of large messages under the pod memory limit.' },
   'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
