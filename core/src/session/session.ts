@@ -250,6 +250,16 @@ export class Session implements AckSink {
     return slab;
   }
 
+  /**
+   * A HELLO or WELCOME, sent at once in a batch of its own: the session is not open yet, so
+   * nothing else is batched and flush() would not send it.
+   */
+  #sendControl(type: typeof FrameType.HELLO | typeof FrameType.WELCOME, body: Hello | Welcome): void {
+    this.#writer.control(type, body);
+    const slab = this.#holdForSend();
+    this.#channel.send(this.#writer.take(), () => slab.release());
+  }
+
   /** Flushes the batch first when `bytes` more would take it past the batch limit. */
   #makeRoom(bytes: number): void {
     const used = this.#writer.length;
@@ -281,9 +291,7 @@ export class Session implements AckSink {
       holdsFrom: outbox.holdsFrom,
       armor: this.#options.armor,
     };
-    this.#writer.control(FrameType.HELLO, hello);
-    const slab = this.#holdForSend();
-    this.#channel.send(this.#writer.take(), () => slab.release());
+    this.#sendControl(FrameType.HELLO, hello);
   }
 
   #onBatch(batch: Buffer): void {
@@ -323,9 +331,7 @@ export class Session implements AckSink {
       resumeFrom: inbox.resumeFrom,
       holdsFrom: outbox.holdsFrom,
     };
-    this.#writer.control(FrameType.WELCOME, welcome);
-    const slab = this.#holdForSend();
-    this.#channel.send(this.#writer.take(), () => slab.release());
+    this.#sendControl(FrameType.WELCOME, welcome);
     // The initiator's resume point only counts for the stream it names: after a terminator
     // restart, our outbound stream is new and the initiator has nothing of it.
     this.#open(hello.peerStreamId === outbox.streamId ? hello.resumeFrom : 0, hello.holdsFrom);
