@@ -29,10 +29,6 @@ export class Slab {
     this.#pool = pool;
   }
 
-  get holds(): number {
-    return this.#holds;
-  }
-
   retain(): void {
     this.#holds += 1;
   }
