@@ -171,14 +171,43 @@ describe('outbox', () => {
     assert.equal(box.bytes, 0);
   });
 
-  test('keeps working across many acks (the acknowledged prefix is compacted)', () => {
+  test('keeps every message and its order while acks and pushes wrap around its storage and it grows', () => {
     const box = new Outbox(100);
-    for (let i = 1; i <= 10_000; i += 1) {
-      box.push(payload(i));
-      box.ack(i, () => {});
+    const settled: number[] = [];
+    const push = (seq: number): void => {
+      box.push(JSON.stringify({ seq }), (err, d) => settled.push(err ? -d.seq : d.seq));
+    };
+    let next = 1;
+    let acked = 0;
+    // Uneven steps: the oldest message sits anywhere in the storage when it has to grow.
+    for (const [pushes, acks] of [[5, 3], [20, 7], [40, 30], [60, 50], [90, 44], [37, 80]] as const) {
+      for (let i = 0; i < pushes && !box.isFull; i += 1) push(next++);
+      acked = Math.min(acked + acks, next - 1);
+      box.ack(acked, () => {});
+      const held = [...box.pending()].map((e) => [e.seq, e.payload]);
+      assert.deepEqual(held, Array.from({ length: next - 1 - acked }, (_, i) => [acked + 1 + i, JSON.stringify({ seq: acked + 1 + i })]));
+      assert.equal(box.depth, next - 1 - acked);
+      assert.equal(box.holdsFrom, acked + 1);
+      assert.equal(box.find(acked + 1)?.seq, next - 1 > acked ? acked + 1 : undefined);
     }
-    assert.equal(box.depth, 0);
-    assert.equal(box.lastSeq, 10_000);
+    assert.deepEqual(settled, Array.from({ length: acked }, (_, i) => i + 1), 'each caller told once, in order');
+    assert.ok(next - 1 > 100, 'more messages than the limit passed through');
+  });
+
+  test('an entry settled before its batch leaves and already carrying a newer message is not marked sent by that batch', () => {
+    const box = new Outbox(1);
+    const w = new FrameWriter();
+    const first = box.push('{"n":1}');
+    box.markEncoded(first, w.buffer, w.data(first.seq, 0, '{"n":1}'), w.slab);
+    box.ack(1, () => {}); // the peer had it from an earlier connection
+    const second = box.push('{"n":2}'); // no session takes it now: it waits, unsent
+    const slab = w.slab;
+    slab.retain();
+    box.markSent([first], w.take(), slab);
+    assert.equal(second.seq, 2);
+    assert.equal(second.sent, false, 'the batch did not carry seq 2: its resend is not flagged');
+    assert.equal(second.slab, undefined);
+    assert.equal(payloadOf(second), '{"n":2}');
   });
 });
 
