@@ -350,6 +350,18 @@ describe('ArmorSession', () => {
     assert.equal(terminator.open(initiator.seal(Buffer.alloc(0))).length, 0);
   });
 
+  it("seals into memory the caller gives, which must be exactly the frame's size, and the peer opens it", () => {
+    const { initiator, terminator } = connect();
+    const plain = text('into a slab');
+    const out = Buffer.alloc(plain.length + ArmorSession.SEAL_OVERHEAD + 4, 0xee);
+    assert.throws(() => initiator.sealInto(plain, out), /takes 40 bytes, not 44/);
+    const frame = out.subarray(2, 2 + plain.length + ArmorSession.SEAL_OVERHEAD);
+    initiator.sealInto(plain, frame);
+    assert.deepEqual([out[0], out[1], out.at(-2), out.at(-1)], [0xee, 0xee, 0xee, 0xee], 'nothing written around it');
+    assert.equal(terminator.open(frame).toString(), 'into a slab');
+    assert.equal(terminator.open(initiator.seal(text('and on'))).toString(), 'and on', 'the refused call used no counter');
+  });
+
   it('lays a sealed frame out as 0x30 | epoch u32 | counter u64 | ciphertext | 16-byte tag', () => {
     const { initiator } = connect();
     initiator.seal(text('first'));

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
 import { FLAG_BYTES, FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../src/wire/decoder.js';
-import { Slab, SlabPool } from '../src/wire/slab.js';
+import { Slab, SlabCarver, SlabPool } from '../src/wire/slab.js';
 import { FrameWriter, dataPayload, dataPayloadLength, encodeControl } from '../src/wire/encoder.js';
 
 type Seen = Array<[string, ...unknown[]]>;
@@ -230,6 +230,31 @@ describe('frame encoding of JSON text', () => {
     lone.retain();
     lone.release();
     assert.throws(() => lone.release(), /released more often than it was held/);
+  });
+
+  test('a carver hands out buffers that never overlap, and reuses a slab once the carver moved on and every buffer in it is released', () => {
+    const pool = new SlabPool(1000, 4);
+    const carver = new SlabCarver(pool);
+    const a = carver.carve(400);
+    const b = carver.carve(400);
+    assert.equal(a.slab, b.slab, 'both fit one slab');
+    a.buf.fill(1);
+    b.buf.fill(2);
+    assert.ok(a.buf.every((x) => x === 1), 'writing the second left the first alone');
+    const c = carver.carve(400); // 200 bytes left: the carver moves to a new slab
+    assert.notEqual(c.slab, a.slab);
+    a.slab.release();
+    assert.equal(pool.free, 0, 'b is still being written');
+    b.slab.release();
+    assert.equal(pool.free, 1, 'nobody holds the first slab any more');
+    assert.equal(carver.carve(700).slab, a.slab, 'the next slab needed is that one');
+    const big = carver.carve(5000);
+    assert.equal(big.buf.length, 5000, 'larger than a slab: a buffer of its own');
+    big.slab.release();
+    assert.equal(pool.free, 0, 'which is not pooled');
+    c.slab.release();
+    carver.dispose();
+    assert.equal(pool.free, 1, 'disposed, the carver lets go of the slab it was carving');
   });
 
   test('a small batch handed over stays as it was: later writes into the same slab leave it alone', () => {

@@ -63,6 +63,9 @@ export interface ArmorSessionOptions {
 }
 
 export class ArmorSession {
+  /** What sealing adds to a frame: the header and the tag. */
+  static readonly SEAL_OVERHEAD = SEALED_HEADER_LENGTH + AEAD_TAG_LENGTH;
+
   readonly identity: ArmorSessionIdentity;
   /** Key rotations so far, per direction (for the rekeys metric). */
   readonly rekeys: { readonly send: number; readonly receive: number };
@@ -127,6 +130,19 @@ export class ArmorSession {
 
   /** Encrypt one frame (typically one batch of messages). Returns a new buffer; `plaintext` is not modified. */
   seal(plaintext: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(plaintext.length + ArmorSession.SEAL_OVERHEAD);
+    this.sealInto(plaintext, out);
+    return out;
+  }
+
+  /**
+   * seal() into `out`, which must be exactly `plaintext.length + SEAL_OVERHEAD` bytes: a sender
+   * seals into memory it reuses once the frame is written (see ArmoredChannel).
+   */
+  sealInto(plaintext: Buffer, out: Buffer): void {
+    if (out.length !== plaintext.length + ArmorSession.SEAL_OVERHEAD) {
+      throw new RangeError(`a sealed frame of ${plaintext.length} plaintext bytes takes ${plaintext.length + ArmorSession.SEAL_OVERHEAD} bytes, not ${out.length}`);
+    }
     this.#assertLive();
     if (
       this.#sendFramesThisKey >= this.#maxFramesPerKey ||
@@ -150,19 +166,17 @@ export class ArmorSession {
     const cipher = createCipheriv(CIPHER, this.#sendKey, this.#sealNonce, CIPHER_OPTIONS);
     cipher.setAAD(header);
     // node:crypto has no in-place encryption: update() returns a new buffer, copied once into
-    // the frame. GCM is a stream mode, so update() returns every byte and final() none.
+    // the frame. GCM is a stream mode, so update() returns every byte and final() none: the
+    // frame's size is known before sealing.
     const ciphertext = cipher.update(plaintext);
-    const rest = cipher.final();
-    const out = Buffer.allocUnsafe(SEALED_HEADER_LENGTH + ciphertext.length + rest.length + AEAD_TAG_LENGTH);
+    cipher.final();
     header.copy(out, 0);
-    let offset = SEALED_HEADER_LENGTH + ciphertext.copy(out, SEALED_HEADER_LENGTH);
-    offset += rest.copy(out, offset);
-    cipher.getAuthTag().copy(out, offset);
+    ciphertext.copy(out, SEALED_HEADER_LENGTH);
+    cipher.getAuthTag().copy(out, SEALED_HEADER_LENGTH + plaintext.length);
 
     this.#sendCounter = counter + 1;
     this.#sendFramesThisKey += 1;
     this.#sendBytesThisKey += plaintext.length;
-    return out;
   }
 
   /** Decrypt and verify one sealed frame; returns the plaintext or throws an ArmorError. */

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type WebSocket from 'ws';
 import { ARMOR_EXPORTER_LABEL, ArmorHandshake, ArmorSession, type RekeyPolicy } from '../armor/index.js';
 import { ArmorError, FerryError, isFerryError, messageOf } from '../errors.js';
+import { SlabCarver, SlabPool } from '../wire/slab.js';
 import { BaseChannel } from './channel.js';
 
 export interface ArmorOptions {
@@ -23,8 +24,20 @@ export interface ArmorOptions {
   onRekey(count: number): void;
 }
 
+/**
+ * Memory for sealed frames, shared by every armored channel of the process. A sealed frame lives
+ * until the socket has written it, under load long enough for V8 to promote a fresh Buffer,
+ * whose memory then waits for a full mark-compact. Structured 16 KiB flood, alternating runs:
+ * the sender's peak RSS 151–170 MiB with a fresh buffer per seal, 137–146 from slabs (plain ws
+ * 120–137); in a 16 KiB bytes flood no change (133–141 MiB), where the ciphertext node:crypto
+ * returns for each seal, garbage until the next scavenge, is most of it. Up to 8 free slabs
+ * (8 MiB) are kept.
+ */
+const sealedFrameSlabs = new SlabPool(1024 * 1024, 8);
+
 export class ArmoredChannel extends BaseChannel {
   readonly #armor: ArmorSession;
+  readonly #sealedFrames = new SlabCarver(sealedFrameSlabs);
   readonly #onRekey: (count: number) => void;
   #rekeys = 0;
 
@@ -33,7 +46,10 @@ export class ArmoredChannel extends BaseChannel {
     this.#armor = armor;
     this.#onRekey = onRekey;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    ws.once('close', () => armor.destroy());
+    ws.once('close', () => {
+      armor.destroy();
+      this.#sealedFrames.dispose();
+    });
   }
 
   get identity(): Record<string, string> {
@@ -46,10 +62,13 @@ export class ArmoredChannel extends BaseChannel {
       done?.();
       return;
     }
-    // The seal is a new buffer: the batch is not needed once it returns.
-    const sealed = this.#armor.seal(batch);
+    // Sealed into memory of its own: the batch is not needed once the seal returns.
+    const sealed = this.#sealedFrames.carve(batch.length + ArmorSession.SEAL_OVERHEAD);
+    this.#armor.sealInto(batch, sealed.buf);
     done?.();
-    this.ws.send(sealed, { binary: true });
+    // ws hands the frame to the socket, which may hold it until written: ws calls back then
+    // (or with an error if the connection closed), and only then is its memory written again.
+    this.ws.send(sealed.buf, { binary: true }, () => sealed.slab.release());
     this.#countRekeys();
   }
 

@@ -69,3 +69,48 @@ export class SlabPool {
     if (this.#free.length < this.keep) this.#free.push(slab);
   }
 }
+
+/**
+ * Hands out buffers of sizes known in advance, one after another from the pool's slabs: the
+ * armor seals each batch into one and holds its slab until ws has written it. A buffer larger
+ * than a slab is a one-off for the GC.
+ */
+export class SlabCarver {
+  readonly #pool: SlabPool;
+  /** The slab being carved: the carver holds it until it moves to another. */
+  #slab: Slab | undefined;
+  #used = 0;
+
+  constructor(pool: SlabPool) {
+    this.#pool = pool;
+  }
+
+  /**
+   * `bytes` of memory nobody else is using, and the slab they are in, held once for the caller,
+   * who releases it when done with them.
+   */
+  carve(bytes: number): { buf: Buffer; slab: Slab } {
+    if (bytes > this.#pool.slabBytes) {
+      const slab = new Slab(Buffer.allocUnsafe(bytes), undefined);
+      slab.retain();
+      return { buf: slab.buf, slab };
+    }
+    if (this.#slab === undefined || this.#used + bytes > this.#pool.slabBytes) {
+      this.#slab?.release();
+      this.#slab = this.#pool.take();
+      this.#slab.retain();
+      this.#used = 0;
+    }
+    const slab = this.#slab;
+    slab.retain();
+    const buf = slab.buf.subarray(this.#used, this.#used + bytes);
+    this.#used += bytes;
+    return { buf, slab };
+  }
+
+  /** Lets go of the slab being carved (the channel is closed): it is reused once its buffers are released. */
+  dispose(): void {
+    this.#slab?.release();
+    this.#slab = undefined;
+  }
+}
