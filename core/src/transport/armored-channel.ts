@@ -25,19 +25,19 @@ export interface ArmorOptions {
 }
 
 /**
- * Memory for sealed frames, shared by every armored channel of the process. A sealed frame lives
- * until the socket has written it, under load long enough for V8 to promote a fresh Buffer,
- * whose memory then waits for a full mark-compact. Structured 16 KiB flood, alternating runs:
- * the sender's peak RSS 151–170 MiB with a fresh buffer per seal, 137–146 from slabs (plain ws
- * 120–137); in a 16 KiB bytes flood no change (133–141 MiB), where the ciphertext node:crypto
- * returns for each seal, garbage until the next scavenge, is most of it. Up to 8 free slabs
- * (8 MiB) are kept.
+ * Memory for sealed frames, carved one after another for every armored channel of the process
+ * (one thread: no two seal at once), so that many connections share one slab being carved
+ * instead of holding one each. A sealed frame lives until the socket has written it, under
+ * load long enough for V8 to promote a fresh Buffer, whose memory then waits for a full
+ * mark-compact. Structured 16 KiB flood, alternating runs: the sender's peak RSS 151–170 MiB
+ * with a fresh buffer per seal, 137–146 from slabs (plain ws 120–137); in a 16 KiB bytes flood
+ * no change (133–141 MiB), where the ciphertext node:crypto returns for each seal, garbage until
+ * the next scavenge, is most of it. Up to 8 free slabs (8 MiB) are kept.
  */
-const sealedFrameSlabs = new SlabPool(1024 * 1024, 8);
+const sealedFrames = new SlabCarver(new SlabPool(1024 * 1024, 8));
 
 export class ArmoredChannel extends BaseChannel {
   readonly #armor: ArmorSession;
-  readonly #sealedFrames = new SlabCarver(sealedFrameSlabs);
   readonly #onRekey: (count: number) => void;
   #rekeys = 0;
 
@@ -46,10 +46,7 @@ export class ArmoredChannel extends BaseChannel {
     this.#armor = armor;
     this.#onRekey = onRekey;
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    ws.once('close', () => {
-      armor.destroy();
-      this.#sealedFrames.dispose();
-    });
+    ws.once('close', () => armor.destroy());
   }
 
   get identity(): Record<string, string> {
@@ -63,7 +60,7 @@ export class ArmoredChannel extends BaseChannel {
       return;
     }
     // Sealed into memory of its own: the batch is not needed once the seal returns.
-    const sealed = this.#sealedFrames.carve(batch.length + ArmorSession.SEAL_OVERHEAD);
+    const sealed = sealedFrames.carve(batch.length + ArmorSession.SEAL_OVERHEAD);
     this.#armor.sealInto(batch, sealed.buf);
     done?.();
     // ws hands the frame to the socket, which may hold it until written: ws calls back then

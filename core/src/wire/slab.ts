@@ -72,8 +72,9 @@ export class SlabPool {
 
 /**
  * Hands out buffers of sizes known in advance, one after another from the pool's slabs: the
- * armor seals each batch into one and holds its slab until ws has written it. A buffer larger
- * than a slab is a one-off for the GC.
+ * armor seals each batch into one, and holds its slab until ws has written it. A buffer larger
+ * than a slab is a one-off for the GC. The carver holds the slab it carves from, for as long
+ * as it lives: one carver per process, not per connection.
  */
 export class SlabCarver {
   readonly #pool: SlabPool;
@@ -106,11 +107,5 @@ export class SlabCarver {
     const buf = slab.buf.subarray(this.#used, this.#used + bytes);
     this.#used += bytes;
     return { buf, slab };
-  }
-
-  /** Lets go of the slab being carved (the channel is closed): it is reused once its buffers are released. */
-  dispose(): void {
-    this.#slab?.release();
-    this.#slab = undefined;
   }
 }
