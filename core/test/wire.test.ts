@@ -259,6 +259,22 @@ describe('frame encoding of JSON text', () => {
     assert.equal(pool.free, 1, 'd\'s slab is still being carved: not free');
   });
 
+  test('a writer that only ever sends small batches (ACKs) holds a small buffer, never a slab; one that sends a large batch goes on in slabs', () => {
+    const pool = new SlabPool(1024 * 1024, 4);
+    const w = new FrameWriter(pool);
+    const kept: Array<{ batch: Buffer; seq: number }> = [];
+    for (let seq = 1; seq <= 10_000; seq += 1) {
+      w.ack(seq);
+      const batch = w.take();
+      if (seq % 1000 === 0) kept.push({ batch, seq });
+    }
+    assert.ok(w.buffer.buffer.byteLength < pool.slabBytes, `70 KB of ACK batches: still in a ${w.buffer.buffer.byteLength}-byte buffer`);
+    for (const { batch, seq } of kept) assert.deepEqual(collect(batch), [['ack', seq]], 'earlier batches left as they were');
+    w.data(1, 0, JSON.stringify({ body: 'y'.repeat(20_000) }));
+    w.take();
+    assert.equal(w.buffer.buffer.byteLength, pool.slabBytes, 'a 20 KB batch outgrew it: into a slab');
+  });
+
   test('a small batch handed over stays as it was: later writes into the same slab leave it alone', () => {
     const w = new FrameWriter();
     w.data(1, 0, '"first"');

@@ -18,8 +18,14 @@ import {
 } from './constants.js';
 import { Slab, SlabPool } from './slab.js';
 
-/** A one-off writer (a handshake frame) needs little. */
+/** A one-off writer (a handshake frame) needs little, and so does one that sends only small batches. */
 const INITIAL_BYTES = 16 * 1024;
+/**
+ * A writer whose batches all stayed this small (ACKs, a trickle of messages) goes on in another
+ * small one-off buffer, not a slab, when it runs out of room: a session holds the slab it
+ * writes into, and a terminator with one ACK-only session per initiator held 1 MiB for each.
+ */
+const SMALL_BATCH_BYTES = 4 * 1024;
 /** Batches are carved out of slabs this large (about four full batches of 256 KiB). */
 const SLAB_BYTES = 1024 * 1024;
 /** Below this much room left, the next batch starts in a new slab. */
@@ -42,12 +48,17 @@ export class FrameWriter {
   /** The part of #slab the frames since the last take() start in. */
   #buf: Buffer;
   #len = 0;
+  /** The largest batch taken since the writer moved to #slab. */
+  #largestBatch = 0;
   readonly #pool: SlabPool;
 
-  /** Starts in a small one-off buffer (a handshake frame), and in `pool`'s slabs once that is used up. */
+  /**
+   * Starts in a small one-off buffer (a handshake frame), and goes on in `pool`'s slabs once
+   * that is used up, unless every batch so far was small.
+   */
   constructor(pool: SlabPool = batchSlabs) {
     this.#pool = pool;
-    this.#slab = new Slab(Buffer.allocUnsafe(INITIAL_BYTES), undefined);
+    this.#slab = oneOff(INITIAL_BYTES);
     this.#slab.retain();
     this.#buf = this.#slab.buf;
   }
@@ -141,9 +152,10 @@ export class FrameWriter {
    */
   take(): Buffer {
     const out = this.#buf.subarray(0, this.#len);
+    if (this.#len > this.#largestBatch) this.#largestBatch = this.#len;
     const room = this.#buf.length - this.#len;
     if (room >= MIN_ROOM_BYTES) this.#buf = this.#buf.subarray(this.#len);
-    else this.#moveTo(this.#pool.take());
+    else this.#moveTo(this.#largestBatch <= SMALL_BATCH_BYTES ? oneOff(INITIAL_BYTES) : this.#pool.take());
     this.#len = 0;
     return out;
   }
@@ -154,7 +166,7 @@ export class FrameWriter {
       // Another slab, with the batch so far copied to its start; a batch larger than a slab
       // gets a one-off buffer of its own size (exact: see data()), not kept for reuse.
       const size = at + bytes;
-      const grown = size <= this.#pool.slabBytes ? this.#pool.take() : new Slab(Buffer.allocUnsafe(size), undefined);
+      const grown = size <= this.#pool.slabBytes ? this.#pool.take() : oneOff(size);
       this.#buf.copy(grown.buf, 0, 0, at);
       this.#moveTo(grown);
     }
@@ -167,8 +179,14 @@ export class FrameWriter {
     const old = this.#slab;
     this.#slab = slab;
     this.#buf = slab.buf;
+    this.#largestBatch = 0;
     old.release();
   }
+}
+
+/** A buffer of its own, left to the GC when nobody holds it (not pooled). */
+function oneOff(bytes: number): Slab {
+  return new Slab(Buffer.allocUnsafe(bytes), undefined);
 }
 
 /** One frame on its own (tests, fixtures, handshakes). */
