@@ -5,7 +5,7 @@
  * on the receiver, the messages that arrived (and their one-way latency in paced mode).
  */
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
-import { Sink, payloadSource, wallNow, type Payload } from './message.js';
+import { Sink, payloadSource, hostClockMs, type Payload } from './message.js';
 import type { ChildMessage, ParentMessage, PeerArgs, PeerStats, Row } from './protocol.js';
 import { type SenderConnection, type Transport } from './transports/types.js';
 
@@ -90,7 +90,7 @@ async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
   const source = payloadSource(args.payload, args.size);
   const next = (): Payload => {
     sent += 1;
-    return source.next(sent, wallNow());
+    return source.next(sent, hostClockMs());
   };
   if (args.mode === 'flood') await flood(conn, next, args.size, () => stopped);
   else paced(conn, next, args.rate, () => stopped);
