@@ -28,7 +28,7 @@ const INITIAL_BYTES = 16 * 1024;
 const SMALL_BATCH_BYTES = 4 * 1024;
 /** Batches are carved out of slabs this large (about four full batches of 256 KiB). */
 const SLAB_BYTES = 1024 * 1024;
-/** Below this much room left, the next batch starts in a new slab. */
+/** Below this much room left, the next batch starts in a new buffer (a slab, or a small one-off). */
 const MIN_ROOM_BYTES = 16 * 1024;
 /**
  * Free slabs kept for the next batches: up to 16 MiB, held while idle. One cumulative ACK can
@@ -54,7 +54,7 @@ export class FrameWriter {
 
   /**
    * Starts in a small one-off buffer (a handshake frame), and goes on in `pool`'s slabs once
-   * that is used up, unless every batch so far was small.
+   * that is used up, unless every batch taken from it was small (SMALL_BATCH_BYTES).
    */
   constructor(pool: SlabPool = batchSlabs) {
     this.#pool = pool;
