@@ -58,7 +58,7 @@ export class FrameWriter {
    */
   constructor(pool: SlabPool = batchSlabs) {
     this.#pool = pool;
-    this.#slab = oneOff(INITIAL_BYTES);
+    this.#slab = Slab.oneOff(INITIAL_BYTES);
     this.#slab.retain();
     this.#buf = this.#slab.buf;
   }
@@ -155,7 +155,7 @@ export class FrameWriter {
     if (this.#len > this.#largestBatch) this.#largestBatch = this.#len;
     const room = this.#buf.length - this.#len;
     if (room >= MIN_ROOM_BYTES) this.#buf = this.#buf.subarray(this.#len);
-    else this.#moveTo(this.#largestBatch <= SMALL_BATCH_BYTES ? oneOff(INITIAL_BYTES) : this.#pool.take());
+    else this.#moveTo(this.#largestBatch <= SMALL_BATCH_BYTES ? Slab.oneOff(INITIAL_BYTES) : this.#pool.take());
     this.#len = 0;
     return out;
   }
@@ -166,7 +166,7 @@ export class FrameWriter {
       // Another slab, with the batch so far copied to its start; a batch larger than a slab
       // gets a one-off buffer of its own size (exact: see data()), not kept for reuse.
       const size = at + bytes;
-      const grown = size <= this.#pool.slabBytes ? this.#pool.take() : oneOff(size);
+      const grown = size <= this.#pool.slabBytes ? this.#pool.take() : Slab.oneOff(size);
       this.#buf.copy(grown.buf, 0, 0, at);
       this.#moveTo(grown);
     }
@@ -182,11 +182,6 @@ export class FrameWriter {
     this.#largestBatch = 0;
     old.release();
   }
-}
-
-/** A buffer of its own, left to the GC when nobody holds it (not pooled). */
-function oneOff(bytes: number): Slab {
-  return new Slab(Buffer.allocUnsafe(bytes), undefined);
 }
 
 /** One frame on its own (tests, fixtures, handshakes). */

@@ -29,6 +29,11 @@ export class Slab {
     this.#pool = pool;
   }
 
+  /** A buffer of its own, left to the GC when nobody holds it (not pooled). */
+  static oneOff(bytes: number): Slab {
+    return new Slab(Buffer.allocUnsafe(bytes), undefined);
+  }
+
   retain(): void {
     this.#holds += 1;
   }
@@ -92,7 +97,7 @@ export class SlabCarver {
    */
   carve(bytes: number): { buf: Buffer; slab: Slab } {
     if (bytes > this.#pool.slabBytes) {
-      const slab = new Slab(Buffer.allocUnsafe(bytes), undefined);
+      const slab = Slab.oneOff(bytes);
       slab.retain();
       return { buf: slab.buf, slab };
     }
