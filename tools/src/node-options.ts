@@ -21,6 +21,11 @@ import { spawnSync } from 'node:child_process';
  *    183–217k msgs/s, against 150–187k at 8 MiB and 163–166k at 4 MiB (and 26 % less at 2 MiB),
  *    for a peak RSS of up to 199 MiB (16 KiB, tunnel) under the 256Mi limit, with the 16 MiB
  *    outbox window of then (152–164 MiB with today's 8 MiB, core/src/config/schema.ts).
+ *    Measured again once outbox entries were reused (core/src/session/outbox.ts), so that they no
+ *    longer pass through the young generation: at 8 MiB the JSON floods peaked at 95–113 MiB
+ *    against 112–122 at 16 (new space 16 vs 32 MiB), the bytes floods at 128–136 either way,
+ *    sender CPU per message within noise (structured 1–5 % more at 8). Kept at 16: the worst
+ *    case, bytes at 16 KiB, does not move.
  * Both also start V8's old-generation limit at 64 MiB (NODE_FLAGS: `--initial-old-space-size`,
  * which Node refuses in NODE_OPTIONS, so it is a command-line flag of the image's CMD, of
  * `deploy.sh --local`, of the tests' app processes and of the bench's peers). The apps'
@@ -31,6 +36,8 @@ import { spawnSync } from 'node:child_process';
  * Measured in the bench's floods, alternating runs: 16 KiB bytes 27–31k → 55–56k msgs/s (sender
  * 25–29 → 14–15 µs/msg, receiver 32–37 → 17–18); 1 KiB within noise. Plain ws in the bench has
  * an old generation under V8's 8 MiB threshold for incremental marking, so it never ran one.
+ * Still needed with outbox entries reused: without it the bytes floods ran 43–110 mark-compacts
+ * a case (external memory) and 16 KiB bytes halved (22k vs 43k msgs/s); JSON floods ran one.
  * The cost: the old generation may hold up to 64 MiB before its first full collection.
  * A terminator that streams back at full speed is a sender too: give it the initiator's options.
  */
