@@ -280,7 +280,7 @@ export function createMetrics(role: 'initiator' | 'terminator', options: Metrics
     messagesRefused: new Counter({ name: 'ferry_messages_refused_total', help: 'Messages refused to a caller, by reason code.', labelNames: ['reason'] as const, registers: r }),
     hookDuration: new FastHistogram({ name: 'ferry_hook_duration_seconds', help: 'Time each hook run took, failed runs included (async hooks until they settled).', labelNames: ['hook'] as const, buckets: LATENCY_BUCKETS, registers: r }),
     hookErrors: new Counter({ name: 'ferry_hook_errors_total', help: 'Hook runs that threw, rejected, timed out or returned a bad result.', labelNames: ['hook', 'reason'] as const, registers: r }),
-    deliveryLatency: new FastHistogram({ name: 'ferry_delivery_latency_seconds', help: "From accepting a message to its acknowledgement, for messages the peer's hook took.", buckets: LATENCY_BUCKETS, registers: r }),
+    deliveryLatency: new FastHistogram({ name: 'ferry_delivery_latency_seconds', help: "From accepting a message to its acknowledgement, for messages the peer's hook took (a write() message's acknowledgement may wait up to the peer's session.ackDelayMs).", buckets: LATENCY_BUCKETS, registers: r }),
     reconnects: new Counter({ name: 'ferry_reconnects_total', help: 'Dials after a session had been open (start-up dials are not counted).', registers: r }),
     dialFailures: new Counter({ name: 'ferry_dial_failures_total', help: 'Dial attempts that failed, by reason code.', labelNames: ['reason'] as const, registers: r }),
     handshakeFailures: new Counter({ name: 'ferry_handshake_failures_total', help: 'TLS, hello/welcome or armor handshakes that failed, by reason.', labelNames: ['reason'] as const, registers: r }),

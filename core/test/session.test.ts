@@ -8,7 +8,7 @@ import { Inbox } from '../src/session/inbox.js';
 import { Outbox } from '../src/session/outbox.js';
 import { Session, type Streams } from '../src/session/session.js';
 import type { ChannelHandlers, FrameChannel } from '../src/transport/channel.js';
-import { FLAG_BYTES, FLAG_REDELIVERED, FrameType, PROTOCOL_VERSION } from '../src/wire/constants.js';
+import { FLAG_ACK_DELAYABLE, FLAG_BYTES, FLAG_REDELIVERED, FrameType, PROTOCOL_VERSION } from '../src/wire/constants.js';
 import { decodeFrames } from '../src/wire/decoder.js';
 import { FrameWriter } from '../src/wire/encoder.js';
 
@@ -52,7 +52,7 @@ class WritingChannel extends RecordingChannel {
   }
 }
 
-function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), remoteHookFailed: (id: string, reason: string, watched: boolean) => void = () => {}, metrics = createMetrics('initiator', { defaultMetrics: false }), channel = new RecordingChannel()) {
+function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000, STREAM), remoteHookFailed: (id: string, reason: string, watched: boolean) => void = () => {}, metrics = createMetrics('initiator', { defaultMetrics: false }), channel = new RecordingChannel(), ackDelayMs = 0) {
   const inbox = new Inbox('', () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100);
   const session = new Session({
     role: 'initiator',
@@ -62,6 +62,7 @@ function openInitiatorSession(maxPayloadBytes: number, outbox = new Outbox(1000,
     armor: 'tls',
     handshakeTimeoutMs: 1000,
     maxPayloadBytes,
+    ackDelayMs,
     streams: { outbox, inbox },
     newInbox: (id) => new Inbox(id, () => undefined, { hookFailed() {}, duplicate() {}, pressure() {} }, 100),
     remoteHookFailed,
@@ -127,7 +128,8 @@ describe('session', () => {
     const resent = dataFrames(second.channel.sent.slice(1));
     assert.deepEqual(resent.map((f) => f.seq), [1, 2, 3, 4, 5]);
     assert.deepEqual(resent.map((f) => f.payload), [...texts.slice(0, 3), texts[0], texts[3]]);
-    assert.deepEqual(resent.map((f) => f.flags), [1, 1, 1, 1, 0], 'only what an earlier connection carried is flagged');
+    // The new one, which nobody awaits, lets its ACK wait; a resend never does.
+    assert.deepEqual(resent.map((f) => f.flags), [1, 1, 1, 1, FLAG_ACK_DELAYABLE], 'only what an earlier connection carried is flagged redelivered');
     second.session.close(1000, 'done');
   });
 
@@ -156,7 +158,7 @@ describe('session', () => {
       { seq: 1, flags: FLAG_REDELIVERED, payload: Buffer.from('{"json":1}').toString('hex') },
       { seq: 2, flags: FLAG_REDELIVERED | FLAG_BYTES, payload: 'deadbeef' },
       { seq: 3, flags: FLAG_REDELIVERED | FLAG_BYTES, payload: '' },
-      { seq: 4, flags: FLAG_BYTES, payload: '010203' },
+      { seq: 4, flags: FLAG_BYTES | FLAG_ACK_DELAYABLE, payload: '010203' },
     ]);
     second.session.close(1000, 'done');
   });
@@ -302,6 +304,8 @@ describe('session', () => {
 /** Two ends of one connection between sessions; `cut()` drops it the way a proxy that switches backends does. */
 class Wire {
   alive = true;
+  /** The seq of every ACK frame the terminator end sent, in order. */
+  readonly acksToInitiator: number[] = [];
   /** Lose everything the terminator sends (its ACKs), as when a connection dies before they leave. */
   dropToInitiator = false;
   readonly initiatorEnd = new WireEnd(this, false);
@@ -335,6 +339,8 @@ class WireEnd implements FrameChannel {
   send(batch: Buffer): void {
     if (!this.#wire.alive || (this.#isTerminator && this.#wire.dropToInitiator)) return;
     const copy = Buffer.from(batch);
+    const acks = this.#wire.acksToInitiator;
+    if (this.#isTerminator) decodeFrames(copy, { control() {}, data() {}, ack: (seq) => acks.push(seq), nack() {} });
     // A batch still in flight when the wire is cut is lost with it.
     setImmediate(() => {
       if (this.#wire.alive) this.#peer.emit((h) => h.onBatch(copy));
@@ -392,11 +398,12 @@ class MovingInitiator {
   session: Session | undefined;
   wire: Wire | undefined;
 
-  async connect(replica: Replica): Promise<void> {
+  /** `terminatorAckDelayMs`: the replica's session.ackDelayMs (0: every batch acknowledged at once). */
+  async connect(replica: Replica, terminatorAckDelayMs = 0): Promise<void> {
     const wire = new Wire();
     const metrics = createMetrics('initiator', { defaultMetrics: false });
-    const common = { logger: silentLogger, metrics, armor: 'tls' as const, handshakeTimeoutMs: 2000, maxPayloadBytes: 1024 * 1024, remoteHookFailed() {} };
-    const terminator = new Session({ ...common, role: 'terminator', channel: wire.terminatorEnd, streams: (hello) => replica.streamsFor(hello.streamId) });
+    const common = { logger: silentLogger, metrics, armor: 'tls' as const, handshakeTimeoutMs: 2000, maxPayloadBytes: 1024 * 1024, ackDelayMs: 0, remoteHookFailed() {} };
+    const terminator = new Session({ ...common, ackDelayMs: terminatorAckDelayMs, role: 'terminator', channel: wire.terminatorEnd, streams: (hello) => replica.streamsFor(hello.streamId) });
     const initiator = new Session({
       ...common,
       role: 'initiator',
@@ -515,6 +522,118 @@ describe('session: a stream that moves between terminator replicas', () => {
   });
 });
 
+/** Polls until `check` holds (real timers are involved), failing after `timeoutMs`. */
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** ACK frames in what a recording channel sent, by seq. */
+function acksIn(batches: Buffer[]): number[] {
+  const acks: number[] = [];
+  for (const batch of batches) decodeFrames(batch, { control() {}, data() {}, ack: (seq) => acks.push(seq), nack() {} });
+  return acks;
+}
+
+/** A DATA frame from the peer's stream, with `flags`. */
+function peerData(channel: RecordingChannel, seq: number, flags: number): void {
+  channel.receive((w) => w.data(seq, flags, `{"n":${seq}}`));
+}
+
+describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
+  test('a sender marks a frame FLAG_ACK_DELAYABLE only when nobody awaits it and its outbox is under half full', async () => {
+    const outbox = new Outbox(10, STREAM);
+    const { channel, session } = openInitiatorSession(65536, outbox);
+    for (let i = 0; i < 6; i += 1) session.sendEntry(outbox.push(`{"w":${i}}`));
+    session.sendEntry(outbox.push('{"awaited":true}', () => {}));
+    await settleTick();
+    const flags = dataFrames(channel.sent.slice(1)).map((f) => f.flags);
+    // Depth after each push 1..7 of a 10-message outbox: from the 5th on it is half full.
+    assert.deepEqual(flags, [FLAG_ACK_DELAYABLE, FLAG_ACK_DELAYABLE, FLAG_ACK_DELAYABLE, FLAG_ACK_DELAYABLE, 0, 0, 0]);
+    session.close(1000, 'done');
+  });
+
+  test('write() messages are acknowledged after ackDelayMs by one ACK for all of them, not one per batch', async () => {
+    const replica = new Replica('A');
+    const initiator = new MovingInitiator();
+    await initiator.connect(replica, 100);
+    const wire = initiator.wire as Wire;
+    for (let batch = 0; batch < 3; batch += 1) {
+      initiator.send(2);
+      await ticks(4);
+    }
+    assert.deepEqual(replica.delivered.map(([n]) => n), [1, 2, 3, 4, 5, 6], 'every hook ran');
+    assert.equal(initiator.outbox.depth, 6, 'their ACK waits');
+    assert.deepEqual(wire.acksToInitiator, []);
+    await until(() => initiator.outbox.depth === 0, 'the delayed ACK');
+    assert.deepEqual(wire.acksToInitiator, [6], 'one ACK covered the three batches');
+  });
+
+  test('a message someone awaits is acknowledged at once, and its ACK takes the waiting ones along', async () => {
+    const replica = new Replica('A');
+    const initiator = new MovingInitiator();
+    // A delay no test waits out: whatever is acknowledged here was acknowledged at once.
+    await initiator.connect(replica, 60_000);
+    const wire = initiator.wire as Wire;
+    initiator.send(2);
+    await ticks(6);
+    assert.equal(initiator.outbox.depth, 2, 'write()s wait for their ACK');
+    let settled: Error | null | undefined;
+    initiator.session?.sendEntry(initiator.outbox.push('{"awaited":true}', (err) => (settled = err)));
+    await ticks(6);
+    assert.equal(settled, null, 'the awaited message was acknowledged');
+    assert.equal(initiator.outbox.depth, 0);
+    assert.deepEqual(wire.acksToInitiator, [3]);
+  });
+
+  test('a marked stream that brought 64 KiB since the last ACK is acknowledged at once: a flood is not slowed by the delay', async () => {
+    const replica = new Replica('A');
+    const initiator = new MovingInitiator();
+    await initiator.connect(replica, 60_000);
+    const wire = initiator.wire as Wire;
+    const body = 'x'.repeat(1000);
+    for (let i = 0; i < 70; i += 1) initiator.session?.sendEntry(initiator.outbox.push(`{"b":"${body}"}`));
+    await ticks(8);
+    assert.deepEqual(wire.acksToInitiator, [70], 'one batch of 70 KB: acknowledged without waiting');
+    initiator.send(2);
+    await ticks(8);
+    assert.deepEqual(wire.acksToInitiator, [70], 'a small one after it waits again');
+  });
+
+  test('ackDelayMs 0: every batch is acknowledged at once, marked or not', async () => {
+    const replica = new Replica('A');
+    const initiator = new MovingInitiator();
+    await initiator.connect(replica, 0);
+    const wire = initiator.wire as Wire;
+    initiator.send(2);
+    await ticks(6);
+    initiator.send(2);
+    await ticks(6);
+    assert.equal(initiator.outbox.depth, 0);
+    assert.deepEqual(wire.acksToInitiator, [2, 4]);
+  });
+
+  test('as receiver: an unmarked frame is acknowledged at once with the marked ones before it, and a waiting ACK leaves with a close, not lost', async () => {
+    const { channel, session } = openInitiatorSession(65536, undefined, undefined, undefined, undefined, 60_000);
+    const before = channel.sent.length;
+    peerData(channel, 1, FLAG_ACK_DELAYABLE);
+    peerData(channel, 2, FLAG_ACK_DELAYABLE);
+    await ticks(4);
+    assert.deepEqual(acksIn(channel.sent.slice(before)), [], 'marked: the ACK waits');
+    peerData(channel, 3, 0);
+    await ticks(4);
+    assert.deepEqual(acksIn(channel.sent.slice(before)), [3], 'unmarked: acknowledged at once, with 1 and 2');
+    peerData(channel, 4, FLAG_ACK_DELAYABLE);
+    await ticks(4);
+    assert.deepEqual(acksIn(channel.sent.slice(before)), [3], 'marked again: waits again');
+    session.close(1000, 'done');
+    assert.deepEqual(acksIn(channel.sent.slice(before)), [3, 4], 'the close flushed the waiting ACK');
+  });
+});
+
 describe('session open', () => {
   test('a send that fails while the resend loop runs ends the session before it opens: no open listener, inbox not attached', () => {
     class FailingAfterHello extends RecordingChannel {
@@ -542,6 +661,7 @@ describe('session open', () => {
       armor: 'tls',
       handshakeTimeoutMs: 1000,
       maxPayloadBytes: 65536,
+      ackDelayMs: 0,
       streams: { outbox, inbox },
       newInbox: () => inbox,
       remoteHookFailed: () => {},

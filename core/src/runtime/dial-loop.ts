@@ -106,6 +106,7 @@ export class DialLoop {
           armor: config.armor.mode,
           handshakeTimeoutMs: s.handshakeTimeoutMs,
           maxPayloadBytes: s.maxPayloadBytes,
+          ackDelayMs: s.ackDelayMs,
           streams: this.#options.streams(),
           newInbox: (streamId) => this.#options.newInbox(streamId),
           identity,

@@ -215,6 +215,7 @@ export class TerminatorRuntime {
           armor: armor.mode,
           handshakeTimeoutMs: s.handshakeTimeoutMs,
           maxPayloadBytes: s.maxPayloadBytes,
+          ackDelayMs: s.ackDelayMs,
           streams: (hello) => this.#registry.streamsFor(hello.streamId),
           identity,
           remoteHookFailed: (id, reason, watched) => this.#remoteHookFailures.report(session.logger, id, reason, watched),

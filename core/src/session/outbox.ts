@@ -126,6 +126,14 @@ export class Outbox {
     return this.#bytes;
   }
 
+  /**
+   * Past half of either limit: acknowledgements are needed now to make room (the sender stops
+   * marking its DATA frames FLAG_ACK_DELAYABLE).
+   */
+  get isPastHalf(): boolean {
+    return this.depth * 2 >= this.limit || this.#bytes * 2 >= this.limitBytes;
+  }
+
   get isFull(): boolean {
     const depth = this.depth;
     return depth >= this.limit || (depth > 0 && this.#bytes >= this.limitBytes);

@@ -20,12 +20,21 @@ export const FrameType = {
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /**
- * The DATA flags byte: bit 0 redelivered, bits 1–2 the payload kind, bits 3–7 reserved (sent
- * as 0, ignored on receipt). The kind took two bits of the flags byte, which every peer of this
- * protocol version already sends as 0 (JSON), so it needs no new field and no version bump.
+ * The DATA flags byte: bit 0 redelivered, bits 1–2 the payload kind, bit 3 "the ACK may wait",
+ * bits 4–7 reserved (sent as 0, ignored on receipt). The kind took two bits of the flags byte,
+ * which every peer of this protocol version already sends as 0 (JSON), so it needs no new field
+ * and no version bump; bit 3 was a reserved bit that earlier receivers ignore.
  */
 /** DATA flag bit: this message was sent before, on an earlier connection. */
 export const FLAG_REDELIVERED = 0x01;
+/**
+ * DATA flag bit: nobody waits on this message's acknowledgement (it was written with write()
+ * and its outbox is less than half full), so the receiver may hold the ACK for up to its
+ * session.ackDelayMs and let one ACK cover the messages that arrive meanwhile. Opt-in by the
+ * sender: a receiver that does not know the bit ignores it and acknowledges at once, and a
+ * sender that never sets it is acknowledged at once.
+ */
+export const FLAG_ACK_DELAYABLE = 0x08;
 /** The payload kind's bits in the DATA flags byte. */
 export const KIND_MASK = 0x06;
 export const KIND_SHIFT = 1;
