@@ -543,6 +543,17 @@ function peerData(channel: RecordingChannel, seq: number, flags: number): void {
   channel.receive((w) => w.data(seq, flags, `{"n":${seq}}`));
 }
 
+/** One initiator stream connected to a fresh replica whose session.ackDelayMs is `terminatorAckDelayMs`. */
+async function connectedTo(terminatorAckDelayMs: number): Promise<{ replica: Replica; initiator: MovingInitiator; wire: Wire }> {
+  const replica = new Replica('A');
+  const initiator = new MovingInitiator();
+  await initiator.connect(replica, terminatorAckDelayMs);
+  return { replica, initiator, wire: initiator.wire as Wire };
+}
+
+/** A delay no test waits out: whatever is acknowledged under it was acknowledged at once. */
+const NEVER_MS = 60_000;
+
 describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   test('a sender marks a frame FLAG_ACK_DELAYABLE only when nobody awaits it and its outbox is under half full', async () => {
     const outbox = new Outbox(10, STREAM);
@@ -557,10 +568,7 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   });
 
   test('write() messages are acknowledged after ackDelayMs by one ACK for all of them, not one per batch', async () => {
-    const replica = new Replica('A');
-    const initiator = new MovingInitiator();
-    await initiator.connect(replica, 100);
-    const wire = initiator.wire as Wire;
+    const { replica, initiator, wire } = await connectedTo(100);
     for (let batch = 0; batch < 3; batch += 1) {
       initiator.send(2);
       await ticks(4);
@@ -573,11 +581,7 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   });
 
   test('a message someone awaits is acknowledged at once, and its ACK takes the waiting ones along', async () => {
-    const replica = new Replica('A');
-    const initiator = new MovingInitiator();
-    // A delay no test waits out: whatever is acknowledged here was acknowledged at once.
-    await initiator.connect(replica, 60_000);
-    const wire = initiator.wire as Wire;
+    const { initiator, wire } = await connectedTo(NEVER_MS);
     initiator.send(2);
     await ticks(6);
     assert.equal(initiator.outbox.depth, 2, 'write()s wait for their ACK');
@@ -590,10 +594,7 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   });
 
   test('a marked stream that brought 64 KiB since the last ACK is acknowledged at once: a flood is not slowed by the delay', async () => {
-    const replica = new Replica('A');
-    const initiator = new MovingInitiator();
-    await initiator.connect(replica, 60_000);
-    const wire = initiator.wire as Wire;
+    const { initiator, wire } = await connectedTo(NEVER_MS);
     const body = 'x'.repeat(1000);
     for (let i = 0; i < 70; i += 1) initiator.session?.sendEntry(initiator.outbox.push(`{"b":"${body}"}`));
     await ticks(8);
@@ -604,10 +605,7 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   });
 
   test('ackDelayMs 0: every batch is acknowledged at once, marked or not', async () => {
-    const replica = new Replica('A');
-    const initiator = new MovingInitiator();
-    await initiator.connect(replica, 0);
-    const wire = initiator.wire as Wire;
+    const { initiator, wire } = await connectedTo(0);
     initiator.send(2);
     await ticks(6);
     initiator.send(2);
@@ -617,7 +615,7 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   });
 
   test('as receiver: an unmarked frame is acknowledged at once with the marked ones before it, and a waiting ACK leaves with a close, not lost', async () => {
-    const { channel, session } = openInitiatorSession(65536, undefined, undefined, undefined, undefined, 60_000);
+    const { channel, session } = openInitiatorSession(65536, undefined, undefined, undefined, undefined, NEVER_MS);
     const before = channel.sent.length;
     peerData(channel, 1, FLAG_ACK_DELAYABLE);
     peerData(channel, 2, FLAG_ACK_DELAYABLE);
