@@ -44,6 +44,8 @@ export interface PeerArgs extends CaseSpec {
   role: 'sender' | 'receiver';
   /** Sender: where the receiver listens. */
   port: number;
+  /** Fast Ferry settings changed from their defaults (--ferry-config; ferry-config.ts). */
+  ferryConfig: Record<string, string>;
 }
 
 /** Parent → child. */

@@ -34,6 +34,8 @@ export interface RunInfo {
   smoke: boolean;
   /** Node options of the Fast Ferry peers, as their images run them (tools/src/node-options.ts). */
   ferryNodeOptions: { sender: string; receiver: string };
+  /** Fast Ferry settings changed from their defaults in both peers (--ferry-config). */
+  ferryConfig: Record<string, string>;
 }
 
 type Mode = CaseSpec['mode'];
@@ -353,7 +355,8 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
       `Loopback, sender and receiver in separate processes, ${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per case. ` +
       `Each figure is the median over rounds, with its range (min–max) where there were several; each ratio is taken within a round and then given as the median of those ratios with their range. ` +
       `msgs/s counted at the receiver (handed to the application); MB/s = msgs/s × nominal size / 10^6; CPU µs/msg = the process's user + system CPU time over the window (process.cpuUsage) divided by the messages it sent (sender) or received (receiver); CPU % of one core; peak RSS = maxRSS of the process's life. ` +
-      `Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.`,
+      `Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.` +
+      ferryConfigSentence(info.ferryConfig),
     '',
     '## Throughput',
     '',
@@ -369,4 +372,11 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     '',
     ...(all.some((r) => r.status !== 'ok') ? ['## Cases that did not run', '', notes(all), ''] : []),
   ].join('\n');
+}
+
+/** Names every Fast Ferry setting the run changed, so its figures are not read as the defaults'. */
+function ferryConfigSentence(config: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(config);
+  if (pairs.length === 0) return ' Fast Ferry with its default settings.';
+  return ` **Fast Ferry settings changed from their defaults** (both peers, --ferry-config): ${pairs.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`;
 }

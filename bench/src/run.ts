@@ -4,7 +4,7 @@
  *
  *   node bench/dist/run.js [--smoke] [--rounds N] [--payloads flat,structured,bytes] [--sizes 128,1024]
  *                          [--rows ws,raw-tls] [--window MS] [--warmup MS] [--rate N] [--no-latency]
- *                          [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR]
+ *                          [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR] [--ferry-config KEY=VALUE]...
  *
  * Every round runs every case once, rows side by side (the order of the rows reversed every
  * other round), so Fast Ferry and its references share each stretch of the machine's load;
@@ -13,6 +13,7 @@
  * --sizes none runs only the latency cases. --cpu-prof writes a V8 CPU profile of every peer
  * process into DIR (summarize one with `node bench/dist/profile-summary.js FILE`); --node-arg
  * passes a flag to the peer processes (e.g. --trace-gc), --peer-log keeps their output.
+ * --ferry-config changes a Fast Ferry setting in both Fast Ferry peers (the report says so).
  *
  * Exits non-zero only when a case failed to run; timings are never judged here.
  */
@@ -25,6 +26,7 @@ import { NODE_OPTIONS, nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
 import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
 import { Peer } from './child.js';
 import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
+import { parseFerryConfig } from './ferry-config.js';
 import { BYTES_MIN_SIZE } from './message.js';
 import { PAYLOADS, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
 import { report, type CaseResult } from './report.js';
@@ -48,6 +50,7 @@ interface Options {
   latency: boolean;
   peerExecArgv: string[];
   peerLogDir: string | undefined;
+  ferryConfig: Record<string, string>;
 }
 
 function options(): Options {
@@ -65,6 +68,7 @@ function options(): Options {
       'cpu-prof': { type: 'string' },
       'node-arg': { type: 'string', multiple: true },
       'peer-log': { type: 'string' },
+      'ferry-config': { type: 'string', multiple: true },
     },
   });
   const smoke = values.smoke ?? false;
@@ -90,6 +94,7 @@ function options(): Options {
     latency: !(values['no-latency'] ?? false),
     peerExecArgv: [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []), ...(values['node-arg'] ?? [])],
     peerLogDir: values['peer-log'],
+    ferryConfig: parseFerryConfig(values['ferry-config'] ?? []),
   };
 }
 
@@ -113,11 +118,11 @@ async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
   const ferry = spec.row.startsWith('ferry-');
   const receiverArgs = [...(ferry ? nodeArgs('terminator') : []), ...opts.peerExecArgv];
   const senderArgs = [...(ferry ? nodeArgs('initiator') : []), ...opts.peerExecArgv];
-  const receiver = new Peer({ ...spec, role: 'receiver', port: 0 }, receiverArgs, opts.peerLogDir);
+  const receiver = new Peer({ ...spec, role: 'receiver', port: 0, ferryConfig: opts.ferryConfig }, receiverArgs, opts.peerLogDir);
   let sender: Peer | undefined;
   try {
     const ready = await expect(receiver, 'ready', 20_000);
-    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port }, senderArgs, opts.peerLogDir);
+    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port, ferryConfig: opts.ferryConfig }, senderArgs, opts.peerLogDir);
     await expect(sender, 'ready', 20_000);
     // The sender wrote a probe Buffer first; its receiver says whether it arrived as bytes.
     if (spec.payload === 'bytes' && ferry) await expect(receiver, 'probed', 10_000);
@@ -188,6 +193,7 @@ async function main(): Promise<void> {
     loadMax1m,
     smoke: opts.smoke,
     ferryNodeOptions,
+    ferryConfig: opts.ferryConfig,
   };
   const text = report(info, results, opts.payloads, opts.sizes);
   process.stdout.write(`${text}\n`);

@@ -2,7 +2,7 @@
  * Fast Ferry itself, through the real runtimes: startTerminator with a no-op hook that only
  * counts, startInitiator driven by an in-process write() loop (not HTTP). Acks on, metrics on,
  * default limits; only addresses, certificates, the armor mode and the auto-trigger (off)
- * are configured. JSON payloads go to write() as objects and reach the hook parsed.
+ * are configured, and whatever --ferry-config changes. JSON payloads go to write() as objects and reach the hook parsed.
  *
  * Bytes go to write() as a Buffer and should reach the hook as a Buffer. A core that does not
  * carry bytes yet either refuses the Buffer or sends it as JSON; so a bytes case first writes
@@ -12,6 +12,7 @@
  * soon as the core carries them.
  */
 import { loadConfig, startInitiator, startTerminator, type LogFields, type Logger } from '@fast-ferry/core';
+import { BENCH_SET_KEYS, ferryEnv } from '../ferry-config.js';
 import { BYTES_PROBE, probeMismatch, type Payload, type Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 import { pkiPaths } from '@fast-ferry/tools/dist/pki.js';
@@ -48,6 +49,12 @@ class WatchingLogger implements Logger {
   }
 }
 
+/** The bench's own settings; each must be one --ferry-config refuses, or an override would hide it silently. */
+function benchSet<T extends Record<string, unknown>>(overrides: T): T {
+  for (const key of Object.keys(overrides)) if (!BENCH_SET_KEYS.has(key)) throw new Error(`bench: ${key} is set in transports/ferry.ts but missing from BENCH_SET_KEYS (ferry-config.ts)`);
+  return overrides;
+}
+
 function hasArmorIdentity(fields: LogFields | undefined): boolean {
   return Object.keys(fields ?? {}).some((key) => !PLAIN_OPEN_FIELDS.has(key));
 }
@@ -82,8 +89,8 @@ export const ferry: Transport = {
   async receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
     const f = pkiPaths(args.pkiDir);
     const config = loadConfig({
-      env: {},
-      overrides: {
+      env: ferryEnv(args.ferryConfig),
+      overrides: benchSet({
         'session.listenHost': '127.0.0.1',
         'session.listenPort': await freePort(),
         'http.host': '127.0.0.1',
@@ -92,7 +99,7 @@ export const ferry: Transport = {
         'tls.certFile': f.terminator.cert,
         'tls.keyFile': f.terminator.key,
         'armor.mode': armorOf(args),
-      },
+      }),
     });
     const onReceive = args.payload === 'bytes' ? probingFirst(sink) : (payload: unknown) => sink.accept(payload);
     const runtime = await startTerminator({ on_receive_terminator: onReceive }, { config, logger: new WatchingLogger() });
@@ -103,8 +110,8 @@ export const ferry: Transport = {
     const f = pkiPaths(args.pkiDir);
     const armor = armorOf(args);
     const config = loadConfig({
-      env: {},
-      overrides: {
+      env: ferryEnv(args.ferryConfig),
+      overrides: benchSet({
         'session.url': `wss://127.0.0.1:${args.port}`,
         'session.serverName': 'localhost',
         'http.host': '127.0.0.1',
@@ -115,7 +122,7 @@ export const ferry: Transport = {
         'tls.keyFile': f.initiator.key,
         'armor.mode': armor,
         'autoTrigger.count': 0,
-      },
+      }),
     });
     const logger = new WatchingLogger();
     const runtime = await startInitiator({ on_trigger: (payload) => payload }, { config, logger });
