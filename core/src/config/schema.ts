@@ -67,11 +67,12 @@ export const CONFIG_SCHEMA = {
   // the runs' noise), and 16 MiB left only about 40 MiB below the chart's 256Mi limit. Still 2 messages
   // of the largest size (session.maxPayloadBytes) and, below 839 bytes a message, outboxLimit binds first.
   'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 8 * MIB, doc: 'Both: most unacknowledged payload held for resend; beyond it senders are pushed back (503). A JSON message counts its text length (UTF-16 units) until it is encoded into a frame, then its exact UTF-8 bytes; a bytes message counts its bytes. Keeps a backlog of large messages under the pod memory limit.' },
-  // 5 ms: at 5,000 msgs/s of 1 KiB structured (bench, paced, tls, ten alternating pairs of runs,
-  // 2 rounds each) one ACK per 5 ms instead of one per batch put the p99 at 1.14–1.62× plain ws's
-  // in nine runs (median of all ten 1.37×; one run 6.1×, a round with a 12.6 ms p99) against
-  // 1.38–2.49× (median 1.69×) acknowledging at once. Only write() messages wait (send() and
-  // POST /trigger are acknowledged at once), and 5 ms is far below any timeout of the bundle.
+  // 5 ms: at 5,000 msgs/s of 1 KiB structured (bench, paced, tls, 13 alternating pairs of runs
+  // of 2 rounds; --ferry-config session.ackDelayMs=0 for the other) one ACK per 5 ms instead of
+  // one per batch put the p99 at a median 1.46× plain ws's (1.14–1.83×, and one run at 6.1×, a
+  // round with a 12.6 ms p99) against 1.67× (1.38–2.49×), lower in 10 of the 13 pairs. Only
+  // write() messages wait (send() and POST /trigger are acknowledged at once), and 5 ms is far
+  // below any timeout of the bundle.
   'session.ackDelayMs': { kind: 'int', min: 0, max: 1000, default: 5, doc: "Both, as receiver: how long the ACK for messages written with write() may wait, so that one ACK covers all that arrive meanwhile (fewer writes and wake-ups on both ends). Messages someone awaits (send(), POST /trigger, replies), any sent while the sender's outbox is past half full, and any stream that brought 64 KiB since the last ACK are acknowledged at once. 0 acknowledges every batch at once." },
   'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
   'reconnect.intervalMs': { kind: 'int', min: 1, max: MS_DAY, default: 500, doc: 'Initiator: first reconnect delay (full jitter: a random delay up to this).' },
