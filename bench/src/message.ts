@@ -179,6 +179,8 @@ export class Sink {
   recording = false;
   /** Told the verdict on a bytes probe (a reason when the probe did not arrive as its bytes). */
   probed: ((unsupported: string | undefined) => void) | undefined;
+  /** --trace-latency: [arrival, latency] of each recorded message goes here too. */
+  arrivals: number[] | undefined;
   readonly #latencies: Float64Array;
   #samples = 0;
 
@@ -189,7 +191,11 @@ export class Sink {
   accept(message: unknown): void {
     this.received += 1;
     if (!this.recording) return;
-    if (this.#samples < this.#latencies.length) this.#latencies[this.#samples++] = hostClockMs() - sentAtOf(message);
+    if (this.#samples >= this.#latencies.length) return;
+    const now = hostClockMs();
+    const latency = now - sentAtOf(message);
+    this.#latencies[this.#samples++] = latency;
+    this.arrivals?.push(now, latency);
   }
 
   latency(): { p50: number; p99: number; max: number; samples: number } | undefined {

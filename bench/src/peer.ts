@@ -5,6 +5,7 @@
  * on the receiver, the messages that arrived (and their one-way latency in paced mode).
  */
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
+import { startLatencyTrace } from './latency-trace.js';
 import { Sink, payloadSource, hostClockMs, type Payload } from './message.js';
 import type { ChildMessage, ParentMessage, PeerArgs, PeerStats, Row } from './protocol.js';
 import { type SenderConnection, type Transport } from './transports/types.js';
@@ -62,6 +63,7 @@ class Window {
 
 async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> {
   const sink = new Sink(args.mode === 'paced' ? LATENCY_CAPACITY : 0);
+  if (args.traceDir !== undefined && args.mode === 'paced') sink.arrivals = startLatencyTrace(args, args.traceDir).arrivals;
   sink.probed = (unsupported) => tell(unsupported === undefined ? { type: 'probed' } : { type: 'unsupported', reason: unsupported });
   const window = new Window();
   process.on('message', (msg: ParentMessage) => {
@@ -74,6 +76,7 @@ async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> 
 }
 
 async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
+  if (args.traceDir !== undefined && args.mode === 'paced') startLatencyTrace(args, args.traceDir);
   const conn = await transport.connect(args);
   const window = new Window();
   let sent = 0;

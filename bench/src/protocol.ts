@@ -46,6 +46,8 @@ export interface PeerArgs extends CaseSpec {
   port: number;
   /** Fast Ferry settings changed from their defaults (--ferry-config; ferry-config.ts). */
   ferryConfig: Record<string, string>;
+  /** --trace-latency: where a paced case's peers write their traces (latency-trace.ts). */
+  traceDir?: string;
 }
 
 /** Parent → child. */

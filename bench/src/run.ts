@@ -5,6 +5,7 @@
  *   node bench/dist/run.js [--smoke] [--rounds N] [--payloads flat,structured,bytes] [--sizes 128,1024]
  *                          [--rows ws,raw-tls] [--window MS] [--warmup MS] [--rate N] [--no-latency]
  *                          [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR] [--ferry-config KEY=VALUE]...
+ *                          [--trace-latency DIR]
  *
  * Every round runs every case once, rows side by side (the order of the rows reversed every
  * other round), so Fast Ferry and its references share each stretch of the machine's load;
@@ -14,12 +15,14 @@
  * process into DIR (summarize one with `node bench/dist/profile-summary.js FILE`); --node-arg
  * passes a flag to the peer processes (e.g. --trace-gc), --peer-log keeps their output.
  * --ferry-config changes a Fast Ferry setting in both Fast Ferry peers (the report says so).
+ * --trace-latency splits each paced message's latency into sender, transit and receiver
+ * (latency-trace.ts, latency-split.ts) and prints the split after the report.
  *
  * Exits non-zero only when a case failed to run; timings are never judged here.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NODE_OPTIONS, nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
@@ -27,6 +30,7 @@ import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
 import { Peer } from './child.js';
 import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
 import { parseFerryConfig } from './ferry-config.js';
+import { describeTraces } from './latency-split.js';
 import { BYTES_MIN_SIZE } from './message.js';
 import { PAYLOADS, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
 import { report, type CaseResult } from './report.js';
@@ -51,6 +55,7 @@ interface Options {
   peerExecArgv: string[];
   peerLogDir: string | undefined;
   ferryConfig: Record<string, string>;
+  traceDir: string | undefined;
 }
 
 function options(): Options {
@@ -69,6 +74,7 @@ function options(): Options {
       'node-arg': { type: 'string', multiple: true },
       'peer-log': { type: 'string' },
       'ferry-config': { type: 'string', multiple: true },
+      'trace-latency': { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
@@ -95,6 +101,7 @@ function options(): Options {
     peerExecArgv: [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []), ...(values['node-arg'] ?? [])],
     peerLogDir: values['peer-log'],
     ferryConfig: parseFerryConfig(values['ferry-config'] ?? []),
+    traceDir: values['trace-latency'] === undefined ? undefined : resolve(values['trace-latency']),
   };
 }
 
@@ -118,11 +125,12 @@ async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
   const ferry = spec.row.startsWith('ferry-');
   const receiverArgs = [...(ferry ? nodeArgs('terminator') : []), ...opts.peerExecArgv];
   const senderArgs = [...(ferry ? nodeArgs('initiator') : []), ...opts.peerExecArgv];
-  const receiver = new Peer({ ...spec, role: 'receiver', port: 0, ferryConfig: opts.ferryConfig }, receiverArgs, opts.peerLogDir);
+  const traced = opts.traceDir !== undefined ? { traceDir: opts.traceDir } : {};
+  const receiver = new Peer({ ...spec, role: 'receiver', port: 0, ferryConfig: opts.ferryConfig, ...traced }, receiverArgs, opts.peerLogDir);
   let sender: Peer | undefined;
   try {
     const ready = await expect(receiver, 'ready', 20_000);
-    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port, ferryConfig: opts.ferryConfig }, senderArgs, opts.peerLogDir);
+    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port, ferryConfig: opts.ferryConfig, ...traced }, senderArgs, opts.peerLogDir);
     await expect(sender, 'ready', 20_000);
     // The sender wrote a probe Buffer first; its receiver says whether it arrived as bytes.
     if (spec.payload === 'bytes' && ferry) await expect(receiver, 'probed', 10_000);
@@ -160,6 +168,7 @@ async function main(): Promise<void> {
   const loadStart = loadAverage();
   let loadMax1m = loadavg()[0] ?? 0;
   const pkiDir = mkdtempSync(join(tmpdir(), 'ferry-bench-pki-'));
+  if (opts.traceDir !== undefined) mkdirSync(opts.traceDir, { recursive: true });
   const results: CaseResult[] = [];
   try {
     ensurePki(pkiDir);
@@ -203,6 +212,7 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.md`, text);
   writeFileSync(`${base}.json`, `${JSON.stringify({ info, results: results.map(({ spec: { pkiDir: _, ...spec }, ...rest }) => ({ spec, ...rest })) }, null, 2)}\n`);
   process.stderr.write(`written: ${base}.md\n`);
+  if (opts.traceDir !== undefined) process.stderr.write(`\nlatency split (ms; --trace-latency ${opts.traceDir}):\n${describeTraces(opts.traceDir).join('\n')}\n`);
   const failed = results.filter((r) => r.status === 'failed');
   if (failed.length > 0) {
     process.stderr.write(`${failed.length} case(s) failed to run\n`);
