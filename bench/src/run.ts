@@ -20,7 +20,7 @@
  *
  * Exits non-zero only when a case failed to run; timings are never judged here.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,8 +101,16 @@ function options(): Options {
     peerExecArgv: [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []), ...(values['node-arg'] ?? [])],
     peerLogDir: values['peer-log'],
     ferryConfig: parseFerryConfig(values['ferry-config'] ?? []),
-    traceDir: values['trace-latency'] === undefined ? undefined : resolve(values['trace-latency']),
+    traceDir: values['trace-latency'] === undefined ? undefined : freshTraceDir(resolve(values['trace-latency'])),
   };
+}
+
+/** A trace directory without an earlier run's traces, which the split after the run would list too. */
+function freshTraceDir(dir: string): string {
+  if (existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.trace.json'))) {
+    throw new TypeError(`--trace-latency ${dir}: it holds traces of an earlier run; give a new or empty directory (or split those with node bench/dist/latency-split.js ${dir})`);
+  }
+  return dir;
 }
 
 function sleep(ms: number): Promise<void> {
