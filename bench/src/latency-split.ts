@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PeerTrace } from './latency-trace.js';
+import { median } from './report.js';
 
 interface Parts {
   sender: number;
@@ -17,6 +18,8 @@ interface Parts {
 
 export interface LatencySplit {
   messages: number;
+  /** How many count as the slowest 1 %. */
+  slowest: number;
   /** The latency from which on a message counts among the slowest 1 % (ms). */
   p99: number;
   mean: Parts;
@@ -43,25 +46,28 @@ function overlapsGc(gcs: PeerTrace['gcs'], from: number, to: number): boolean {
   return gcs.some(([start, duration]) => start < to && start + duration > from);
 }
 
-function meanOf(rows: Array<[number, Parts]>): Parts {
-  const n = Math.max(1, rows.length);
-  return {
-    sender: rows.reduce((s, [, p]) => s + p.sender, 0) / n,
-    transit: rows.reduce((s, [, p]) => s + p.transit, 0) / n,
-    receiver: rows.reduce((s, [, p]) => s + p.receiver, 0) / n,
-  };
+function meanOf(parts: readonly Parts[]): Parts {
+  const n = Math.max(1, parts.length);
+  const sum = (key: keyof Parts): number => parts.reduce((s, p) => s + p[key], 0) / n;
+  return { sender: sum('sender'), transit: sum('transit'), receiver: sum('receiver') };
 }
 
-function medianOf(rows: Array<[number, Parts]>): Parts {
-  const at = (key: keyof Parts): number => {
-    const values = rows.map(([, p]) => p[key]).sort((a, b) => a - b);
-    return values[Math.floor((values.length - 1) / 2)] ?? 0;
-  };
+function medianOf(parts: readonly Parts[]): Parts {
+  const at = (key: keyof Parts): number => median(parts.map((p) => p[key])) ?? 0;
   return { sender: at('sender'), transit: at('transit'), receiver: at('receiver') };
 }
 
+/** One message, found again in both traces: when it was stamped, written and handed over. */
+interface TracedMessage {
+  latency: number;
+  parts: Parts;
+  stamped: number;
+  written: number;
+  arrived: number;
+}
+
 export function splitLatency(sender: PeerTrace, receiver: PeerTrace): LatencySplit {
-  const rows: Array<[number, Parts, number, number, number]> = [];
+  const traced: TracedMessage[] = [];
   for (let i = 0; i + 1 < receiver.arrivals.length; i += 2) {
     const arrived = receiver.arrivals[i] as number;
     const latency = receiver.arrivals[i + 1] as number;
@@ -70,18 +76,19 @@ export function splitLatency(sender: PeerTrace, receiver: PeerTrace): LatencySpl
     const read = written === undefined ? undefined : firstAtOrAfter(receiver.reads, written);
     // A message whose write or read the trace missed (before it started) is left out.
     if (written === undefined || read === undefined || read > arrived) continue;
-    rows.push([latency, { sender: written - stamped, transit: read - written, receiver: arrived - read }, stamped, written, arrived]);
+    traced.push({ latency, parts: { sender: written - stamped, transit: read - written, receiver: arrived - read }, stamped, written, arrived });
   }
-  rows.sort((a, b) => a[0] - b[0]);
-  const slowest = rows.slice(Math.floor(rows.length * 0.99));
+  traced.sort((a, b) => a.latency - b.latency);
+  const slowest = traced.slice(Math.floor(traced.length * 0.99));
   return {
-    messages: rows.length,
-    p99: slowest[0]?.[0] ?? 0,
-    mean: meanOf(rows.map(([l, p]) => [l, p])),
-    slowestMean: meanOf(slowest.map(([l, p]) => [l, p])),
-    slowestMedian: medianOf(slowest.map(([l, p]) => [l, p])),
-    slowestInSenderGc: slowest.filter(([, , stamped, written]) => overlapsGc(sender.gcs, stamped, written)).length,
-    slowestInReceiverGc: slowest.filter(([, , , written, arrived]) => overlapsGc(receiver.gcs, written, arrived)).length,
+    messages: traced.length,
+    slowest: slowest.length,
+    p99: slowest[0]?.latency ?? 0,
+    mean: meanOf(traced.map((m) => m.parts)),
+    slowestMean: meanOf(slowest.map((m) => m.parts)),
+    slowestMedian: medianOf(slowest.map((m) => m.parts)),
+    slowestInSenderGc: slowest.filter((m) => overlapsGc(sender.gcs, m.stamped, m.written)).length,
+    slowestInReceiverGc: slowest.filter((m) => overlapsGc(receiver.gcs, m.written, m.arrived)).length,
   };
 }
 
@@ -102,11 +109,10 @@ export function describeTraces(dir: string): string[] {
       lines.push(`${name}: no split (${(err as Error).message})`);
       continue;
     }
-    const n = Math.max(1, Math.ceil(split.messages * 0.01));
     lines.push(
       `${name}: ${split.messages} messages, p99 ${ms(split.p99)} ms; mean ${parts(split.mean)} ms; ` +
         `slowest 1 %: mean ${parts(split.slowestMean)} ms, median ${parts(split.slowestMedian)} ms; ` +
-        `in a GC pause: sender ${split.slowestInSenderGc} / receiver ${split.slowestInReceiverGc} of ${n}`,
+        `in a GC pause: sender ${split.slowestInSenderGc} / receiver ${split.slowestInReceiverGc} of ${split.slowest}`,
     );
   }
   return lines;

@@ -53,7 +53,7 @@ const receiverRss: Metric = (r) => (r.status === 'ok' ? r.receiver?.peakRssBytes
 const p50: Metric = (r) => (r.status === 'ok' ? r.receiver?.latency?.p50 : undefined);
 const p99: Metric = (r) => (r.status === 'ok' ? r.receiver?.latency?.p99 : undefined);
 
-function median(xs: number[]): number | undefined {
+export function median(xs: number[]): number | undefined {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -11,6 +11,7 @@ import type { ChannelHandlers, FrameChannel } from '../src/transport/channel.js'
 import { FLAG_ACK_DELAYABLE, FLAG_BYTES, FLAG_REDELIVERED, FrameType, PROTOCOL_VERSION } from '../src/wire/constants.js';
 import { decodeFrames } from '../src/wire/decoder.js';
 import { FrameWriter } from '../src/wire/encoder.js';
+import { eventually } from '../../test/helpers/procs.js';
 
 class RecordingChannel implements FrameChannel {
   sent: Buffer[] = [];
@@ -522,15 +523,6 @@ describe('session: a stream that moves between terminator replicas', () => {
   });
 });
 
-/** Polls until `check` holds (real timers are involved), failing after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** ACK frames in what a recording channel sent, by seq. */
 function acksIn(batches: Buffer[]): number[] {
   const acks: number[] = [];
@@ -576,7 +568,7 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
     assert.deepEqual(replica.delivered.map(([n]) => n), [1, 2, 3, 4, 5, 6], 'every hook ran');
     assert.equal(initiator.outbox.depth, 6, 'their ACK waits');
     assert.deepEqual(wire.acksToInitiator, []);
-    await until(() => initiator.outbox.depth === 0, 'the delayed ACK');
+    await eventually(() => initiator.outbox.depth === 0, 5000, 'the delayed ACK');
     assert.deepEqual(wire.acksToInitiator, [6], 'one ACK covered the three batches');
   });
 
