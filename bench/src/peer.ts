@@ -20,6 +20,8 @@ async function transportFor(row: Row): Promise<Transport> {
       return (await import('./transports/ws.js')).ws;
     case 'raw-tls':
       return (await import('./transports/raw-tls.js')).rawTls;
+    case 'raw-tls-sealed':
+      return (await import('./transports/raw-tls.js')).rawTlsSealed;
   }
 }
 /** Room for 5 minutes of paced samples; flood mode records none. */

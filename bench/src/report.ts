@@ -5,7 +5,7 @@
  * with their range, min–max.
  */
 import { structuredBytes } from './message.js';
-import { rowLabel, type CaseSpec, type PayloadKind, type PeerStats, type Row } from './protocol.js';
+import { ROWS, rowLabel, type CaseSpec, type PayloadKind, type PeerStats, type Row } from './protocol.js';
 import type { MachineInfo } from './machine.js';
 
 export interface CaseResult {
@@ -303,6 +303,13 @@ function floors(results: Results): string[] {
   for (const size of TARGET_SIZES.bytesVsRaw) {
     const raw = results.values('flood', 'bytes', size, 'raw-tls', rateOf);
     if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor sent ${cell(raw, fmtInt, fmtK)} msgs/s; 0.9× is ${fmtInt(0.9 * raw.median)} msgs/s.`);
+    const sealed = results.ratio('flood', 'bytes', size, 'raw-tls-sealed', 'raw-tls', rateOf);
+    if (sealed) {
+      lines.push(
+        `- bytes ${sizeLabel(size)}, armor tunnel: the same socket sealing each message as the armor does (AES-256-GCM in node:crypto) reaches ` +
+          `${cell(sealed, fmtX, (n) => n.toFixed(2))} raw TLS: what the armor's AEAD work alone leaves of the floor (Fast Ferry seals a batch of messages at a time, not each one).`,
+      );
+    }
   }
   for (const row of ['ws', 'raw-tls'] as const) {
     const peaks = results.all.filter((r) => r.spec.row === row && r.spec.mode === 'flood').map(senderRss).filter((v): v is number => v !== undefined);
@@ -333,7 +340,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
   const results = new Results(all);
   const rowsRun = (mode: Mode): Row[] => {
     const seen = new Set(all.filter((r) => r.spec.mode === mode).map((r) => r.spec.row));
-    return (['ferry-tunnel', 'ferry-tls', 'ws', 'raw-tls'] as const).filter((r) => seen.has(r));
+    return ROWS.filter((r) => seen.has(r));
   };
   const throughput = payloads.flatMap((payload) =>
     all.some((r) => r.spec.mode === 'flood' && r.spec.payload === payload)

@@ -32,7 +32,7 @@ import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
 import { parseFerryConfig } from './ferry-config.js';
 import { describeTraces } from './latency-split.js';
 import { BYTES_MIN_SIZE } from './message.js';
-import { PAYLOADS, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
+import { BYTES_ONLY_ROWS, PAYLOADS, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
 import { report, type CaseResult } from './report.js';
 
 const LATENCY_ROWS: Row[] = ['ferry-tunnel', 'ferry-tls', 'ws'];
@@ -240,7 +240,8 @@ function plan(opts: Options, pkiDir: string): CaseSpec[] {
     const rows = round % 2 === 0 ? [...opts.rows].reverse() : opts.rows;
     const paced = round % 2 === 0 ? [...latencyRows].reverse() : latencyRows;
     for (const payload of opts.payloads) {
-      for (const size of opts.sizes) for (const row of rows) cases.push({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir });
+      const payloadRows = payload === 'bytes' ? rows : rows.filter((row) => !BYTES_ONLY_ROWS.includes(row));
+      for (const size of opts.sizes) for (const row of payloadRows) cases.push({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir });
     }
     for (const payload of opts.latencyPayloads) {
       for (const row of paced) cases.push({ row, payload, size: LATENCY_SIZE, round, mode: 'paced', rate: opts.rate, pkiDir });
