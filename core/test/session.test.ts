@@ -1,6 +1,7 @@
 /** The session over a recording channel (no socket): handshake, batching limits, acks. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FerryError } from '../src/errors.js';
 import { silentLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
@@ -570,6 +571,32 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
     assert.deepEqual(wire.acksToInitiator, []);
     await eventually(() => initiator.outbox.depth === 0, 5000, 'the delayed ACK');
     assert.deepEqual(wire.acksToInitiator, [6], 'one ACK covered the three batches');
+  });
+
+  test('an ACK that has waited half of ackDelayMs leaves with the next batch, not at its timer', async () => {
+    const { initiator, wire } = await connectedTo(800);
+    initiator.send(2);
+    await sleep(500);
+    assert.deepEqual(wire.acksToInitiator, [], 'under the delay: it waits');
+    initiator.send(2);
+    await ticks(6);
+    assert.deepEqual(wire.acksToInitiator, [4], 'past half of it: one ACK for both batches, right after the second');
+    assert.equal(initiator.outbox.depth, 0);
+  });
+
+  test('a timer whose ACK left with a batch waits out the delay of the ACK that began to wait after it', async () => {
+    const { initiator, wire } = await connectedTo(800);
+    initiator.send(1);
+    await sleep(500);
+    initiator.send(1);
+    await ticks(6);
+    assert.deepEqual(wire.acksToInitiator, [2], 'the first ACK left with the second batch');
+    initiator.send(1);
+    await sleep(500);
+    // The first timer was due 300 ms ago; the third message has waited 500 of its 800 ms.
+    assert.deepEqual(wire.acksToInitiator, [2], 'no ACK written early for the third');
+    await eventually(() => wire.acksToInitiator.length === 2, 5000, 'the third ACK');
+    assert.deepEqual(wire.acksToInitiator, [2, 3]);
   });
 
   test('a message someone awaits is acknowledged at once, and its ACK takes the waiting ones along', async () => {

@@ -72,7 +72,8 @@ export const CONFIG_SCHEMA = {
   // one per batch put the p99 at a median 1.46× plain ws's (1.14–1.83×, and one run at 6.1×, a
   // round with a 12.6 ms p99) against 1.67× (1.38–2.49×), lower in 10 of the 13 pairs. Only
   // write() messages wait (send() and POST /trigger are acknowledged at once), and 5 ms is far
-  // below any timeout of the bundle.
+  // below any timeout of the bundle. Since then a waiting ACK leaves with the next batch once it
+  // has waited half of this (session.ts says why and what it measured).
   'session.ackDelayMs': { kind: 'int', min: 0, max: 1000, default: 5, doc: "Both, as receiver: how long the ACK for messages written with write() may wait, so that one ACK covers all that arrive meanwhile (fewer writes and wake-ups on both ends). Messages someone awaits (send(), POST /trigger, replies), any sent while the sender's outbox is past half full, and any stream that brought 64 KiB since the last ACK are acknowledged at once. 0 acknowledges every batch at once." },
   'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
   'reconnect.intervalMs': { kind: 'int', min: 1, max: MS_DAY, default: 500, doc: 'Initiator: first reconnect delay (full jitter: a random delay up to this).' },

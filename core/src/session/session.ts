@@ -17,6 +17,14 @@
  * past half full) is acknowledged at once, as is everything before it, and so is a stream that
  * brought ACK_AT_ONCE_BYTES since the last ACK: a flood is acknowledged batch by batch as
  * before, and only a trickle waits.
+ *
+ * A delayed ACK that has waited half of `ackDelayMs` leaves with the next batch that arrives,
+ * right after that batch's hooks; the timer writes it only when no batch came in the second
+ * half. Writing an ACK wakes the sender, and on the bench's VM one 9-byte ACK write took the
+ * receiver 110–170 µs on average (60 µs of it CPU): from a timer it came at a moment unrelated
+ * to the traffic, and a batch arriving meanwhile waited for it; right after a batch the
+ * receiver has nothing else to do. Paced 1 KiB structured at 5,000 msgs/s, tls, p99 against
+ * plain ws, medians of alternating runs: 1.79× → 1.51× (10 pairs), 1.66× → 1.35× (8 pairs).
  */
 import { randomBytes } from 'node:crypto';
 import { CloseCode, ErrorCodes, FerryError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
@@ -99,8 +107,10 @@ export class Session implements AckSink {
   #ackWritten = 0;
   /** The highest seq received without FLAG_ACK_DELAYABLE: acknowledged at once, as is all before it. */
   #ackAtOnceUpTo = 0;
-  /** Writes the pending ACK when a delayable one has waited ackDelayMs. */
+  /** Writes the pending ACK when a delayable one has waited ackDelayMs and no batch took it along. */
   #ackTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the oldest delayable ACK not yet written began to wait; undefined when none waits. */
+  #ackWaitingSince: number | undefined;
   /** Payload bytes of the DATA frames received since the last ACK was written. */
   #bytesSinceAck = 0;
   /** Entries of the ack being settled whose peer hook failed (see #acked). */
@@ -207,8 +217,19 @@ export class Session implements AckSink {
   acknowledge(seq: number): void {
     if (this.state !== 'open') return;
     if (seq > this.#pendingAck) this.#pendingAck = seq;
-    if (this.#ackAtOnceUpTo > this.#ackWritten || this.#bytesSinceAck >= ACK_AT_ONCE_BYTES || this.#options.ackDelayMs === 0) this.#scheduleFlush();
-    else this.#ackTimer ??= setTimeout(flushDelayedAck, this.#options.ackDelayMs, this).unref();
+    const delayMs = this.#options.ackDelayMs;
+    if (this.#ackAtOnceUpTo > this.#ackWritten || this.#bytesSinceAck >= ACK_AT_ONCE_BYTES || delayMs === 0) {
+      this.#scheduleFlush();
+      return;
+    }
+    const now = performance.now();
+    if (this.#ackWaitingSince === undefined) {
+      this.#ackWaitingSince = now;
+      this.#ackTimer ??= setTimeout(flushDelayedAck, delayMs, this).unref();
+    } else if (now - this.#ackWaitingSince >= delayMs / 2) {
+      // It leaves with this batch, after its hooks (see the header).
+      this.#scheduleFlush();
+    }
   }
 
   reportFailure(seq: number, reason: string): void {
@@ -239,10 +260,18 @@ export class Session implements AckSink {
     this.flush();
   }
 
-  /** A delayed ACK's wait is over: it leaves now (unless a flush took it along already). */
+  /**
+   * The timer of a delayed ACK fired. If that ACK left with a batch meanwhile and another began
+   * to wait after it, this is that one's timer now, due ackDelayMs after it began: the timer is
+   * never a reason to write an ACK early. Within a millisecond of due counts as due (timers
+   * fire on whole milliseconds).
+   */
   flushDelayedAck(): void {
     this.#ackTimer = undefined;
-    this.flush();
+    if (this.#ackWaitingSince === undefined || this.state !== 'open') return;
+    const dueInMs = this.#ackWaitingSince + this.#options.ackDelayMs - performance.now();
+    if (dueInMs >= 1) this.#ackTimer = setTimeout(flushDelayedAck, dueInMs, this).unref();
+    else this.flush();
   }
 
   /** Writes whatever is batched now. */
@@ -254,6 +283,7 @@ export class Session implements AckSink {
       this.#ackWritten = this.#pendingAck;
       this.#pendingAck = 0;
       this.#bytesSinceAck = 0;
+      this.#ackWaitingSince = undefined;
     }
     if (this.#writer.length === 0) return;
     const slab = this.#holdForSend();
