@@ -21,7 +21,7 @@ async function transportFor(row: Row): Promise<Transport> {
     case 'raw-tls':
       return (await import('./transports/raw-tls.js')).rawTls;
     case 'raw-tls-sealed':
-      return (await import('./transports/raw-tls.js')).rawTlsSealed;
+      return (await import('./transports/raw-tls-sealed.js')).rawTlsSealed;
   }
 }
 /** Room for 5 minutes of paced samples; flood mode records none. */

@@ -5,15 +5,10 @@
  * only when a frame straddles two reads). The sender writes each message as it comes and
  * backs off while more than HIGH_WATER bytes wait.
  *
- * The sealed variant (row raw-tls-sealed, bytes only) is the tunnel's floor: the same socket,
- * each message sealed before it is framed and opened after it is read, by the armor's own
- * ArmorSession (AES-256-GCM in node:crypto, the default rekey policy). It measures what that
- * AEAD work costs on top of TLS, which no sender in armor mode `tunnel` can avoid.
+ * raw-tls-sealed.ts builds the tunnel's floor on the same socket and frames.
  */
 import { once } from 'node:events';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import { CONFIG_SCHEMA } from '@fast-ferry/core';
-import { ArmorSession } from '@fast-ferry/core/armor';
 import type { Payload, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
 import { clientTlsOptions, serverTlsOptions } from './tls-files.js';
@@ -36,7 +31,7 @@ function readLines(socket: TLSSocket, sink: Sink): void {
   });
 }
 
-function readFrames(socket: TLSSocket, sink: Sink, open: (frame: Buffer) => Buffer = (frame) => frame): void {
+export function readFrames(socket: TLSSocket, sink: Sink, open: (frame: Buffer) => Buffer = (frame) => frame): void {
   let rest: Buffer | null = null;
   socket.on('data', (chunk: Buffer) => {
     const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
@@ -52,7 +47,7 @@ function readFrames(socket: TLSSocket, sink: Sink, open: (frame: Buffer) => Buff
 }
 
 /** Writes one length-prefixed frame; false when the socket wants the sender to wait. */
-function writeFrame(socket: TLSSocket, frame: Buffer): boolean {
+export function writeFrame(socket: TLSSocket, frame: Buffer): boolean {
   const header = Buffer.allocUnsafe(LENGTH_BYTES);
   header.writeUInt32BE(frame.length, 0);
   // Corked: header and bytes leave in one write, the bytes not copied into a new frame here.
@@ -63,24 +58,7 @@ function writeFrame(socket: TLSSocket, frame: Buffer): boolean {
   return socket.writableLength < HIGH_WATER;
 }
 
-/**
- * Fixed keys, one per direction: the floor measures the sealed data path, and the key
- * exchange, once per session, is no part of it. Never a pattern for real keys.
- */
-const SENDER_KEY = 0x5e;
-const RECEIVER_KEY = 0x7e;
-
-function armorSession(role: 'sender' | 'receiver'): ArmorSession {
-  const [send, receive] = role === 'sender' ? [SENDER_KEY, RECEIVER_KEY] : [RECEIVER_KEY, SENDER_KEY];
-  return new ArmorSession({
-    sendKey: Buffer.alloc(32, send),
-    receiveKey: Buffer.alloc(32, receive),
-    identity: { sessionId: 'bench-floor', localEphemeral: '', peerEphemeral: '' },
-    rekey: { intervalMs: CONFIG_SCHEMA['armor.rekeyIntervalMs'].default, messages: CONFIG_SCHEMA['armor.rekeyMessages'].default },
-  });
-}
-
-async function listen(args: PeerArgs, onSocket: (socket: TLSSocket) => void): Promise<Receiver> {
+export async function listen(args: PeerArgs, onSocket: (socket: TLSSocket) => void): Promise<Receiver> {
   const server = createServer(serverTlsOptions(args.pkiDir), onSocket);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -88,7 +66,7 @@ async function listen(args: PeerArgs, onSocket: (socket: TLSSocket) => void): Pr
   return { port: typeof address === 'object' && address ? address.port : 0 };
 }
 
-async function dial(args: PeerArgs): Promise<TLSSocket> {
+export async function dial(args: PeerArgs): Promise<TLSSocket> {
   const socket = connect({ ...clientTlsOptions(args.pkiDir), host: '127.0.0.1', port: args.port });
   await once(socket, 'secureConnect');
   return socket;
@@ -107,30 +85,6 @@ export const rawTls: Transport = {
         if (Buffer.isBuffer(payload)) return writeFrame(socket, payload);
         socket.write(`${JSON.stringify(payload)}\n`);
         return socket.writableLength < HIGH_WATER;
-      },
-      writable: async () => {
-        await once(socket, 'drain');
-      },
-    };
-  },
-};
-
-export const rawTlsSealed: Transport = {
-  receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
-    if (args.payload !== 'bytes') throw new TypeError(`row raw-tls-sealed carries bytes only, not ${args.payload}`);
-    return listen(args, (socket) => {
-      const armor = armorSession('receiver');
-      readFrames(socket, sink, (frame) => armor.open(frame));
-    });
-  },
-
-  async connect(args: PeerArgs): Promise<SenderConnection> {
-    const socket = await dial(args);
-    const armor = armorSession('sender');
-    return {
-      send(payload: Payload): boolean {
-        if (!Buffer.isBuffer(payload)) throw new TypeError('row raw-tls-sealed carries bytes only');
-        return writeFrame(socket, armor.seal(payload));
       },
       writable: async () => {
         await once(socket, 'drain');
