@@ -24,7 +24,8 @@
  * receiver 110–170 µs on average (60 µs of it CPU): from a timer it came at a moment unrelated
  * to the traffic, and a batch arriving meanwhile waited for it; right after a batch the
  * receiver has nothing else to do. Paced 1 KiB structured at 5,000 msgs/s, tls, p99 against
- * plain ws, medians of alternating runs: 1.79× → 1.51× (10 pairs), 1.66× → 1.35× (8 pairs).
+ * plain ws, medians of alternating runs: 1.79× → 1.51× (10 pairs), 1.66× → 1.35× (8 pairs),
+ * lower in 12 of the 18; single runs swing more than that (1.35× and 2.44× in two full benches).
  */
 import { randomBytes } from 'node:crypto';
 import { CloseCode, ErrorCodes, FerryError, isFerryError, messageOf, type ErrorCode } from '../errors.js';
