@@ -82,6 +82,8 @@ function options(): Options {
   for (const row of rows) if (!ROWS.includes(row)) throw new TypeError(`--rows: unknown row '${row}' (known: ${ROWS.join(', ')})`);
   const payloads = (values.payloads?.split(',') ?? [...PAYLOADS]) as PayloadKind[];
   for (const p of payloads) if (!PAYLOADS.includes(p)) throw new TypeError(`--payloads: unknown payload '${p}' (known: ${PAYLOADS.join(', ')})`);
+  const bytesOnly = rows.filter((row) => BYTES_ONLY_ROWS.includes(row));
+  if (bytesOnly.length > 0 && !payloads.includes('bytes')) throw new TypeError(`--rows: ${bytesOnly.join(', ')} carries bytes only; add bytes to --payloads (or leave the row out)`);
   const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds: expected a whole number ≥ 1, got '${values.rounds}'`);
   const sizes = (values.sizes ?? (smoke ? '1024' : '128,1024,16384')).split(',').map(Number).filter((n) => n > 0);
