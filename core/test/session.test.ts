@@ -341,8 +341,7 @@ class WireEnd implements FrameChannel {
   send(batch: Buffer): void {
     if (!this.#wire.alive || (this.#isTerminator && this.#wire.dropToInitiator)) return;
     const copy = Buffer.from(batch);
-    const acks = this.#wire.acksToInitiator;
-    if (this.#isTerminator) decodeFrames(copy, { control() {}, data() {}, ack: (seq) => acks.push(seq), nack() {} });
+    if (this.#isTerminator) this.#wire.acksToInitiator.push(...acksIn([copy]));
     // A batch still in flight when the wire is cut is lost with it.
     setImmediate(() => {
       if (this.#wire.alive) this.#peer.emit((h) => h.onBatch(copy));
