@@ -2,7 +2,8 @@
  * Fast Ferry itself, through the real runtimes: startTerminator with a no-op hook that only
  * counts, startInitiator driven by an in-process write() loop (not HTTP). Acks on, metrics on,
  * default limits; only addresses, certificates, the armor mode and the auto-trigger (off)
- * are configured, and whatever --ferry-config changes. JSON payloads go to write() as objects and reach the hook parsed.
+ * are configured, and whatever --ferry-config changes. JSON payloads go to write() as objects
+ * and reach the hook parsed.
  *
  * Bytes go to write() as a Buffer and should reach the hook as a Buffer. A core that does not
  * carry bytes yet either refuses the Buffer or sends it as JSON; so a bytes case first writes
