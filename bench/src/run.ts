@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   const loadStart = loadAverage();
   let loadMax1m = loadavg()[0] ?? 0;
   const pkiDir = mkdtempSync(join(tmpdir(), 'ferry-bench-pki-'));
-  if (opts.traceDir !== undefined) mkdirSync(opts.traceDir, { recursive: true });
+  for (const dir of [opts.traceDir, opts.peerLogDir]) if (dir !== undefined) mkdirSync(dir, { recursive: true });
   const results: CaseResult[] = [];
   try {
     ensurePki(pkiDir);
