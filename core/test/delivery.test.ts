@@ -45,16 +45,19 @@ describe('outbox', () => {
     assert.deepEqual([...box.pending()].map((e) => e.seq), [4, 5]);
   });
 
-  test('refuses a message when full, with a coded error, and wakes waiters when room appears', async () => {
-    const box = new Outbox(2);
-    box.push(payload(1));
-    box.push(payload(2));
-    assert.throws(() => box.push(payload(3)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL');
+  test('refuses a message when full, with a coded error, and wakes waiters once acks bring it under half', async () => {
+    const box = new Outbox(4);
+    for (let i = 1; i <= 4; i += 1) box.push(payload(i));
+    assert.throws(() => box.push(payload(5)), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL');
     let woke = false;
-    const waiting = box.whenNotFull().then(() => { woke = true; });
-    await Promise.resolve();
-    assert.equal(woke, false);
+    const waiting = box.whenUnderHalf().then(() => { woke = true; });
     box.ack(1, () => {});
+    await Promise.resolve();
+    assert.equal(woke, false, 'room for one more, but 3 of 4 is past half');
+    box.ack(2, () => {});
+    await Promise.resolve();
+    assert.equal(woke, false, '2 of 4 is half: still waiting');
+    box.ack(3, () => {});
     await waiting;
     assert.equal(woke, true);
   });

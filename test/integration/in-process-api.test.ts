@@ -33,7 +33,7 @@ test('5,000 writes through a 64-message outbox: false pushes back, every message
       if (!initiator.write({ i, text: `message ${i} é` })) pushedBack += 1;
     }
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(pushedBack > 0, 'write() returned false when the outbox filled');
+    assert.ok(pushedBack > 0, 'write() returned false when the outbox passed half');
     assert.equal(received.length, 5000);
     received.forEach((payload, i) => assert.deepEqual(payload, { i, text: `message ${i} é` }));
   } finally {
@@ -74,8 +74,8 @@ test('once a session opened, write() and send() are accepted while reconnecting,
     await initiator.whenSendable();
     assert.equal(initiator.write({ n: 1 }), true);
     const sent = initiator.send({ n: 2 });
-    assert.equal(initiator.write({ n: 3 }), true);
-    assert.equal(initiator.write({ n: 4 }), false, 'false once the outbox (4) is full');
+    assert.equal(initiator.write({ n: 3 }), false, 'accepted, and false from half of the outbox (4)');
+    assert.equal(initiator.write({ n: 4 }), false, 'accepted until the outbox is full');
     assert.throws(
       () => initiator.write({ n: 5 }),
       (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL',
@@ -88,6 +88,43 @@ test('once a session opened, write() and send() are accepted while reconnecting,
     assert.equal(delivery.seq, 3);
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(received, [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+  } finally {
+    await initiator.stop();
+    await second?.stop();
+  }
+});
+
+test('a writer that waits on whenSendable() stops at half the outbox, and send() callers get the other half', async () => {
+  const received: unknown[] = [];
+  const hooks = { on_receive_terminator: (payload: unknown) => void received.push(payload) };
+  const first = await terminatorWith(pki, hooks, await freePort());
+  const sessionPort = first.sessionPort;
+  const initiator = await initiatorFor(pki, sessionPort, 8);
+  let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;
+  try {
+    await initiator.whenSendable();
+    await initiator.send({ n: 0 });
+    await first.stop();
+    while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    // No session: nothing is acknowledged, so the writer stops where whenSendable() holds it.
+    let written = 0;
+    const writer = (async () => {
+      while (written < 12) {
+        await initiator.whenSendable();
+        initiator.write({ w: written });
+        written += 1;
+      }
+    })();
+    for (let i = 0; i < 20; i += 1) await new Promise((r) => setImmediate(r));
+    assert.equal(written, 4, 'the writer waits at half of an 8-message outbox');
+    const sent = [0, 1, 2, 3].map((s) => initiator.send({ s }));
+    await assert.rejects(initiator.send({ s: 4 }), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL');
+    second = await terminatorWith(pki, hooks, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+    await Promise.all(sent);
+    await writer;
+    while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
+    const writes = Array.from({ length: 12 }, (_, w) => ({ w }));
+    assert.deepEqual(received, [{ n: 0 }, ...writes.slice(0, 4), { s: 0 }, { s: 1 }, { s: 2 }, { s: 3 }, ...writes.slice(4)]);
   } finally {
     await initiator.stop();
     await second?.stop();
@@ -140,7 +177,8 @@ test('session.outboxLimitBytes pushes write() back by bytes, far below the messa
       mostHeld = Math.max(mostHeld, initiator.outbox.depth);
     }
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(mostHeld <= 5, `at most 5 messages of 16 KiB were held at once (saw ${mostHeld})`);
+    // Two messages of 16 KiB and a few bytes pass half of 64 KiB: write() asks to wait there.
+    assert.ok(mostHeld <= 2, `at most 2 messages of 16 KiB were held at once (saw ${mostHeld})`);
     assert.equal(received.length, 200);
   } finally {
     await initiator.stop();

@@ -144,7 +144,7 @@ export const ferry: Transport = {
       // message); a refused message throws, which fails the case. The cast lets the bench
       // hand write() a Buffer before the core's types accept one.
       send: (payload: Payload): boolean => runtime.write(payload as unknown as Record<string, unknown>),
-      // Resolves once the outbox has room again (and a session is open).
+      // Resolves once the outbox is under half again (write() returns false from half).
       writable: () => runtime.whenSendable(),
     };
   },

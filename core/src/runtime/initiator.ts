@@ -229,8 +229,18 @@ export class InitiatorRuntime {
    * The streaming fast path, like ws.send(): queues one message (a JSON object or bytes)
    * without a promise per message. It is delivered exactly as send()'s are (in order, at least
    * once, acknowledged after the terminator's hook); a hook failure there is logged on both
-   * sides. Returns false once the outbox is full: wait for whenSendable() before the next write.
-   * Throws the coded error send() would reject with.
+   * sides. Returns false once the outbox holds half of session.outboxLimit or
+   * session.outboxLimitBytes: wait for whenSendable() before the next write. Throws the coded
+   * error send() would reject with (FERRY_ERR_OUTBOX_FULL only once the outbox is full).
+   *
+   * Why half (a high-water mark, like a Writable's): a writer that goes on as fast as it may
+   * keeps the outbox at its mark, and everything there is memory held until the ACK and sent
+   * again after a crash. Half the window keeps the link as busy. In the bench's floods (ferry-tls,
+   * 4 alternating pairs of runs, full → half) the sender's peak RSS went 130-134 → 118-122 MiB
+   * at 16 KiB bytes (plain ws 97-100), 127-140 → 120-123 at 1 KiB bytes, 89-119 → 92-97 and
+   * 120-122 → 110-113 for 1 KiB and 16 KiB of JSON; msgs/s 39-49k → 52-64k at 16 KiB bytes,
+   * within noise for JSON. And the upper half stays free for send() and POST /trigger, which
+   * cannot wait: a streamer no longer fills the outbox and makes them 503.
    */
   write(message: Payload): boolean {
     try {
@@ -238,20 +248,20 @@ export class InitiatorRuntime {
     } catch (err) {
       throw countedRefusal(this.metrics, err);
     }
-    return !this.outbox.isFull;
+    return !this.outbox.isPastHalf;
   }
 
   /**
-   * Resolves once send() would accept a message: the outbox has room (and a session opened
-   * once; a session need not be open now). Rejects (coded) when the circuit opened or the
-   * process drains. For in-process senders that stream as fast as the peer acknowledges, like
-   * the auto-trigger.
+   * Resolves once write() may go on: the outbox is under half of its limits (see write()) and a
+   * session opened once (one need not be open now). Rejects (coded) when the circuit opened or
+   * the process drains. For in-process senders that stream as fast as the peer acknowledges,
+   * like the auto-trigger.
    */
   async whenSendable(): Promise<void> {
     for (;;) {
       if (this.state === 'circuit-open' || this.#stopping) this.#refuseIfUnavailable();
       if (!this.#everOpened) await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
-      else if (this.outbox.isFull) await this.outbox.whenNotFull();
+      else if (this.outbox.isPastHalf) await this.outbox.whenUnderHalf();
       else return;
     }
   }

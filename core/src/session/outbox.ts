@@ -128,7 +128,8 @@ export class Outbox {
 
   /**
    * Past half of either limit: acknowledgements are needed now to make room (the sender stops
-   * marking its DATA frames FLAG_ACK_DELAYABLE).
+   * marking its DATA frames FLAG_ACK_DELAYABLE), and streaming writers are asked to wait (the
+   * high-water mark of write() and whenSendable(): see InitiatorRuntime.write).
    */
   get isPastHalf(): boolean {
     return this.depth * 2 >= this.limit || this.#bytes * 2 >= this.limitBytes;
@@ -201,9 +202,9 @@ export class Outbox {
     if (payload !== undefined && typeof payload !== 'string') (entry as Entry).payload = Buffer.from(payload);
   }
 
-  /** Resolves when there is room for one more message (the auto-trigger waits here). */
-  whenNotFull(): Promise<void> {
-    if (!this.isFull) return Promise.resolve();
+  /** Resolves when the outbox is under half of both limits again (whenSendable() waits here). */
+  whenUnderHalf(): Promise<void> {
+    if (!this.isPastHalf) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -347,7 +348,7 @@ export class Outbox {
   }
 
   #wake(): void {
-    while (this.#waiters.length > 0 && !this.isFull) this.#waiters.shift()?.();
+    while (this.#waiters.length > 0 && !this.isPastHalf) this.#waiters.shift()?.();
   }
 
   /** Doubles the ring (up to `limit` slots), its entries moved to the front in order. */

@@ -197,7 +197,7 @@ export class Session implements AckSink {
     this.#makeRoom(DATA_HEADER_BYTES + (typeof payload === 'string' ? payload.length * 3 : payload.length));
     let flags = entry.kindFlags;
     if (resent) flags |= FLAG_REDELIVERED;
-    // Nobody awaits it (write()) and the outbox has room: its ACK may come with later ones.
+    // Nobody awaits it (write()) and the outbox is under half: its ACK may come with later ones.
     else if (entry.settle === undefined && !outbox.isPastHalf) flags |= FLAG_ACK_DELAYABLE;
     const at = this.#writer.data(entry.seq, flags, payload);
     if (entry.kindFlags !== 0) this.#binaryInBatch += 1;
