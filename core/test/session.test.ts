@@ -559,6 +559,18 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
     session.close(1000, 'done');
   });
 
+  test('a frame whose UTF-8 bytes take the outbox past half is not marked, though its UTF-16 count was under half', async () => {
+    const outbox = new Outbox(1000, STREAM, 100);
+    const { channel, session } = openInitiatorSession(65536, outbox);
+    // 30 UTF-16 units (under half of 100) but 52 UTF-8 bytes (past half) once encoded.
+    const text = `{"t":"${'é'.repeat(22)}"}`;
+    session.sendEntry(outbox.push(text));
+    await settleTick();
+    assert.equal(outbox.isPastHalf, true);
+    assert.deepEqual(dataFrames(channel.sent.slice(1)).map((f) => f.flags), [0], 'write() asks its caller to wait for this ACK: it must not be delayed');
+    session.close(1000, 'done');
+  });
+
   test('write() messages are acknowledged after ackDelayMs by one ACK for all of them, not one per batch', async () => {
     const { replica, initiator, wire } = await connectedTo(100);
     for (let batch = 0; batch < 3; batch += 1) {

@@ -28,12 +28,15 @@ test('5,000 writes through a 64-message outbox: false pushes back, every message
   const initiator = await initiatorFor(pki, terminator.sessionPort, 64);
   try {
     let pushedBack = 0;
+    let mostHeld = 0;
     for (let i = 0; i < 5000; i += 1) {
       await initiator.whenSendable();
       if (!initiator.write({ i, text: `message ${i} é` })) pushedBack += 1;
+      mostHeld = Math.max(mostHeld, initiator.outbox.depth);
     }
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(pushedBack > 0, 'write() returned false when the outbox passed half');
+    assert.ok(pushedBack > 0, 'write() returned false when the outbox reached half');
+    assert.equal(mostHeld, 32, 'a writer that waits on whenSendable() holds at most half of 64');
     assert.equal(received.length, 5000);
     received.forEach((payload, i) => assert.deepEqual(payload, { i, text: `message ${i} é` }));
   } finally {
@@ -70,7 +73,7 @@ test('once a session opened, write() and send() are accepted while reconnecting,
     await initiator.send({ n: 0 });
     await first.stop();
     while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
-    // No session now: whenSendable() waits for outbox room only, and writes are queued.
+    // No session now: whenSendable() waits only for the outbox to be under half, and writes are queued.
     await initiator.whenSendable();
     assert.equal(initiator.write({ n: 1 }), true);
     const sent = initiator.send({ n: 2 });
@@ -128,6 +131,35 @@ test('a writer that waits on whenSendable() stops at half the outbox, and send()
   } finally {
     await initiator.stop();
     await second?.stop();
+  }
+});
+
+test('stop() refuses a writer waiting at half the outbox at once, not when the drain gives up', async () => {
+  const terminator = await terminatorWith(pki, { on_receive_terminator: () => undefined }, await freePort());
+  const initiator = await initiatorFor(pki, terminator.sessionPort, 8, 0, { 'session.drainTimeoutMs': 1000 });
+  try {
+    await initiator.whenSendable();
+    await initiator.send({ n: 0 });
+    await terminator.stop();
+    while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+    const refused = (async () => {
+      for (;;) {
+        await initiator.whenSendable();
+        initiator.write({ w: true });
+      }
+    })().then(
+      () => assert.fail('the writer was never refused'),
+      (err: unknown) => ({ err, held: initiator.outbox.depth }),
+    );
+    for (let i = 0; i < 20; i += 1) await new Promise((r) => setImmediate(r));
+    assert.equal(initiator.outbox.depth, 4, 'the writer waits at half');
+    const stopped = initiator.stop();
+    const { err, held } = await refused;
+    assert.ok(err instanceof FerryError && err.code === 'FERRY_ERR_SHUTTING_DOWN', `refused with FERRY_ERR_SHUTTING_DOWN (got ${String(err)})`);
+    assert.equal(held, 4, 'refused while the drain still holds its 4 messages, not once it gave up on them');
+    await stopped;
+  } finally {
+    await initiator.stop();
   }
 });
 

@@ -61,13 +61,14 @@ export const CONFIG_SCHEMA = {
   'session.maxPendingHandshakes': { kind: 'int', min: 1, max: 100_000, default: 128, doc: 'Terminator: most connections at once that are not a session yet (from TCP accept until the HELLO/WELCOME exchange is done); more are closed at accept, before TLS, and counted as FERRY_ERR_TOO_MANY_PENDING. The default is above the 100 initiator pods a blueprint allows, so a whole fleet redialling at once fits.' },
   'session.ackTimeoutMs': { kind: 'int', min: 100, max: MS_DAY, default: 30_000, doc: 'Initiator: how long POST /trigger waits for the acknowledgement before answering 504, and how long /readyz stays ready while the initiator reconnects after a session closed.' },
   'session.maxPayloadBytes': { kind: 'int', min: 4096, max: 256 * MIB, default: 4 * MIB, doc: 'Both: largest WebSocket message accepted; also bounds one payload.' },
-  'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503). write() and the auto-trigger wait from half of it, leaving the rest to send() and POST /trigger.' },
+  'session.outboxLimit': { kind: 'int', min: 1, max: 10_000_000, default: 10_000, doc: 'Both: most unacknowledged messages held for resend; beyond it senders are pushed back (503). write() returns false, and whenSendable() (the auto-trigger) waits, from half of it.' },
   // 8 MiB: a flooding sender's peak RSS follows this window (bench, 16 KiB messages, 2 rounds
   // each: armor tunnel 213 → 152 MiB, tls 156–170 → 130–135 MiB at 16 → 8 MiB, throughput within
   // the runs' noise), and 16 MiB left only about 40 MiB below the chart's 256Mi limit. Still 2 messages
   // of the largest size (session.maxPayloadBytes) and, below 839 bytes a message, outboxLimit binds first.
-  // A write() flood holds half of it since write() waits from half (InitiatorRuntime.write).
-  'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 8 * MIB, doc: 'Both: most unacknowledged payload held for resend; beyond it senders are pushed back (503), and write() and the auto-trigger wait from half of it. A JSON message counts its text length (UTF-16 units) until it is encoded into a frame, then its exact UTF-8 bytes; a bytes message counts its bytes. Keeps a backlog of large messages under the pod memory limit.' },
+  // A write() flood holds half of it (InitiatorRuntime.write), so a writer that waits on whenSendable()
+  // has one message of the largest size in flight at a time.
+  'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 8 * MIB, doc: 'Both: most unacknowledged payload held for resend; beyond it senders are pushed back (503); write() returns false, and whenSendable() (the auto-trigger) waits, from half of it. A JSON message counts its text length (UTF-16 units) until it is encoded into a frame, then its exact UTF-8 bytes; a bytes message counts its bytes. Keeps a backlog of large messages under the pod memory limit.' },
   // 5 ms: at 5,000 msgs/s of 1 KiB structured (bench, paced, tls, 13 alternating pairs of runs
   // of 2 rounds; --ferry-config session.ackDelayMs=0 for the other) one ACK per 5 ms instead of
   // one per batch put the p99 at a median 1.46× plain ws's (1.14–1.83×, and one run at 6.1×, a

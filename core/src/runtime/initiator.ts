@@ -270,8 +270,10 @@ export class InitiatorRuntime {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    // Whoever waits in whenSendable() for a session is refused now, not left waiting.
+    // Whoever waits in whenSendable() for a session or for room is refused now, not when the
+    // drain ends.
     for (const wake of this.#openWaiters.splice(0)) wake();
+    this.outbox.releaseWaiters();
     const depth = this.outbox.depth;
     this.#log.info('draining', { reason, unacked: depth, timeoutMs: this.config.session.drainTimeoutMs });
     // The link keeps dialing while it drains: a SIGTERM during a terminator restart (no session

@@ -208,6 +208,11 @@ export class Outbox {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /** Resolves every whenUnderHalf() now, under half or not: the runtime is stopping, and they check that. */
+  releaseWaiters(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
   /**
    * Cumulative acknowledgement: removes every entry up to `seq`, tells each one's caller how it
    * ended (delivered, or refused by the peer's hook when a NACK came first), then hands it to

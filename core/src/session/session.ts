@@ -202,6 +202,9 @@ export class Session implements AckSink {
     const at = this.#writer.data(entry.seq, flags, payload);
     if (entry.kindFlags !== 0) this.#binaryInBatch += 1;
     outbox.markEncoded(entry, this.#writer.buffer, at, this.#writer.slab);
+    // JSON is counted in UTF-16 units until encoded: its UTF-8 bytes may take the outbox past
+    // half only now, and then write() asks its caller to wait for this ACK, which must not wait.
+    if ((flags & FLAG_ACK_DELAYABLE) !== 0 && outbox.isPastHalf) this.#writer.clearDataFlag(at, FLAG_ACK_DELAYABLE);
     this.#entriesInBatch.push(entry);
     if (this.#sentThisTurn) {
       // endTurn() flushes the rest of the turn; only a full batch leaves before that.

@@ -121,6 +121,11 @@ export class FrameWriter {
     return at;
   }
 
+  /** Clears `flag` in the header of the DATA frame at `at` (returned by data(); not taken yet). */
+  clearDataFlag(at: number, flag: number): void {
+    this.#buf[at + 1] = (this.#buf[at + 1] as number) & ~flag;
+  }
+
   ack(seq: number): void {
     const at = this.#reserve(ACK_BYTES);
     this.#buf[at] = FrameType.ACK;
