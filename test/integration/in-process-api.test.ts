@@ -22,6 +22,30 @@ before(() => {
 });
 after(() => pki.cleanup());
 
+/**
+ * An initiator with an outbox of `outboxLimit` whose first session opened and delivered {n: 0},
+ * and whose terminator has stopped since: it is reconnecting, so nothing it queues now is
+ * acknowledged until `restart()` starts a terminator on the same port. Hook payloads go to `received`.
+ */
+async function reconnectingInitiator(outboxLimit: number, received: unknown[], extra: Parameters<typeof initiatorFor>[4] = {}) {
+  const hooks = { on_receive_terminator: (payload: unknown) => void received.push(payload) };
+  const first = await terminatorWith(pki, hooks, await freePort());
+  const sessionPort = first.sessionPort;
+  const initiator = await initiatorFor(pki, sessionPort, outboxLimit, 0, extra);
+  try {
+    await initiator.whenSendable();
+    await initiator.send({ n: 0 });
+  } catch (err) {
+    await initiator.stop();
+    throw err;
+  } finally {
+    await first.stop();
+  }
+  while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
+  const restart = async () => terminatorWith(pki, hooks, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+  return { initiator, restart };
+}
+
 test('5,000 writes through a 64-message outbox: false pushes back, every message arrives once, in order, intact', async () => {
   const received: unknown[] = [];
   const terminator = await terminatorWith(pki, { on_receive_terminator: (payload) => void received.push(payload) }, await freePort());
@@ -63,16 +87,9 @@ test('a write before the first session ever opened throws FERRY_ERR_NO_SESSION a
 
 test('once a session opened, write() and send() are accepted while reconnecting, refused only when the outbox is full, and delivered by the next session', async () => {
   const received: unknown[] = [];
-  const hooks = { on_receive_terminator: (payload: unknown) => void received.push(payload) };
-  const first = await terminatorWith(pki, hooks, await freePort());
-  const sessionPort = first.sessionPort;
-  const initiator = await initiatorFor(pki, sessionPort, 4);
+  const { initiator, restart } = await reconnectingInitiator(4, received);
   let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;
   try {
-    await initiator.whenSendable();
-    await initiator.send({ n: 0 });
-    await first.stop();
-    while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
     // No session now: whenSendable() waits only for the outbox to be under half, and writes are queued.
     await initiator.whenSendable();
     assert.equal(initiator.write({ n: 1 }), true);
@@ -86,7 +103,7 @@ test('once a session opened, write() and send() are accepted while reconnecting,
     const readiness = initiator.readiness();
     assert.equal(readiness.ready, true, 'ready: it accepts work while reconnecting');
     assert.match(readiness.reason, /reconnecting .*queued: 4 of 4/);
-    second = await terminatorWith(pki, hooks, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+    second = await restart();
     const delivery = await sent;
     assert.equal(delivery.seq, 3);
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
@@ -99,16 +116,9 @@ test('once a session opened, write() and send() are accepted while reconnecting,
 
 test('a writer that waits on whenSendable() stops at half the outbox, and send() callers get the other half', async () => {
   const received: unknown[] = [];
-  const hooks = { on_receive_terminator: (payload: unknown) => void received.push(payload) };
-  const first = await terminatorWith(pki, hooks, await freePort());
-  const sessionPort = first.sessionPort;
-  const initiator = await initiatorFor(pki, sessionPort, 8);
+  const { initiator, restart } = await reconnectingInitiator(8, received);
   let second: Awaited<ReturnType<typeof terminatorWith>> | undefined;
   try {
-    await initiator.whenSendable();
-    await initiator.send({ n: 0 });
-    await first.stop();
-    while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
     // No session: nothing is acknowledged, so the writer stops where whenSendable() holds it.
     let written = 0;
     const writer = (async () => {
@@ -122,7 +132,7 @@ test('a writer that waits on whenSendable() stops at half the outbox, and send()
     assert.equal(written, 4, 'the writer waits at half of an 8-message outbox');
     const sent = [0, 1, 2, 3].map((s) => initiator.send({ s }));
     await assert.rejects(initiator.send({ s: 4 }), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_ERR_OUTBOX_FULL');
-    second = await terminatorWith(pki, hooks, await freePort(), 10_000, { 'session.listenPort': sessionPort });
+    second = await restart();
     await Promise.all(sent);
     await writer;
     while (initiator.outbox.depth > 0) await new Promise((r) => setTimeout(r, 5));
@@ -135,13 +145,8 @@ test('a writer that waits on whenSendable() stops at half the outbox, and send()
 });
 
 test('stop() refuses a writer waiting at half the outbox at once, not when the drain gives up', async () => {
-  const terminator = await terminatorWith(pki, { on_receive_terminator: () => undefined }, await freePort());
-  const initiator = await initiatorFor(pki, terminator.sessionPort, 8, 0, { 'session.drainTimeoutMs': 1000 });
+  const { initiator } = await reconnectingInitiator(8, [], { 'session.drainTimeoutMs': 1000 });
   try {
-    await initiator.whenSendable();
-    await initiator.send({ n: 0 });
-    await terminator.stop();
-    while (initiator.sessionOpen) await new Promise((r) => setTimeout(r, 5));
     const refused = (async () => {
       for (;;) {
         await initiator.whenSendable();
