@@ -9,12 +9,11 @@
  * a bytes flood (the old generation's limit set from the small heap it found), and the raw TLS
  * socket sent half as many 16 KiB messages (25k against 50k msgs/s).
  */
-import { once } from 'node:events';
 import { ArmorSession } from '@fast-ferry/core/armor';
 import { CONFIG_SCHEMA } from '@fast-ferry/core/config/schema';
 import type { Payload, Sink } from '../message.js';
 import type { PeerArgs } from '../protocol.js';
-import { dial, listen, readFrames, writeFrame } from './raw-tls.js';
+import { dial, listen, readFrames, whenDrained, writeFrame } from './raw-tls.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
 
 /**
@@ -51,9 +50,7 @@ export const rawTlsSealed: Transport = {
         if (!Buffer.isBuffer(payload)) throw new TypeError('row raw-tls-sealed carries bytes only');
         return writeFrame(socket, armor.seal(payload));
       },
-      writable: async () => {
-        await once(socket, 'drain');
-      },
+      writable: () => whenDrained(socket),
     };
   },
 };

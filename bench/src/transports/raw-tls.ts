@@ -58,6 +58,11 @@ export function writeFrame(socket: TLSSocket, frame: Buffer): boolean {
   return socket.writableLength < HIGH_WATER;
 }
 
+/** Resolves when the socket drained what send() left it (send() returned false). */
+export async function whenDrained(socket: TLSSocket): Promise<void> {
+  await once(socket, 'drain');
+}
+
 export async function listen(args: PeerArgs, onSocket: (socket: TLSSocket) => void): Promise<Receiver> {
   const server = createServer(serverTlsOptions(args.pkiDir), onSocket);
   server.listen(0, '127.0.0.1');
@@ -86,9 +91,7 @@ export const rawTls: Transport = {
         socket.write(`${JSON.stringify(payload)}\n`);
         return socket.writableLength < HIGH_WATER;
       },
-      writable: async () => {
-        await once(socket, 'drain');
-      },
+      writable: () => whenDrained(socket),
     };
   },
 };
