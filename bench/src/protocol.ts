@@ -12,25 +12,37 @@ export const ROW_LABELS: Record<Row, string> = {
   'ferry-tls': 'Fast Ferry, armor tls',
   ws: 'plain ws, mutual TLS 1.3',
   'raw-tls': 'raw TLS socket, NDJSON',
-  'raw-tls-sealed': 'raw TLS socket + armor seal per message, length-prefixed',
+  'raw-tls-sealed': 'raw TLS socket + armor seal per message, length-prefixed JSON',
 };
-
-/**
- * Rows that carry bytes only. The sealed raw TLS socket is the floor of the tunnel's bytes
- * target (≥ 0.9× raw TLS at 16 KiB): the armor's own AEAD work on top of raw TLS. Its JSON
- * figures would say nothing the tunnel's JSON rows are judged against.
- */
-export const BYTES_ONLY_ROWS: readonly Row[] = ['raw-tls-sealed'];
 
 /** What one message is (message.ts): a flat JSON object, a telemetry batch, or bytes. */
 export const PAYLOADS = ['flat', 'structured', 'bytes'] as const;
 export type PayloadKind = (typeof PAYLOADS)[number];
+
+/**
+ * The payloads a row carries, for the rows that do not carry all. The sealed raw TLS socket is
+ * the tunnel's floor: for bytes (the target ≥ 0.9× raw TLS at 16 KiB) and for structured JSON,
+ * where at 16 KiB a Fast Ferry batch holds about one message, and so one seal, as this row
+ * does. Flat JSON would say nothing the structured figures do not.
+ */
+const ROW_PAYLOADS: Partial<Record<Row, readonly PayloadKind[]>> = { 'raw-tls-sealed': ['structured', 'bytes'] };
+
+/** Whether `row` runs `payload` (see ROW_PAYLOADS). */
+export function carries(row: Row, payload: PayloadKind): boolean {
+  return ROW_PAYLOADS[row]?.includes(payload) ?? true;
+}
+
+/** The payloads `row` carries (all of PAYLOADS unless ROW_PAYLOADS says otherwise). */
+export function payloadsOf(row: Row): readonly PayloadKind[] {
+  return ROW_PAYLOADS[row] ?? PAYLOADS;
+}
 
 /** A row's label for a payload kind: the references frame bytes differently from JSON. */
 export function rowLabel(row: Row, payload: PayloadKind): string {
   if (payload !== 'bytes') return ROW_LABELS[row];
   if (row === 'ws') return 'plain ws, binary frames';
   if (row === 'raw-tls') return 'raw TLS socket, length-prefixed';
+  if (row === 'raw-tls-sealed') return 'raw TLS socket + armor seal per message, length-prefixed';
   return ROW_LABELS[row];
 }
 

@@ -295,6 +295,14 @@ function floors(results: Results): string[] {
     const raw = results.ratio('flood', 'structured', size, 'raw-tls', 'ws', rateOf);
     const cpu = results.ratio('flood', 'structured', size, 'raw-tls', 'ws', senderUs);
     if (raw) lines.push(`- structured ${sizeLabel(size)}: the raw TLS floor (same JSON work, no WebSocket framing, no acks) reaches ${cell(raw, fmtX, (n) => n.toFixed(2))} plain ws's msgs/s${cpu ? ` at ${cell(cpu, fmtX, (n) => n.toFixed(2))} its sender CPU/msg` : ''}.`);
+    const sealed = results.ratio('flood', 'structured', size, 'raw-tls-sealed', 'ws', rateOf);
+    const sealedCpu = results.ratio('flood', 'structured', size, 'raw-tls-sealed', 'ws', senderUs);
+    if (sealed) {
+      lines.push(
+        `- structured ${sizeLabel(size)}, armor tunnel: the same socket sealing each message as the armor does reaches ${cell(sealed, fmtX, (n) => n.toFixed(2))} plain ws's msgs/s` +
+          `${sealedCpu ? ` at ${cell(sealedCpu, fmtX, (n) => n.toFixed(2))} its sender CPU/msg` : ''}: the tunnel's floor where a Fast Ferry batch holds one message, as at 16 KiB (smaller messages share a seal there).`,
+      );
+    }
   }
   for (const size of TARGET_SIZES.bytesVsWs) {
     const raw = results.ratio('flood', 'bytes', size, 'raw-tls', 'ws', rateOf);

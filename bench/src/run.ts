@@ -32,7 +32,7 @@ import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
 import { parseFerryConfig } from './ferry-config.js';
 import { describeTraces } from './latency-split.js';
 import { BYTES_MIN_SIZE } from './message.js';
-import { BYTES_ONLY_ROWS, PAYLOADS, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
+import { carries, PAYLOADS, payloadsOf, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
 import { report, type CaseResult } from './report.js';
 
 const LATENCY_ROWS: Row[] = ['ferry-tunnel', 'ferry-tls', 'ws'];
@@ -82,8 +82,9 @@ function options(): Options {
   for (const row of rows) if (!ROWS.includes(row)) throw new TypeError(`--rows: unknown row '${row}' (known: ${ROWS.join(', ')})`);
   const payloads = (values.payloads?.split(',') ?? [...PAYLOADS]) as PayloadKind[];
   for (const p of payloads) if (!PAYLOADS.includes(p)) throw new TypeError(`--payloads: unknown payload '${p}' (known: ${PAYLOADS.join(', ')})`);
-  const bytesOnly = rows.filter((row) => BYTES_ONLY_ROWS.includes(row));
-  if (bytesOnly.length > 0 && !payloads.includes('bytes')) throw new TypeError(`--rows: ${bytesOnly.join(', ')} carries bytes only; add bytes to --payloads (or leave the row out)`);
+  for (const row of rows) {
+    if (!payloads.some((p) => carries(row, p))) throw new TypeError(`--rows: ${row} carries ${payloadsOf(row).join(' and ')} only; add one to --payloads (or leave the row out)`);
+  }
   const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds: expected a whole number ≥ 1, got '${values.rounds}'`);
   const sizes = (values.sizes ?? (smoke ? '1024' : '128,1024,16384')).split(',').map(Number).filter((n) => n > 0);
@@ -242,7 +243,7 @@ function plan(opts: Options, pkiDir: string): CaseSpec[] {
     const rows = round % 2 === 0 ? [...opts.rows].reverse() : opts.rows;
     const paced = round % 2 === 0 ? [...latencyRows].reverse() : latencyRows;
     for (const payload of opts.payloads) {
-      const payloadRows = payload === 'bytes' ? rows : rows.filter((row) => !BYTES_ONLY_ROWS.includes(row));
+      const payloadRows = rows.filter((row) => carries(row, payload));
       for (const size of opts.sizes) for (const row of payloadRows) cases.push({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir });
     }
     for (const payload of opts.latencyPayloads) {

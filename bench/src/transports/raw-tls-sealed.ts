@@ -1,8 +1,10 @@
 /**
- * Row raw-tls-sealed, bytes only: the tunnel's floor. The raw TLS socket and frames of
- * raw-tls.ts, each message sealed before it is framed and opened after it is read by the
- * armor's own ArmorSession (AES-256-GCM in node:crypto, the default rekey policy). It measures
- * what that AEAD work costs on top of TLS, which every sender in armor mode `tunnel` does.
+ * Row raw-tls-sealed, bytes and structured JSON (protocol.ts: ROW_PAYLOADS): the tunnel's
+ * floor. The raw TLS socket and length-prefixed frames of raw-tls.ts, each message sealed
+ * before it is framed and opened after it is read by the armor's own ArmorSession (AES-256-GCM
+ * in node:crypto, the default rekey policy); JSON is stringified into a Buffer before the seal
+ * and parsed after the open, the work plain ws does too. It measures what that AEAD work
+ * costs on top of TLS, which every sender in armor mode `tunnel` does.
  *
  * It loads the armor and the config schema, not all of core (nor does raw-tls.ts): with core's
  * whole module graph in the process, V8 ran an early mark-compact and then one every ~130 ms in
@@ -12,7 +14,7 @@
 import { ArmorSession } from '@fast-ferry/core/armor';
 import { CONFIG_SCHEMA } from '@fast-ferry/core/config/schema';
 import type { Payload, Sink } from '../message.js';
-import type { PeerArgs } from '../protocol.js';
+import { carries, payloadsOf, type PeerArgs } from '../protocol.js';
 import { dial, listen, readFrames, whenDrained, writeFrame } from './raw-tls.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
 
@@ -35,10 +37,11 @@ function armorSession(role: 'sender' | 'receiver'): ArmorSession {
 
 export const rawTlsSealed: Transport = {
   receive(args: PeerArgs, sink: Sink): Promise<Receiver> {
-    if (args.payload !== 'bytes') throw new TypeError(`row raw-tls-sealed carries bytes only, not ${args.payload}`);
+    if (!carries('raw-tls-sealed', args.payload)) throw new TypeError(`row raw-tls-sealed carries ${payloadsOf('raw-tls-sealed').join(' and ')} only, not ${args.payload}`);
+    const json = args.payload !== 'bytes';
     return listen(args, (socket) => {
       const armor = armorSession('receiver');
-      readFrames(socket, sink, (frame) => armor.open(frame));
+      readFrames(socket, sink, json ? (frame) => JSON.parse(armor.open(frame).toString('utf8')) : (frame) => armor.open(frame));
     });
   },
 
@@ -47,8 +50,7 @@ export const rawTlsSealed: Transport = {
     const armor = armorSession('sender');
     return {
       send(payload: Payload): boolean {
-        if (!Buffer.isBuffer(payload)) throw new TypeError('row raw-tls-sealed carries bytes only');
-        return writeFrame(socket, armor.seal(payload));
+        return writeFrame(socket, armor.seal(Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8')));
       },
       writable: () => whenDrained(socket),
     };

@@ -31,7 +31,8 @@ function readLines(socket: TLSSocket, sink: Sink): void {
   });
 }
 
-export function readFrames(socket: TLSSocket, sink: Sink, open: (frame: Buffer) => Buffer = (frame) => frame): void {
+/** Hands each length-prefixed frame to the sink, through `decode` (by default the frame's bytes as they are). */
+export function readFrames(socket: TLSSocket, sink: Sink, decode: (frame: Buffer) => unknown = (frame) => frame): void {
   let rest: Buffer | null = null;
   socket.on('data', (chunk: Buffer) => {
     const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
@@ -39,7 +40,7 @@ export function readFrames(socket: TLSSocket, sink: Sink, open: (frame: Buffer) 
     while (buf.length - start >= LENGTH_BYTES) {
       const end = start + LENGTH_BYTES + buf.readUInt32BE(start);
       if (end > buf.length) break;
-      sink.accept(open(buf.subarray(start + LENGTH_BYTES, end)));
+      sink.accept(decode(buf.subarray(start + LENGTH_BYTES, end)));
       start = end;
     }
     rest = start < buf.length ? buf.subarray(start) : null;
