@@ -304,7 +304,8 @@ function floors(results: Results): string[] {
     const raw = results.ratio('flood', 'structured', size, 'raw-tls', 'ws', rateOf);
     const cpu = results.ratio('flood', 'structured', size, 'raw-tls', 'ws', senderUs);
     if (raw) lines.push(`- structured ${sizeLabel(size)}: the raw TLS floor (same JSON work, no WebSocket framing, no acks) reaches ${cell(raw, fmtX, (n) => n.toFixed(2))} plain ws's msgs/s${cpu ? ` at ${cell(cpu, fmtX, (n) => n.toFixed(2))} its sender CPU/msg` : ''}.`);
-    const sealed = size >= SEAL_PER_MESSAGE_FLOOR_BYTES ? results.ratio('flood', 'structured', size, 'raw-tls-sealed', 'ws', rateOf) : undefined;
+    if (size < SEAL_PER_MESSAGE_FLOOR_BYTES) continue;
+    const sealed = results.ratio('flood', 'structured', size, 'raw-tls-sealed', 'ws', rateOf);
     const sealedCpu = results.ratio('flood', 'structured', size, 'raw-tls-sealed', 'ws', senderUs);
     if (sealed) {
       lines.push(
