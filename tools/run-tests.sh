@@ -37,7 +37,7 @@ check_node() {
 }
 
 test_files() {
-  local files=(core/test/*.test.ts tools/test/*.test.ts test/integration/*.test.ts test/adversarial/*.test.ts)
+  local files=(core/test/*.test.ts tools/test/*.test.ts bench/test/*.test.ts test/integration/*.test.ts test/adversarial/*.test.ts)
   if [ "$QUICK" = "0" ]; then
     files+=(test/chart/*.test.ts test/scripts/*.test.ts test/container/*.test.ts test/chaos/*.test.ts test/jetstream/*.test.ts)
   fi

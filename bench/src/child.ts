@@ -18,7 +18,9 @@ export class Peer {
   constructor(args: PeerArgs, execArgv: string[] = [], logDir?: string) {
     this.#proc = fork(PEER, [JSON.stringify(args)], { silent: true, execArgv });
     if (logDir) {
-      const log = createWriteStream(join(logDir, `${args.row}-${args.payload}-${args.size}-${args.mode}-r${args.round}-${args.role}.log`));
+      // A slice run's pair lives through every round: one log for all of them.
+      const rounds = args.sliced ? 'all-rounds' : `r${args.round}`;
+      const log = createWriteStream(join(logDir, `${args.row}-${args.payload}-${args.size}-${args.mode}-${rounds}-${args.role}.log`));
       this.#proc.stdout?.pipe(log);
       this.#proc.stderr?.pipe(log);
     } else {

@@ -1,8 +1,10 @@
 /**
- * One side of one benchmark case, in its own process (forked by run.ts). The receiver listens
- * and reports its port; the sender connects and starts sending at once (the warm-up). The
- * orchestrator then sends two `mark`s: between them each process measures its CPU time and,
- * on the receiver, the messages that arrived (and their one-way latency in paced mode).
+ * One side of one benchmark pair, in its own process (forked by pair.ts). The receiver listens
+ * and reports its port; the sender connects and starts sending at once (the warm-up), or, with
+ * in a slice run (`sliced`), when the orchestrator says `resume`. The orchestrator then sends `mark`s in
+ * pairs: between the two of a pair each process measures its CPU time and, on the receiver, the
+ * messages that arrived (and their one-way latency in paced mode). A slice run pauses and
+ * resumes a flood between windows.
  */
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { startLatencyTrace } from './latency-trace.js';
@@ -35,12 +37,12 @@ class Window {
   #startedAt = 0;
   #cpu: NodeJS.CpuUsage = process.cpuUsage();
   #base = 0;
-  #marks = 0;
+  #open = false;
 
-  /** First mark starts the window; the second returns what happened inside it. */
+  /** A mark opens a window; the next one closes it and returns what happened inside it. */
   mark(count: () => number, sink: Sink | undefined): PeerStats | undefined {
-    this.#marks += 1;
-    if (this.#marks === 1) {
+    this.#open = !this.#open;
+    if (this.#open) {
       this.#startedAt = performance.now();
       this.#cpu = process.cpuUsage();
       this.#base = count();
@@ -70,6 +72,7 @@ async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> 
   const window = new Window();
   process.on('message', (msg: ParentMessage) => {
     if (msg.type === 'stop') process.exit(0);
+    if (msg.type !== 'mark') return;
     const stats = window.mark(() => sink.received, args.mode === 'paced' ? sink : undefined);
     if (stats) tell({ type: 'stats', stats });
   });
@@ -77,17 +80,45 @@ async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> 
   tell({ type: 'ready', port });
 }
 
+/** Whether a flood may send: closed while a slice run measures another pair. */
+class Gate {
+  #open: boolean;
+  #waiters: (() => void)[] = [];
+
+  constructor(open: boolean) {
+    this.#open = open;
+  }
+
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
+  close(): void {
+    this.#open = false;
+  }
+
+  open(): void {
+    this.#open = true;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  opened(): Promise<void> {
+    return this.#open ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
 async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
+  // A paced case's rate and latency samples assume it sends throughout; only floods are sliced.
+  if (args.mode === 'paced' && args.sliced) throw new Error('a paced case cannot run in slices: only flood cases do');
   if (args.traceDir !== undefined && args.mode === 'paced') startLatencyTrace(args, args.traceDir);
   const conn = await transport.connect(args);
   const window = new Window();
+  const gate = new Gate(!args.sliced);
   let sent = 0;
-  let stopped = false;
   process.on('message', (msg: ParentMessage) => {
-    if (msg.type === 'stop') {
-      stopped = true;
-      process.exit(0);
-    }
+    if (msg.type === 'stop') process.exit(0);
+    if (msg.type === 'pause') return gate.close();
+    if (msg.type === 'resume') return gate.open();
     const stats = window.mark(() => sent, undefined);
     if (stats) tell({ type: 'stats', stats });
   });
@@ -97,8 +128,8 @@ async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
     sent += 1;
     return source.next(sent, hostClockMs());
   };
-  if (args.mode === 'flood') await flood(conn, next, args.size, () => stopped);
-  else paced(conn, next, args.rate, () => stopped);
+  if (args.mode === 'flood') await flood(conn, next, args.size, gate);
+  else paced(conn, next, args.rate);
 }
 
 /**
@@ -109,11 +140,13 @@ async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
 const YIELD_BYTES = 1024 * 1024;
 const YIELD_MESSAGES = 1000;
 
-async function flood(conn: SenderConnection, next: () => Payload, size: number, stopped: () => boolean): Promise<void> {
+async function flood(conn: SenderConnection, next: () => Payload, size: number, gate: Gate): Promise<void> {
   const yieldEvery = Math.max(1, Math.min(YIELD_MESSAGES, Math.floor(YIELD_BYTES / size)));
   let n = 0;
-  while (!stopped()) {
-    if (!conn.send(next())) await conn.writable();
+  // Runs until the process exits ('stop').
+  for (;;) {
+    if (!gate.isOpen) await gate.opened();
+    else if (!conn.send(next())) await conn.writable();
     else if (++n >= yieldEvery) await setImmediatePromise();
     else continue;
     n = 0;
@@ -121,12 +154,12 @@ async function flood(conn: SenderConnection, next: () => Payload, size: number, 
 }
 
 /** A fixed rate: on each ~1 ms timer tick, send what the clock says is due. */
-function paced(conn: SenderConnection, next: () => Payload, rate: number, stopped: () => boolean): void {
+function paced(conn: SenderConnection, next: () => Payload, rate: number): void {
   const started = performance.now();
   let due = 0;
   let done = 0;
+  // Ticks until the process exits ('stop').
   const tick = (): void => {
-    if (stopped()) return;
     due = Math.floor(((performance.now() - started) * rate) / 1000);
     while (done < due) {
       conn.send(next());

@@ -69,10 +69,16 @@ export interface PeerArgs extends CaseSpec {
   ferryConfig: Record<string, string>;
   /** --trace-latency: where a paced case's peers write their traces (latency-trace.ts). */
   traceDir?: string;
+  /** A slice run's pair (slices.ts): it lives through every round, and its sender connects, then waits for `resume`. */
+  sliced?: boolean;
 }
 
-/** Parent → child. */
-export type ParentMessage = { type: 'mark' } | { type: 'stop' };
+/**
+ * Parent → child. `mark`s come in pairs: the first opens a measured window, the second closes it
+ * and is answered with `stats`; a pair may be measured in many windows. `pause` and `resume`
+ * stop and restart a sender's flood between windows.
+ */
+export type ParentMessage = { type: 'mark' } | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
 
 /** What one process measured between the two marks. */
 export interface PeerStats {

@@ -23,9 +23,14 @@ export interface RunInfo {
   machine: MachineInfo;
   startedAt: Date;
   seconds: number;
+  /** How the flood cases shared the machine (run.ts --interleave; slices.ts). */
+  interleave: 'slices' | 'cases';
   rounds: number;
+  latencyRounds: number;
   warmupMs: number;
+  settleMs: number;
   windowMs: number;
+  latencyWindowMs: number;
   rate: number;
   latencySize: number;
   loadStart: string;
@@ -376,8 +381,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     `${info.startedAt.toISOString()}, ${info.seconds.toFixed(0)} s. Node ${m.node}, ${m.nproc} × ${m.cpuModel}, git ${m.git}, bufferutil ${m.bufferutil ? 'installed' : 'not installed'}.`,
     `${load} \`uptime\` at start: ${m.uptime}`,
     '',
-    `${info.rounds} round${info.rounds === 1 ? '' : 's'}, every case once per round, rows side by side (their order reversed every other round). ` +
-      `Loopback, sender and receiver in separate processes, ${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per case. ` +
+    `${method(info)} ` +
       `Each figure is the median over rounds, with its range (min–max) where there were several; each ratio is taken within a round and then given as the median of those ratios with their range. ` +
       `msgs/s counted at the receiver (handed to the application); MB/s = msgs/s × nominal size / 10^6; CPU µs/msg = the process's user + system CPU time over the window (process.cpuUsage) divided by the messages it sent (sender) or received (receiver); CPU % of one core; peak RSS = maxRSS of the process's life. ` +
       `Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.` +
@@ -389,7 +393,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     `## One-way latency, ${sizeLabel(info.latencySize)} at ${fmtInt(info.rate)} msgs/s`,
     '',
     ...(latency.length > 0 ? latency : ['Not run.', '']),
-    `## Targets (issue 13 §3), medians over ${info.rounds} round${info.rounds === 1 ? '' : 's'}`,
+    `## Targets (issue 13 §3), medians over rounds (floods ${info.rounds}, latency ${info.latencyRounds})`,
     '',
     `Measured on a shared machine. ${load}`,
     '',
@@ -397,6 +401,23 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     '',
     ...(all.some((r) => r.status !== 'ok') ? ['## Cases that did not run', '', notes(all), ''] : []),
   ].join('\n');
+}
+
+/** How the cases ran, in a sentence or three. */
+function method(info: RunInfo): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const loopback = 'Loopback, sender and receiver in separate processes.';
+  if (info.interleave === 'cases') {
+    return (
+      `${plural(info.rounds, 'round')}, every case once per round in its own pair of processes, rows side by side (their order reversed every other round). ${loopback} ` +
+      `${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per flood case, ${info.latencyWindowMs} ms per latency case.`
+    );
+  }
+  return (
+    `Flood cases in slices (--interleave slices): for each payload and size, every row's pair of processes is started once and kept connected, and the rows flood in turns, ` +
+    `${plural(info.rounds, 'round')} of one ${info.windowMs} ms measured window per row, one right after another (${info.settleMs} ms settle before each, while the pair before drains; ${info.warmupMs} ms warm-up before a pair's first window; the rows' order reversed every other round), ` +
+    `so that a round's ratios compare windows ${((info.settleMs + info.windowMs) / 1000).toFixed(1)} s apart. A pair's peak RSS is its whole life's, every round's. Latency cases: ${plural(info.latencyRounds, 'round')}, each case in its own pair of processes, ${info.warmupMs} ms warm-up, ${info.latencyWindowMs} ms measured window. ${loopback}`
+  );
 }
 
 /** Names every Fast Ferry setting the run changed, so its figures are not read as the defaults'. */

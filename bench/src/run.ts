@@ -1,14 +1,18 @@
 /**
- * `npm run bench` (and `npm run bench:smoke`): runs every case in its own pair of processes,
- * prints the Markdown report and writes it (and the raw numbers as JSON) to bench/results/.
+ * `npm run bench` (and `npm run bench:smoke`): runs the cases, prints the Markdown report and
+ * writes it (and the raw numbers as JSON) to bench/results/.
  *
- *   node bench/dist/run.js [--smoke] [--rounds N] [--payloads flat,structured,bytes] [--sizes 128,1024]
- *                          [--rows ws,raw-tls] [--window MS] [--warmup MS] [--rate N] [--no-latency]
- *                          [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR] [--ferry-config KEY=VALUE]...
- *                          [--trace-latency DIR]
+ *   node bench/dist/run.js [--smoke] [--interleave slices|cases] [--rounds N] [--latency-rounds N]
+ *                          [--payloads flat,structured,bytes] [--sizes 128,1024] [--rows ws,raw-tls]
+ *                          [--window MS] [--settle MS] [--warmup MS] [--latency-window MS] [--rate N]
+ *                          [--no-latency] [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR]
+ *                          [--ferry-config KEY=VALUE]... [--trace-latency DIR]
  *
- * Every round runs every case once, rows side by side (the order of the rows reversed every
- * other round), so Fast Ferry and its references share each stretch of the machine's load;
+ * The flood cases run in slices by default (slices.ts): for each payload and size, every row's
+ * pair of processes stays connected and the rows flood in turns, one window each per round, so
+ * that Fast Ferry and its references share each second of the machine's changing speed. With
+ * --interleave cases every flood case runs in its own pair of processes, round by round, as the
+ * latency cases always do. Either way the order of the rows is reversed every other round, and
  * the report gives medians over rounds and per-round ratios.
  *
  * --sizes none runs only the latency cases. --cpu-prof writes a V8 CPU profile of every peer
@@ -21,19 +25,20 @@
  * Exits non-zero only when a case failed to run; timings are never judged here.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NODE_OPTIONS, nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
 import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
-import { Peer } from './child.js';
-import { busyPercent, cpuTicks, loadAverage, machineInfo } from './machine.js';
+import { notRun, Pair, type PairOptions } from './pair.js';
+import { loadAverage, machineInfo } from './machine.js';
 import { parseFerryConfig } from './ferry-config.js';
 import { describeTraces } from './latency-split.js';
 import { BYTES_MIN_SIZE } from './message.js';
 import { carries, PAYLOADS, payloadsOf, ROWS, type CaseSpec, type PayloadKind, type Row } from './protocol.js';
 import { report, type CaseResult } from './report.js';
+import { runInSlices } from './slices.js';
 
 const LATENCY_ROWS: Row[] = ['ferry-tunnel', 'ferry-tls', 'ws'];
 /** The latency rows send JSON (bytes have no latency target); the smoke runs the structured one only. */
@@ -43,11 +48,20 @@ const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 interface Options {
   smoke: boolean;
+  /** How flood cases share the machine: `slices` (slices.ts) or `cases`, each in its own processes. */
+  interleave: 'slices' | 'cases';
+  /** Rounds of the flood cases (slices or cases). */
   rounds: number;
+  /** Rounds of the paced (latency) cases, which always run each in its own processes. */
+  latencyRounds: number;
   payloads: PayloadKind[];
   latencyPayloads: PayloadKind[];
   warmupMs: number;
+  settleMs: number;
+  /** The measured window of a flood case (or slice). */
   windowMs: number;
+  /** The measured window of a paced (latency) case. */
+  latencyWindowMs: number;
   sizes: number[];
   rows: Row[];
   rate: number;
@@ -75,6 +89,10 @@ function options(): Options {
       'peer-log': { type: 'string' },
       'ferry-config': { type: 'string', multiple: true },
       'trace-latency': { type: 'string' },
+      interleave: { type: 'string' },
+      settle: { type: 'string' },
+      'latency-rounds': { type: 'string' },
+      'latency-window': { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
@@ -85,18 +103,27 @@ function options(): Options {
   for (const row of rows) {
     if (!payloads.some((p) => carries(row, p))) throw new TypeError(`--rows: ${row} carries ${payloadsOf(row).join(' and ')} only; add one to --payloads (or leave the row out)`);
   }
-  const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
-  if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds: expected a whole number ≥ 1, got '${values.rounds}'`);
+  const interleave = values.interleave ?? 'slices';
+  if (interleave !== 'slices' && interleave !== 'cases') throw new TypeError(`--interleave: expected 'slices' or 'cases', got '${interleave}'`);
+  const rounds = wholeNumber('--rounds', values.rounds ?? (smoke ? '1' : interleave === 'slices' ? '10' : '3'));
+  if (interleave === 'cases' && values.settle !== undefined) throw new TypeError('--settle: only slices settle between windows; drop it, or leave out --interleave cases');
+  // With --interleave cases the latency cases run in the flood rounds, as they always did, unless --latency-rounds says otherwise.
+  const latencyRounds = values['latency-rounds'] === undefined && interleave === 'cases' ? rounds : wholeNumber('--latency-rounds', values['latency-rounds'] ?? (smoke ? '1' : '3'));
   const sizes = (values.sizes ?? (smoke ? '1024' : '128,1024,16384')).split(',').map(Number).filter((n) => n > 0);
   const tooSmall = payloads.includes('bytes') ? sizes.filter((n) => n < BYTES_MIN_SIZE) : [];
   if (tooSmall.length > 0) throw new TypeError(`--sizes: bytes payloads carry seq and sentAt in ${BYTES_MIN_SIZE} bytes; ${tooSmall.join(', ')} is too small (or leave bytes out of --payloads)`);
   return {
     smoke,
+    interleave,
     rounds,
+    latencyRounds,
     payloads,
     latencyPayloads: LATENCY_PAYLOADS.filter((p) => payloads.includes(p) && (!smoke || p === 'structured')),
-    warmupMs: Number(values.warmup ?? (smoke ? 300 : 1000)),
-    windowMs: Number(values.window ?? (smoke ? 700 : 5000)),
+    warmupMs: milliseconds('--warmup', values.warmup ?? (smoke ? '300' : '1000')),
+    settleMs: milliseconds('--settle', values.settle ?? '300'),
+    windowMs: milliseconds('--window', values.window ?? (smoke ? '700' : interleave === 'slices' ? '1000' : '5000'), 'positive'),
+    // A p99 wants many samples: 5 s at 5,000 msgs/s is 25,000, whatever the flood windows are.
+    latencyWindowMs: milliseconds('--latency-window', values['latency-window'] ?? (smoke ? '700' : '5000'), 'positive'),
     sizes,
     rows,
     rate: Number(values.rate ?? 5000),
@@ -106,6 +133,19 @@ function options(): Options {
     ferryConfig: parseFerryConfig(values['ferry-config'] ?? []),
     traceDir: values['trace-latency'] === undefined ? undefined : freshTraceDir(resolve(values['trace-latency'])),
   };
+}
+
+/** A duration option; a measured window must be longer than 0, a warm-up or settle may be 0. */
+function milliseconds(flag: string, value: string, min: 'zero' | 'positive' = 'zero'): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (min === 'positive' && n === 0)) throw new TypeError(`${flag}: expected milliseconds ${min === 'positive' ? '> 0' : '≥ 0'}, got '${value}'`);
+  return n;
+}
+
+function wholeNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`${flag}: expected a whole number ≥ 1, got '${value}'`);
+  return n;
 }
 
 /** A trace directory without an earlier run's traces, which the split after the run would list too. */
@@ -120,55 +160,28 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A case that cannot run on this build: reported as skipped, and the run does not fail. */
-class Unsupported extends Error {}
-
-async function expect<T extends string>(peer: Peer, type: T, timeoutMs: number) {
-  const msg = await peer.next(timeoutMs);
-  if (msg.type === type) return msg;
-  if (msg.type === 'error') throw new Error(msg.message.split('\n')[0]);
-  if (msg.type === 'unsupported') throw new Unsupported(msg.reason);
-  throw new Error(`expected '${type}', got '${msg.type}'`);
+function pairOptions(opts: Options): Omit<PairOptions, 'sliced'> {
+  return {
+    peerExecArgv: opts.peerExecArgv,
+    peerLogDir: opts.peerLogDir,
+    ferryConfig: opts.ferryConfig,
+    traceDir: opts.traceDir,
+    // Fast Ferry's runtimes run with their image's Node options; --node-arg comes after, so it wins.
+    ferryNodeArgs: { sender: nodeArgs('initiator'), receiver: nodeArgs('terminator') },
+  };
 }
 
+/** One case in its own pair of processes: warm-up, one window, stop. */
 async function runCase(spec: CaseSpec, opts: Options): Promise<CaseResult> {
-  // Fast Ferry's runtimes run with their image's Node options; --node-arg comes after, so it wins.
-  const ferry = spec.row.startsWith('ferry-');
-  const receiverArgs = [...(ferry ? nodeArgs('terminator') : []), ...opts.peerExecArgv];
-  const senderArgs = [...(ferry ? nodeArgs('initiator') : []), ...opts.peerExecArgv];
-  const traced = opts.traceDir !== undefined ? { traceDir: opts.traceDir } : {};
-  const receiver = new Peer({ ...spec, role: 'receiver', port: 0, ferryConfig: opts.ferryConfig, ...traced }, receiverArgs, opts.peerLogDir);
-  let sender: Peer | undefined;
+  let pair: Pair | undefined;
   try {
-    const ready = await expect(receiver, 'ready', 20_000);
-    sender = new Peer({ ...spec, role: 'sender', port: (ready as { port: number }).port, ferryConfig: opts.ferryConfig, ...traced }, senderArgs, opts.peerLogDir);
-    await expect(sender, 'ready', 20_000);
-    // The sender wrote a probe Buffer first; its receiver says whether it arrived as bytes.
-    if (spec.payload === 'bytes' && ferry) await expect(receiver, 'probed', 10_000);
+    pair = await Pair.start(spec, { ...pairOptions(opts), sliced: false });
     await sleep(opts.warmupMs);
-    const before = cpuTicks();
-    receiver.send({ type: 'mark' });
-    sender.send({ type: 'mark' });
-    await sleep(opts.windowMs);
-    receiver.send({ type: 'mark' });
-    sender.send({ type: 'mark' });
-    const after = cpuTicks();
-    const r = (await expect(receiver, 'stats', 20_000)) as { stats: CaseResult['receiver'] };
-    const s = (await expect(sender, 'stats', 20_000)) as { stats: CaseResult['sender'] };
-    const busy = busyPercent(before, after, availableParallelism());
-    const ours = (r.stats?.cpuPercent ?? 0) + (s.stats?.cpuPercent ?? 0);
-    return {
-      spec,
-      status: 'ok',
-      ...(r.stats ? { receiver: r.stats } : {}),
-      ...(s.stats ? { sender: s.stats } : {}),
-      ...(busy !== undefined ? { foreignCpu: Math.max(0, busy - ours) } : {}),
-    };
+    return { spec, status: 'ok', ...(await pair.measure(spec.mode === 'paced' ? opts.latencyWindowMs : opts.windowMs)) };
   } catch (err) {
-    if (err instanceof Unsupported) return { spec, status: 'unsupported', reason: err.message };
-    return { spec, status: 'failed', reason: (err as Error).message };
+    return notRun(spec, err);
   } finally {
-    await Promise.all([sender?.stop(), receiver.stop()]);
+    await pair?.stop();
   }
 }
 
@@ -183,16 +196,28 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   try {
     ensurePki(pkiDir);
+    const done = (result: CaseResult): void => {
+      results.push(result);
+      loadMax1m = Math.max(loadMax1m, loadavg()[0] ?? 0);
+      process.stderr.write(`${summary(result)}\n`);
+    };
+    const slices = { rounds: opts.rounds, warmupMs: opts.warmupMs, settleMs: opts.settleMs, windowMs: opts.windowMs, pair: pairOptions(opts) };
     // One core carries bytes or does not: after the first Fast Ferry bytes case says it
     // does not, the others are skipped without starting processes.
     let ferryBytesUnsupported: string | undefined;
-    for (const spec of plan(opts, pkiDir)) {
-      const skip = spec.payload === 'bytes' && spec.row.startsWith('ferry-') ? ferryBytesUnsupported : undefined;
-      const result: CaseResult = skip !== undefined ? { spec, status: 'unsupported', reason: skip } : await runCase(spec, opts);
-      if (result.status === 'unsupported' && spec.payload === 'bytes' && spec.row.startsWith('ferry-')) ferryBytesUnsupported = result.reason ?? 'unsupported';
-      results.push(result);
-      loadMax1m = Math.max(loadMax1m, loadavg()[0] ?? 0);
-      process.stderr.write(`${summary(result, opts.rounds)}\n`);
+    for (const step of plan(opts, pkiDir)) {
+      const reason = ferryBytesUnsupported;
+      if (reason !== undefined) {
+        for (const spec of step.specs.filter(isFerryBytes)) {
+          for (const round of step.sliced ? roundsOf(opts.rounds) : [spec.round]) done({ spec: { ...spec, round }, status: 'unsupported', reason });
+        }
+      }
+      const toRun = reason === undefined ? step.specs : step.specs.filter((spec) => !isFerryBytes(spec));
+      if (toRun.length === 0) continue;
+      const stepResults = step.sliced ? await runInSlices(toRun, slices, done) : [await runCase(toRun[0] as CaseSpec, opts)];
+      if (!step.sliced) stepResults.forEach(done);
+      const unsupported = stepResults.find((r) => r.status === 'unsupported' && isFerryBytes(r.spec));
+      if (unsupported) ferryBytesUnsupported = unsupported.reason ?? 'unsupported';
     }
   } finally {
     rmSync(pkiDir, { recursive: true, force: true });
@@ -203,9 +228,13 @@ async function main(): Promise<void> {
     machine,
     startedAt,
     seconds,
+    interleave: opts.interleave,
     rounds: opts.rounds,
+    latencyRounds: opts.latencyRounds,
     warmupMs: opts.warmupMs,
+    settleMs: opts.settleMs,
     windowMs: opts.windowMs,
+    latencyWindowMs: opts.latencyWindowMs,
     rate: opts.rate,
     latencySize: LATENCY_SIZE,
     loadStart,
@@ -231,30 +260,53 @@ async function main(): Promise<void> {
   }
 }
 
-/**
- * The cases in the order they run: round by round, each round every flood case (payload by
- * payload, size by size, all rows side by side) and then the latency cases. Every other round
- * reverses the rows, so no row always runs right after the same neighbour.
- */
-function plan(opts: Options, pkiDir: string): CaseSpec[] {
-  const cases: CaseSpec[] = [];
-  const latencyRows = opts.latency ? LATENCY_ROWS.filter((r) => opts.rows.includes(r)) : [];
-  for (let round = 1; round <= opts.rounds; round++) {
-    const rows = round % 2 === 0 ? [...opts.rows].reverse() : opts.rows;
-    const paced = round % 2 === 0 ? [...latencyRows].reverse() : latencyRows;
-    for (const payload of opts.payloads) {
-      const payloadRows = rows.filter((row) => carries(row, payload));
-      for (const size of opts.sizes) for (const row of payloadRows) cases.push({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir });
-    }
-    for (const payload of opts.latencyPayloads) {
-      for (const row of paced) cases.push({ row, payload, size: LATENCY_SIZE, round, mode: 'paced', rate: opts.rate, pkiDir });
-    }
-  }
-  return cases;
+function isFerryBytes(spec: CaseSpec): boolean {
+  return spec.payload === 'bytes' && spec.row.startsWith('ferry-');
 }
 
-function summary(r: CaseResult, rounds: number): string {
-  const name = `${rounds > 1 ? `round ${r.spec.round}: ` : ''}${r.spec.row} ${r.spec.payload} ${r.spec.size} B ${r.spec.mode}`;
+/** 1, 2, …, n. */
+function roundsOf(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/**
+ * What runs, in order: one case in its own processes, or (`sliced`) one payload and size with
+ * all its rows, measured in turns over every round (slices.ts; the specs' `round` is set there).
+ */
+type Step = { sliced: false; specs: [CaseSpec] } | { sliced: true; specs: CaseSpec[] };
+
+/**
+ * The flood cases, payload by payload and size by size with all rows side by side, then the
+ * latency cases round by round. With --interleave cases the floods too run round by round,
+ * each case in its own processes, before each round's latency cases. Every other round
+ * reverses the rows, so no row always runs right after the same neighbour.
+ */
+function plan(opts: Options, pkiDir: string): Step[] {
+  const steps: Step[] = [];
+  const latencyRows = opts.latency ? LATENCY_ROWS.filter((r) => opts.rows.includes(r)) : [];
+  const floods = (round: number, rows: Row[]): CaseSpec[][] =>
+    opts.payloads.flatMap((payload) => {
+      const payloadRows = rows.filter((row) => carries(row, payload));
+      return opts.sizes.map((size) => payloadRows.map((row): CaseSpec => ({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir })));
+    });
+  if (opts.interleave === 'slices') for (const specs of floods(1, opts.rows)) steps.push({ sliced: true, specs });
+  const floodCaseRounds = opts.interleave === 'cases' ? opts.rounds : 0;
+  for (let round = 1; round <= Math.max(floodCaseRounds, opts.latencyRounds); round++) {
+    const reversed = round % 2 === 0;
+    if (round <= floodCaseRounds) {
+      for (const specs of floods(round, reversed ? [...opts.rows].reverse() : opts.rows)) for (const spec of specs) steps.push({ sliced: false, specs: [spec] });
+    }
+    if (round > opts.latencyRounds) continue;
+    const paced = reversed ? [...latencyRows].reverse() : latencyRows;
+    for (const payload of opts.latencyPayloads) {
+      for (const row of paced) steps.push({ sliced: false, specs: [{ row, payload, size: LATENCY_SIZE, round, mode: 'paced', rate: opts.rate, pkiDir }] });
+    }
+  }
+  return steps;
+}
+
+function summary(r: CaseResult): string {
+  const name = `round ${r.spec.round}: ${r.spec.row} ${r.spec.payload} ${r.spec.size} B ${r.spec.mode}`;
   if (r.status !== 'ok') return `  ${name}: ${r.status === 'unsupported' ? 'skipped' : r.status} — ${r.reason ?? ''}`;
   const rate = ((r.receiver?.messages ?? 0) / (r.receiver?.elapsedMs ?? 1)) * 1000;
   const lat = r.receiver?.latency;

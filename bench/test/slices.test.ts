@@ -1,0 +1,88 @@
+/**
+ * The bench's slice runs (bench/src/slices.ts) measure several pairs of real peer processes in
+ * turns, which is only sound if a paused pair stops sending and a resumed one sends again, and
+ * if a row that cannot run is reported as such without stopping the others. Real processes over
+ * real mutual TLS (the raw TLS row, the cheapest); no figure is judged, only whether messages
+ * flowed in a window at all. The test builds the bench first (`tsc -b bench`, incremental):
+ * the pairs fork the compiled peer.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+type PairModule = typeof import('../src/pair.js');
+type SlicesModule = typeof import('../src/slices.js');
+type CaseSpec = import('../src/protocol.js').CaseSpec;
+
+let pairModule: PairModule;
+let slicesModule: SlicesModule;
+let pkiDir: string;
+
+const pairOptions = {
+  peerExecArgv: [],
+  peerLogDir: undefined,
+  ferryConfig: {},
+  traceDir: undefined,
+  ferryNodeArgs: { sender: [], receiver: [] },
+};
+
+function spec(row: CaseSpec['row'], dir = pkiDir): CaseSpec {
+  return { row, payload: 'bytes', size: 1024, round: 1, mode: 'flood', rate: 0, pkiDir: dir };
+}
+
+describe('bench slices: pairs of peer processes measured in turns', () => {
+  before(async () => {
+    execFileSync(join(REPO, 'node_modules', '.bin', 'tsc'), ['-b', 'bench'], { cwd: REPO, stdio: 'inherit' });
+    pairModule = (await import(join(REPO, 'bench', 'dist', 'pair.js'))) as PairModule;
+    slicesModule = (await import(join(REPO, 'bench', 'dist', 'slices.js'))) as SlicesModule;
+    pkiDir = mkdtempSync(join(tmpdir(), 'ferry-bench-slices-'));
+    ensurePki(pkiDir);
+  });
+  after(() => rmSync(pkiDir, { recursive: true, force: true }));
+
+  it("a slice run's pair sends nothing until resumed, and stops again when paused", async () => {
+    const pair = await pairModule.Pair.start(spec('raw-tls'), { ...pairOptions, sliced: true });
+    try {
+      const paused = await pair.measure(300);
+      assert.equal(paused.sender?.messages, 0, "a slice pair's sender sent before its first resume");
+      assert.equal(paused.receiver?.messages, 0, 'messages arrived before the first resume');
+
+      pair.resume();
+      const flooding = await pair.measure(300);
+      assert.ok((flooding.sender?.messages ?? 0) > 0, 'a resumed sender sent nothing');
+      assert.ok((flooding.receiver?.messages ?? 0) > 0, 'nothing arrived from a resumed sender');
+
+      pair.pause();
+      // What was in flight when the pause arrived drains first, as in a slice run's settle.
+      await sleep(300);
+      const pausedAgain = await pair.measure(300);
+      assert.equal(pausedAgain.sender?.messages, 0, 'a paused sender went on sending');
+      assert.equal(pausedAgain.receiver?.messages, 0, 'messages went on arriving after the pause had drained');
+    } finally {
+      await pair.stop();
+    }
+  });
+
+  it('runs every row once per round, reversed every other round, and reports a row that cannot start in each round without stopping the others', async () => {
+    const broken = spec('ws', join(pkiDir, 'no-such-pki'));
+    const results = await slicesModule.runInSlices(
+      [spec('raw-tls'), broken],
+      { rounds: 2, warmupMs: 100, settleMs: 100, windowMs: 200, pair: pairOptions },
+      () => {},
+    );
+    assert.deepEqual(
+      results.map((r) => `${r.spec.round} ${r.spec.row} ${r.status}`),
+      ['1 raw-tls ok', '1 ws failed', '2 ws failed', '2 raw-tls ok'],
+    );
+    for (const r of results.filter((r) => r.status === 'ok')) assert.ok((r.receiver?.messages ?? 0) > 0, `round ${r.spec.round}: nothing arrived`);
+    const failed = results.find((r) => r.status === 'failed');
+    assert.match(failed?.reason ?? '', /no-such-pki|ENOENT/, 'the failure does not say what was missing');
+  });
+});
