@@ -1,8 +1,8 @@
 /**
  * One side of one benchmark pair, in its own process (forked by pair.ts). The receiver listens
- * and reports its port; the sender connects and starts sending at once (the warm-up), or, with
- * in a slice run (`sliced`), when the orchestrator says `resume`. The orchestrator then sends `mark`s in
- * pairs: between the two of a pair each process measures its CPU time and, on the receiver, the
+ * and reports its port; the sender connects and starts sending at once (the warm-up) or, in a
+ * slice run (`sliced`), when the orchestrator says `resume`. The orchestrator then sends `mark`s
+ * in twos: between the two each process measures its CPU time and, on the receiver, the
  * messages that arrived (and their one-way latency in paced mode). A slice run pauses and
  * resumes a flood between windows.
  */

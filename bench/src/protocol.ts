@@ -74,7 +74,7 @@ export interface PeerArgs extends CaseSpec {
 }
 
 /**
- * Parent → child. `mark`s come in pairs: the first opens a measured window, the second closes it
+ * Parent → child. `mark`s come in twos: the first opens a measured window, the second closes it
  * and is answered with `stats`; a pair may be measured in many windows. `pause` and `resume`
  * stop and restart a sender's flood between windows.
  */

@@ -410,7 +410,8 @@ function method(info: RunInfo): string {
   if (info.interleave === 'cases') {
     return (
       `${plural(info.rounds, 'round')}, every case once per round in its own pair of processes, rows side by side (their order reversed every other round). ${loopback} ` +
-      `${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per flood case, ${info.latencyWindowMs} ms per latency case.`
+      `${info.warmupMs} ms warm-up, ${info.windowMs} ms measured window per flood case, ${info.latencyWindowMs} ms per latency case` +
+      `${info.latencyRounds === info.rounds ? '' : ` (latency cases in ${plural(info.latencyRounds, 'round')})`}.`
     );
   }
   return (
