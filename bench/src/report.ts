@@ -381,7 +381,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     `${info.startedAt.toISOString()}, ${info.seconds.toFixed(0)} s. Node ${m.node}, ${m.nproc} × ${m.cpuModel}, git ${m.git}, bufferutil ${m.bufferutil ? 'installed' : 'not installed'}.`,
     `${load} \`uptime\` at start: ${m.uptime}`,
     '',
-    `${method(info)} ` +
+    `${method(info, all.some((r) => r.spec.mode === 'flood'))} ` +
       `Each figure is the median over rounds, with its range (min–max) where there were several; each ratio is taken within a round and then given as the median of those ratios with their range. ` +
       `msgs/s counted at the receiver (handed to the application); MB/s = msgs/s × nominal size / 10^6; CPU µs/msg = the process's user + system CPU time over the window (process.cpuUsage) divided by the messages it sent (sender) or received (receiver); CPU % of one core; peak RSS = maxRSS of the process's life. ` +
       `Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.` +
@@ -403,8 +403,8 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
   ].join('\n');
 }
 
-/** How the cases ran, in a sentence or three. */
-function method(info: RunInfo): string {
+/** How the cases ran, in a sentence or three (`floods`: whether any flood case was planned). */
+function method(info: RunInfo, floods: boolean): string {
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const loopback = 'Loopback, sender and receiver in separate processes.';
   if (info.interleave === 'cases') {
@@ -414,10 +414,12 @@ function method(info: RunInfo): string {
       `${info.latencyRounds === info.rounds ? '' : ` (latency cases in ${plural(info.latencyRounds, 'round')})`}.`
     );
   }
+  const latencyCases = `Latency cases: ${plural(info.latencyRounds, 'round')}, each case in its own pair of processes, ${info.warmupMs} ms warm-up, ${info.latencyWindowMs} ms measured window. ${loopback}`;
+  if (!floods) return latencyCases;
   return (
     `Flood cases in slices (--interleave slices): for each payload and size, every row's pair of processes is started once and kept connected, and the rows flood in turns, ` +
     `${plural(info.rounds, 'round')} of one ${info.windowMs} ms measured window per row, one right after another (${info.settleMs} ms settle before each, while the pair before drains; ${info.warmupMs} ms warm-up before a pair's first window; the rows' order reversed every other round), ` +
-    `so that a round's ratios compare windows ${((info.settleMs + info.windowMs) / 1000).toFixed(1)} s apart. A pair's peak RSS is its whole life's, every round's. Latency cases: ${plural(info.latencyRounds, 'round')}, each case in its own pair of processes, ${info.warmupMs} ms warm-up, ${info.latencyWindowMs} ms measured window. ${loopback}`
+    `so that a round's ratios compare windows ${((info.settleMs + info.windowMs) / 1000).toFixed(1)} s apart. A pair's peak RSS is its whole life's, every round's. ${latencyCases}`
   );
 }
 
