@@ -5,6 +5,7 @@
  * alive and measures them in turns.
  */
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Peer } from './child.js';
 import { busyPercent, cpuTicks } from './machine.js';
 import type { CaseSpec, PeerArgs, PeerStats } from './protocol.js';
@@ -81,7 +82,7 @@ export class Pair {
     const before = cpuTicks();
     this.receiver.send({ type: 'mark' });
     this.sender.send({ type: 'mark' });
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    await sleep(windowMs);
     this.receiver.send({ type: 'mark' });
     this.sender.send({ type: 'mark' });
     const after = cpuTicks();

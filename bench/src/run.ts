@@ -28,6 +28,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { NODE_OPTIONS, nodeArgs } from '@fast-ferry/tools/dist/node-options.js';
 import { ensurePki } from '@fast-ferry/tools/dist/pki.js';
@@ -154,10 +155,6 @@ function freshTraceDir(dir: string): string {
     throw new TypeError(`--trace-latency ${dir}: it holds traces of an earlier run; give a new or empty directory (or split those with node bench/dist/latency-split.js ${dir})`);
   }
   return dir;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function pairOptions(opts: Options): Omit<PairOptions, 'sliced'> {

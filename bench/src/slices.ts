@@ -9,6 +9,7 @@
  * apart. The first window of each pair follows a full warm-up; rows are reversed every other
  * round, as in the per-case order.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { notRun, Pair, type PairOptions } from './pair.js';
 import type { CaseSpec, Row } from './protocol.js';
 import type { CaseResult } from './report.js';
@@ -20,10 +21,6 @@ export interface SliceOptions {
   settleMs: number;
   windowMs: number;
   pair: Omit<PairOptions, 'sliced'>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
