@@ -14,6 +14,10 @@ export class Peer {
   #exited: string | undefined;
   #stderr = '';
 
+  get pid(): number | undefined {
+    return this.#proc.pid;
+  }
+
   /** `logDir`: keep the child's stdout and stderr there (e.g. with --node-arg=--trace-gc). */
   constructor(args: PeerArgs, execArgv: string[] = [], logDir?: string) {
     this.#proc = fork(PEER, [JSON.stringify(args)], { silent: true, execArgv });

@@ -30,9 +30,12 @@ export interface PeerTrace {
   arrivals: number[];
 }
 
-/** The file a case's peer writes its trace to: the sender's and receiver's pair up by name. */
-export function traceFile(dir: string, args: Pick<PeerArgs, 'row' | 'payload' | 'size' | 'round' | 'role'>): string {
-  return join(dir, `${args.row}-${args.payload}-${args.size}-r${args.round}-${args.role}.trace.json`);
+/**
+ * The file a case's peer writes its trace to: the sender's and receiver's pair up by name. A
+ * slice run's pair lives through every round: one trace for all of them.
+ */
+export function traceFile(dir: string, args: Pick<PeerArgs, 'row' | 'payload' | 'size' | 'round' | 'role' | 'sliced'>): string {
+  return join(dir, `${args.row}-${args.payload}-${args.size}-${args.sliced ? 'all-rounds' : `r${args.round}`}-${args.role}.trace.json`);
 }
 
 /** Starts recording in this process; the trace is written when the process exits. */

@@ -15,7 +15,7 @@
  * `sentAt` is wall-clock time in ms with sub-ms precision; both processes run on one machine,
  * so it gives one-way latency.
  */
-import type { PayloadKind } from './protocol.js';
+import type { LatencyStats, PayloadKind } from './protocol.js';
 
 export type Payload = Record<string, unknown> | Buffer;
 
@@ -173,24 +173,35 @@ export function probeMismatch(received: unknown): string | undefined {
   return `the hook got ${typeof received} ${json.length > 60 ? `${json.slice(0, 60)}…` : json}, not the Buffer written`;
 }
 
-/** One received message: count it, and in paced mode note its one-way latency. */
+/** One received message: count it, and in a measured window of a paced case note its one-way latency. */
 export class Sink {
   received = 0;
-  recording = false;
   /** Told the verdict on a bytes probe (a reason when the probe did not arrive as its bytes). */
   probed: ((unsupported: string | undefined) => void) | undefined;
   /** --trace-latency: [arrival, latency] of each recorded message goes here too. */
   arrivals: number[] | undefined;
   readonly #latencies: Float64Array;
   #samples = 0;
+  /** Where the open window's samples begin; every window's samples stay, for the pooled figures. */
+  #windowStart = 0;
+  #recording = false;
 
   constructor(capacity: number) {
     this.#latencies = new Float64Array(capacity);
   }
 
+  openWindow(): void {
+    this.#windowStart = this.#samples;
+    this.#recording = true;
+  }
+
+  closeWindow(): void {
+    this.#recording = false;
+  }
+
   accept(message: unknown): void {
     this.received += 1;
-    if (!this.recording) return;
+    if (!this.#recording) return;
     if (this.#samples >= this.#latencies.length) return;
     const now = hostClockMs();
     const latency = now - sentAtOf(message);
@@ -198,10 +209,15 @@ export class Sink {
     this.arrivals?.push(now, latency);
   }
 
-  latency(): { p50: number; p99: number; max: number; samples: number } | undefined {
-    if (this.#samples === 0) return undefined;
-    const sorted = this.#latencies.slice(0, this.#samples).sort();
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-    return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] as number, samples: this.#samples };
+  /** The last window's latency, and every window's together; undefined when the last window recorded none. */
+  latency(): (LatencyStats & { pooled: LatencyStats }) | undefined {
+    if (this.#samples === this.#windowStart) return undefined;
+    return { ...statsOf(this.#latencies.subarray(this.#windowStart, this.#samples)), pooled: statsOf(this.#latencies.subarray(0, this.#samples)) };
   }
+}
+
+function statsOf(samples: Float64Array): LatencyStats {
+  const sorted = samples.slice().sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] as number, samples: sorted.length };
 }

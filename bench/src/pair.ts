@@ -4,6 +4,7 @@
  * A case (run.ts) uses a pair for one window; a slice run (slices.ts) keeps several pairs
  * alive and measures them in turns.
  */
+import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Peer } from './child.js';
@@ -66,6 +67,27 @@ export class Pair {
     } catch (err) {
       await Promise.all([sender?.stop(), receiver.stop()]);
       throw err;
+    }
+  }
+
+  /** The peers' process ids (their main threads' too). */
+  get pids(): { sender: number | undefined; receiver: number | undefined } {
+    return { sender: this.sender.pid, receiver: this.receiver.pid };
+  }
+
+  /**
+   * Pins the sender's main thread to one CPU and the receiver's to another (taskset; V8's and
+   * libuv's helper threads still float). A slice run swaps the two every round (slices.ts).
+   */
+  pin(senderCpu: number, receiverCpu: number): void {
+    for (const [peer, cpu] of [[this.sender, senderCpu], [this.receiver, receiverCpu]] as const) {
+      if (peer.pid === undefined) continue;
+      try {
+        execFileSync('taskset', ['-p', '-c', String(cpu), String(peer.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      } catch (err) {
+        const why = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
+        throw new Error(`could not pin a peer to CPU ${cpu} with taskset (util-linux): ${why}; install it, or run with --no-pin`);
+      }
     }
   }
 

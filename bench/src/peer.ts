@@ -4,7 +4,7 @@
  * slice run (`sliced`), when the orchestrator says `resume`. The orchestrator then sends `mark`s
  * in twos: between the two each process measures its CPU time and, on the receiver, the
  * messages that arrived (and their one-way latency in paced mode). A slice run pauses and
- * resumes a flood between windows.
+ * resumes the sender between windows, a flood or a paced one.
  */
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { startLatencyTrace } from './latency-trace.js';
@@ -46,12 +46,12 @@ class Window {
       this.#startedAt = performance.now();
       this.#cpu = process.cpuUsage();
       this.#base = count();
-      if (sink) sink.recording = true;
+      sink?.openWindow();
       return undefined;
     }
     const elapsedMs = performance.now() - this.#startedAt;
     const cpu = process.cpuUsage(this.#cpu);
-    if (sink) sink.recording = false;
+    sink?.closeWindow();
     const latency = sink?.latency();
     return {
       messages: count() - this.#base,
@@ -80,7 +80,7 @@ async function runReceiver(args: PeerArgs, transport: Transport): Promise<void> 
   tell({ type: 'ready', port });
 }
 
-/** Whether a flood may send: closed while a slice run measures another pair. */
+/** Whether the sender may send: closed while a slice run measures another pair. */
 class Gate {
   #open: boolean;
   #waiters: (() => void)[] = [];
@@ -108,8 +108,6 @@ class Gate {
 }
 
 async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
-  // A paced case's rate and latency samples assume it sends throughout; only floods are sliced.
-  if (args.mode === 'paced' && args.sliced) throw new Error('a paced case cannot run in slices: only flood cases do');
   if (args.traceDir !== undefined && args.mode === 'paced') startLatencyTrace(args, args.traceDir);
   const conn = await transport.connect(args);
   const window = new Window();
@@ -129,7 +127,7 @@ async function runSender(args: PeerArgs, transport: Transport): Promise<void> {
     return source.next(sent, hostClockMs());
   };
   if (args.mode === 'flood') await flood(conn, next, args.size, gate);
-  else paced(conn, next, args.rate);
+  else paced(conn, next, args.rate, gate);
 }
 
 /**
@@ -153,21 +151,32 @@ async function flood(conn: SenderConnection, next: () => Payload, size: number, 
   }
 }
 
-/** A fixed rate: on each ~1 ms timer tick, send what the clock says is due. */
-function paced(conn: SenderConnection, next: () => Payload, rate: number): void {
-  const started = performance.now();
-  let due = 0;
+/**
+ * A fixed rate: on each ~1 ms timer tick, send what the clock says is due. A paused sender stops
+ * ticking; resumed, it counts from then, so the time it was paused is not sent as a burst.
+ */
+function paced(conn: SenderConnection, next: () => Payload, rate: number, gate: Gate): void {
+  let started = 0;
   let done = 0;
-  // Ticks until the process exits ('stop').
+  // Ticks until the process exits ('stop'), or until paused: then begin() starts it again.
   const tick = (): void => {
-    due = Math.floor(((performance.now() - started) * rate) / 1000);
+    if (!gate.isOpen) {
+      void gate.opened().then(begin);
+      return;
+    }
+    const due = Math.floor(((performance.now() - started) * rate) / 1000);
     while (done < due) {
       conn.send(next());
       done += 1;
     }
     setTimeout(tick, 1);
   };
-  tick();
+  const begin = (): void => {
+    started = performance.now();
+    done = 0;
+    tick();
+  };
+  begin();
 }
 
 async function main(): Promise<void> {

@@ -80,6 +80,14 @@ export interface PeerArgs extends CaseSpec {
  */
 export type ParentMessage = { type: 'mark' } | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
 
+/** Percentiles of one-way latency samples, in ms. */
+export interface LatencyStats {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+
 /** What one process measured between the two marks. */
 export interface PeerStats {
   /** Receiver: messages handed to the application; sender: messages given to the transport. */
@@ -93,8 +101,11 @@ export interface PeerStats {
   peakRssBytes: number;
   /** process.memoryUsage() at the end of the window (for the JSON file, to see where RSS goes). */
   memory?: NodeJS.MemoryUsage;
-  /** Receiver in paced mode: one-way latency in ms. */
-  latency?: { p50: number; p99: number; max: number; samples: number };
+  /**
+   * Receiver in paced mode: one-way latency in ms over the window, and `pooled` over every
+   * window of this pair's life so far (in a slice run: every round up to this one).
+   */
+  latency?: LatencyStats & { pooled: LatencyStats };
 }
 
 /** Child → parent. */

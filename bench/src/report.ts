@@ -2,7 +2,8 @@
  * Turns the case results into the Markdown report. Every figure of a case is the median over
  * the rounds in which it ran; every ratio is taken within a round (the two cases ran minutes
  * apart at most, under the same load) and then given as the median of those per-round ratios
- * with their range, min–max.
+ * with their range, min–max. The one exception: latency run in slices is pooled over all rounds
+ * (Results.latency says why).
  */
 import { structuredBytes } from './message.js';
 import { ROWS, rowLabel, type CaseSpec, type PayloadKind, type PeerStats, type Row } from './protocol.js';
@@ -29,6 +30,8 @@ export interface RunInfo {
   latencyRounds: number;
   warmupMs: number;
   settleMs: number;
+  /** Slices: each window pinned the pair's two main threads to CPUs 0 and 1, swapped every round. */
+  pinned: boolean;
   windowMs: number;
   latencyWindowMs: number;
   rate: number;
@@ -55,8 +58,8 @@ const senderUs: Metric = (r) => (r.status === 'ok' ? perMessage(r.sender) : unde
 const receiverUs: Metric = (r) => (r.status === 'ok' ? perMessage(r.receiver) : undefined);
 const senderRss: Metric = (r) => (r.status === 'ok' ? r.sender?.peakRssBytes : undefined);
 const receiverRss: Metric = (r) => (r.status === 'ok' ? r.receiver?.peakRssBytes : undefined);
-const p50: Metric = (r) => (r.status === 'ok' ? r.receiver?.latency?.p50 : undefined);
-const p99: Metric = (r) => (r.status === 'ok' ? r.receiver?.latency?.p99 : undefined);
+type Percentile = 'p50' | 'p99';
+const windowLatency = (q: Percentile): Metric => (r) => (r.status === 'ok' ? r.receiver?.latency?.[q] : undefined);
 
 export function median(xs: number[]): number | undefined {
   if (xs.length === 0) return undefined;
@@ -65,9 +68,12 @@ export function median(xs: number[]): number | undefined {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** A median with its range over rounds; `n` is how many rounds gave a value. */
+/**
+ * A figure with its range over rounds; `n` is how many rounds gave a value. The figure is the
+ * median over rounds, except for latency in slices (Results.latency): there it is pooled.
+ */
 interface Spread {
-  median: number;
+  figure: number;
   min: number;
   max: number;
   n: number;
@@ -75,12 +81,16 @@ interface Spread {
 
 function spread(xs: number[]): Spread | undefined {
   const m = median(xs);
-  return m === undefined ? undefined : { median: m, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+  return m === undefined ? undefined : { figure: m, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
 /** The results of one case (row × payload × size × mode), round by round. */
 class Results {
-  constructor(readonly all: CaseResult[]) {}
+  /** `pooledLatency`: the paced cases ran in slices, one pair a row through every round. */
+  constructor(
+    readonly all: CaseResult[],
+    readonly pooledLatency: boolean,
+  ) {}
 
   of(mode: Mode, payload: PayloadKind, size: number, row: Row): CaseResult[] {
     return this.all.filter((r) => r.spec.mode === mode && r.spec.payload === payload && r.spec.size === size && r.spec.row === row);
@@ -101,6 +111,30 @@ class Results {
       if (a !== undefined && bv !== undefined && bv > 0) ratios.push(a / bv);
     }
     return spread(ratios);
+  }
+
+  /**
+   * A paced case's p50 or p99, or (`ref`) its ratio to ref's. Run in slices, a row's receiver
+   * reports with each window the percentile over all its windows so far: the last one's is the
+   * figure, over every round's samples together, because a median of 1 s windows' p99s would
+   * leave out stalls rarer than one a window. Its ratio is pooled figure over pooled figure. The
+   * range is the single windows' (or their ratios within each round). Run case by case, it is
+   * the median over rounds, as for every other figure.
+   */
+  latency(payload: PayloadKind, size: number, row: Row, q: Percentile, ref?: Row): Spread | undefined {
+    const metric = windowLatency(q);
+    const perRound = ref === undefined ? this.values('paced', payload, size, row, metric) : this.ratio('paced', payload, size, row, ref, metric);
+    if (!this.pooledLatency || perRound === undefined) return perRound;
+    const pooled = (r: Row): number | undefined => {
+      const last = this.of('paced', payload, size, r)
+        .filter((x) => x.status === 'ok' && x.receiver?.latency !== undefined)
+        .sort((a, b) => b.spec.round - a.spec.round)[0];
+      return last?.receiver?.latency?.pooled[q];
+    };
+    const mine = pooled(row);
+    const theirs = ref === undefined ? 1 : pooled(ref);
+    if (mine === undefined || theirs === undefined || theirs <= 0) return undefined;
+    return { ...perRound, figure: mine / theirs };
   }
 
   /** Why a case has no figures: skipped (unsupported), failed, or not part of this run. */
@@ -129,10 +163,10 @@ function ms(n: number): string {
   return n < 10 ? n.toFixed(3) : n.toFixed(1);
 }
 
-/** `median (min–max)`, the range left out when one round gave the value (or all gave the same). */
+/** `figure (min–max)`, the range left out when one round gave the value (or all gave the same). */
 function cell(s: Spread | undefined, fmt: (n: number) => string, fmtRange: (n: number) => string = fmt): string {
   if (!s) return '–';
-  return s.n > 1 && s.min !== s.max ? `${fmt(s.median)} (${fmtRange(s.min)}–${fmtRange(s.max)})` : fmt(s.median);
+  return s.n > 1 && s.min !== s.max ? `${fmt(s.figure)} (${fmtRange(s.min)}–${fmtRange(s.max)})` : fmt(s.figure);
 }
 
 function sizeLabel(size: number): string {
@@ -187,12 +221,12 @@ export function throughputTable(results: Results, payload: PayloadKind, sizes: n
       }
       const rss = (metric: Metric): string => {
         const s = results.values('flood', payload, size, row, metric);
-        return s ? `${(s.median / MIB).toFixed(0)} MiB` : '–';
+        return s ? `${(s.figure / MIB).toFixed(0)} MiB` : '–';
       };
       const us = (n: number): string => n.toFixed(2);
       const partial = rate.n < runs.length ? ` [${rate.n}/${runs.length} rounds]` : '';
       lines.push(
-        `| ${label} | ${cell(rate, fmtInt, fmtK)}${partial} | ${((rate.median * size) / 1e6).toFixed(1)} | ` +
+        `| ${label} | ${cell(rate, fmtInt, fmtK)}${partial} | ${((rate.figure * size) / 1e6).toFixed(1)} | ` +
           `${cell(results.ratio('flood', payload, size, row, 'ws', rateOf), fmtX, (n) => n.toFixed(2))} | ` +
           `${cell(results.ratio('flood', payload, size, row, 'raw-tls', rateOf), fmtX, (n) => n.toFixed(2))} | ` +
           `${cell(results.values('flood', payload, size, row, senderUs), us)} | ` +
@@ -214,8 +248,8 @@ export function latencyTable(results: Results, payload: PayloadKind, size: numbe
   for (const row of rows) {
     const runs = results.of('paced', payload, size, row);
     if (runs.length === 0) continue;
-    const l50 = results.values('paced', payload, size, row, p50);
-    const l99 = results.values('paced', payload, size, row, p99);
+    const l50 = results.latency(payload, size, row, 'p50');
+    const l99 = results.latency(payload, size, row, 'p99');
     if (!l50 || !l99) {
       lines.push(`| ${rowLabel(row, payload)} | ${runs.some((r) => r.status === 'failed') ? 'FAILED' : 'no samples'} | | | | | | | | | |`);
       continue;
@@ -225,8 +259,8 @@ export function latencyTable(results: Results, payload: PayloadKind, size: numbe
     lines.push(
       `| ${rowLabel(row, payload)} | ${cell(results.values('paced', payload, size, row, rateOf), fmtInt, fmtK)} | ` +
         `${cell(l50, ms)} | ${cell(l99, ms)} | ${ms(max)} | ` +
-        `${cell(results.ratio('paced', payload, size, row, 'ws', p50), fmtX, (n) => n.toFixed(2))} | ` +
-        `${cell(results.ratio('paced', payload, size, row, 'ws', p99), fmtX, (n) => n.toFixed(2))} | ` +
+        `${cell(results.latency(payload, size, row, 'p50', 'ws'), fmtX, (n) => n.toFixed(2))} | ` +
+        `${cell(results.latency(payload, size, row, 'p99', 'ws'), fmtX, (n) => n.toFixed(2))} | ` +
         `${cell(results.values('paced', payload, size, row, senderUs), (n) => n.toFixed(2))} | ` +
         `${cell(results.values('paced', payload, size, row, receiverUs), (n) => n.toFixed(2))} | ` +
         `${pct((r) => (r.status === 'ok' ? r.sender?.cpuPercent : undefined))} | ${pct((r) => (r.status === 'ok' ? r.receiver?.cpuPercent : undefined))} |`,
@@ -246,14 +280,14 @@ const TARGET_SIZES = { structured: [128, 1024, 16 * 1024], bytesVsWs: [128, 1024
  */
 const SEAL_PER_MESSAGE_FLOOR_BYTES = 16 * 1024;
 
-/** One target line: the measured median ratio (range) against a bound, met / NOT met / not run. */
+/** One target line: the measured ratio (range) against a bound, met / NOT met / not run. */
 function judged(what: string, s: Spread | undefined, bound: number, atMost: boolean, absent: string): string {
   if (!s) return `  - ${what}: ${absent}`;
-  const ok = atMost ? s.median <= bound : s.median >= bound;
+  const ok = atMost ? s.figure <= bound : s.figure >= bound;
   return `  - ${what}: ${cell(s, fmtX, (n) => n.toFixed(2))} — ${ok ? 'met' : 'NOT met'}`;
 }
 
-/** Issue 13 §3's targets for each Fast Ferry mode, judged on medians over rounds. */
+/** Issue 13 §3's targets for each Fast Ferry mode, judged on medians over rounds (latency in slices: pooled). */
 export function targets(results: Results, info: RunInfo): string {
   const out: string[] = [];
   const L = info.latencySize;
@@ -271,9 +305,9 @@ export function targets(results: Results, info: RunInfo): string {
       out.push(judged(`bytes ${sizeLabel(size)} msgs/s ≥ 0.9× raw TLS`, results.ratio('flood', 'bytes', size, row, 'raw-tls', rateOf), 0.9, false, results.absence('flood', 'bytes', size, row)));
     }
     const absent = results.absence('paced', 'structured', L, row);
-    if (row === 'ferry-tls') out.push(judged(`latency p50, structured ${sizeLabel(L)} at ${fmtInt(info.rate)}/s, ≤ 1.1× plain ws`, results.ratio('paced', 'structured', L, row, 'ws', p50), 1.1, true, absent));
+    if (row === 'ferry-tls') out.push(judged(`latency p50, structured ${sizeLabel(L)} at ${fmtInt(info.rate)}/s, ≤ 1.1× plain ws`, results.latency('structured', L, row, 'p50', 'ws'), 1.1, true, absent));
     const p99Bound = row === 'ferry-tls' ? 1.3 : 1.5;
-    out.push(judged(`latency p99, structured ${sizeLabel(L)} at ${fmtInt(info.rate)}/s, ≤ ${p99Bound}× plain ws`, results.ratio('paced', 'structured', L, row, 'ws', p99), p99Bound, true, absent));
+    out.push(judged(`latency p99, structured ${sizeLabel(L)} at ${fmtInt(info.rate)}/s, ≤ ${p99Bound}× plain ws`, results.latency('structured', L, row, 'p99', 'ws'), p99Bound, true, absent));
     out.push(rssTarget(results, row));
   }
   out.push(...floors(results));
@@ -291,8 +325,8 @@ function rssTarget(results: Results, row: Row): string {
     const ferry = results.values('flood', spec.payload, spec.size, row, senderRss);
     const ws = results.values('flood', spec.payload, spec.size, 'ws', senderRss);
     if (!ferry || !ws) continue;
-    const ratio = ferry.median / ws.median;
-    if (!worst || ratio > worst.ratio) worst = { ratio, name: `${spec.payload} ${sizeLabel(spec.size)}`, ferry: ferry.median, ws: ws.median };
+    const ratio = ferry.figure / ws.figure;
+    if (!worst || ratio > worst.ratio) worst = { ratio, name: `${spec.payload} ${sizeLabel(spec.size)}`, ferry: ferry.figure, ws: ws.figure };
   }
   const what = 'sender peak RSS ≤ 1.3× plain ws sender (worst flood case)';
   if (!worst) return `  - ${what}: not run`;
@@ -321,11 +355,11 @@ function floors(results: Results): string[] {
   }
   for (const size of TARGET_SIZES.bytesVsWs) {
     const raw = results.ratio('flood', 'bytes', size, 'raw-tls', 'ws', rateOf);
-    if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor reaches ${cell(raw, fmtX, (n) => n.toFixed(2))} plain ws binary; 1.5× plain ws binary is ${fmtX(1.5 / raw.median)} the floor.`);
+    if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor reaches ${cell(raw, fmtX, (n) => n.toFixed(2))} plain ws binary; 1.5× plain ws binary is ${fmtX(1.5 / raw.figure)} the floor.`);
   }
   for (const size of TARGET_SIZES.bytesVsRaw) {
     const raw = results.values('flood', 'bytes', size, 'raw-tls', rateOf);
-    if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor sent ${cell(raw, fmtInt, fmtK)} msgs/s; 0.9× is ${fmtInt(0.9 * raw.median)} msgs/s.`);
+    if (raw) lines.push(`- bytes ${sizeLabel(size)}: the raw TLS floor sent ${cell(raw, fmtInt, fmtK)} msgs/s; 0.9× is ${fmtInt(0.9 * raw.figure)} msgs/s.`);
     const sealed = results.ratio('flood', 'bytes', size, 'raw-tls-sealed', 'raw-tls', rateOf);
     if (sealed) {
       lines.push(
@@ -360,7 +394,7 @@ function loadSentence(info: RunInfo, all: CaseResult[]): string {
 }
 
 export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[], sizes: number[]): string {
-  const results = new Results(all);
+  const results = new Results(all, info.interleave === 'slices');
   const rowsRun = (mode: Mode): Row[] => {
     const seen = new Set(all.filter((r) => r.spec.mode === mode).map((r) => r.spec.row));
     return ROWS.filter((r) => seen.has(r));
@@ -373,6 +407,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
   const latency = payloads.flatMap((payload) =>
     all.some((r) => r.spec.mode === 'paced' && r.spec.payload === payload) ? [`### ${payload}`, '', latencyTable(results, payload, info.latencySize, rowsRun('paced')), ''] : [],
   );
+  const ran = (mode: Mode): boolean => all.some((r) => r.spec.mode === mode);
   const m = info.machine;
   const load = loadSentence(info, all);
   return [
@@ -381,7 +416,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     `${info.startedAt.toISOString()}, ${info.seconds.toFixed(0)} s. Node ${m.node}, ${m.nproc} × ${m.cpuModel}, git ${m.git}, bufferutil ${m.bufferutil ? 'installed' : 'not installed'}.`,
     `${load} \`uptime\` at start: ${m.uptime}`,
     '',
-    `${method(info, all.some((r) => r.spec.mode === 'flood'))} ` +
+    `${method(info, ran('flood'))} ` +
       `Each figure is the median over rounds, with its range (min–max) where there were several; each ratio is taken within a round and then given as the median of those ratios with their range. ` +
       `msgs/s counted at the receiver (handed to the application); MB/s = msgs/s × nominal size / 10^6; CPU µs/msg = the process's user + system CPU time over the window (process.cpuUsage) divided by the messages it sent (sender) or received (receiver); CPU % of one core; peak RSS = maxRSS of the process's life. ` +
       `Fast Ferry sender \`${info.ferryNodeOptions.sender}\`, receiver \`${info.ferryNodeOptions.receiver}\` (their images' NODE_OPTIONS); plain ws and raw TLS with V8's defaults.` +
@@ -393,7 +428,7 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     `## One-way latency, ${sizeLabel(info.latencySize)} at ${fmtInt(info.rate)} msgs/s`,
     '',
     ...(latency.length > 0 ? latency : ['Not run.', '']),
-    `## Targets (issue 13 §3), medians over rounds (floods ${info.rounds}, latency ${info.latencyRounds})`,
+    `## Targets (issue 13 §3), ${targetsBasis(info, ran('flood'), ran('paced'))}`,
     '',
     `Measured on a shared machine. ${load}`,
     '',
@@ -401,6 +436,16 @@ export function report(info: RunInfo, all: CaseResult[], payloads: PayloadKind[]
     '',
     ...(all.some((r) => r.status !== 'ok') ? ['## Cases that did not run', '', notes(all), ''] : []),
   ].join('\n');
+}
+
+/** What the targets are judged on, for the modes that ran. */
+function targetsBasis(info: RunInfo, floods: boolean, latency: boolean): string {
+  const rounds = (n: number): string => `${n} round${n === 1 ? '' : 's'}`;
+  const parts = [
+    ...(floods ? [`floods as medians over ${rounds(info.rounds)}`] : []),
+    ...(latency ? [info.interleave === 'slices' ? `latency pooled over ${rounds(info.latencyRounds)}` : `latency as medians over ${rounds(info.latencyRounds)}`] : []),
+  ];
+  return parts.length > 0 ? parts.join(', ') : 'nothing ran';
 }
 
 /** How the cases ran, in a sentence or three (`floods`: whether any flood case was planned). */
@@ -414,12 +459,17 @@ function method(info: RunInfo, floods: boolean): string {
       `${info.latencyRounds === info.rounds ? '' : ` (latency cases in ${plural(info.latencyRounds, 'round')})`}.`
     );
   }
-  const latencyCases = `Latency cases: ${plural(info.latencyRounds, 'round')}, each case in its own pair of processes, ${info.warmupMs} ms warm-up, ${info.latencyWindowMs} ms measured window. ${loopback}`;
-  if (!floods) return latencyCases;
+  const latencyCases =
+    `Latency cases in slices${floods ? ' too' : ''}: each row's pair paced at ${fmtInt(info.rate)} msgs/s, ${plural(info.latencyRounds, 'round')} of one ${info.latencyWindowMs} ms window per row (${info.settleMs} ms settle before each, ${info.warmupMs} ms warm-up before a pair's first). ` +
+    `Unlike the other figures, their p50 and p99 are taken over all rounds' samples together, and a ratio is pooled figure over pooled figure; the range beside each is the single windows' (and their ratios within a round). ${loopback}`;
+  const pinning = info.pinned
+    ? " In each window the pair's sender and receiver (their main threads) are pinned to CPUs 0 and 1, swapped every round, so that every row meets each vCPU alike."
+    : ' The pairs are not pinned to CPUs.';
+  if (!floods) return latencyCases + pinning;
   return (
     `Flood cases in slices (--interleave slices): for each payload and size, every row's pair of processes is started once and kept connected, and the rows flood in turns, ` +
     `${plural(info.rounds, 'round')} of one ${info.windowMs} ms measured window per row, one right after another (${info.settleMs} ms settle before each, while the pair before drains; ${info.warmupMs} ms warm-up before a pair's first window; the rows' order reversed every other round), ` +
-    `so that a round's ratios compare windows ${((info.settleMs + info.windowMs) / 1000).toFixed(1)} s apart. A pair's peak RSS is its whole life's, every round's. ${latencyCases}`
+    `so that a round's ratios compare windows ${((info.settleMs + info.windowMs) / 1000).toFixed(1)} s apart. A pair's peak RSS is its whole life's, every round's. ${latencyCases}${pinning}`
   );
 }
 

@@ -4,16 +4,18 @@
  *
  *   node bench/dist/run.js [--smoke] [--interleave slices|cases] [--rounds N] [--latency-rounds N]
  *                          [--payloads flat,structured,bytes] [--sizes 128,1024] [--rows ws,raw-tls]
- *                          [--window MS] [--settle MS] [--warmup MS] [--latency-window MS] [--rate N]
+ *                          [--window MS] [--settle MS] [--warmup MS] [--latency-window MS] [--rate N] [--no-pin]
  *                          [--no-latency] [--cpu-prof DIR] [--node-arg ARG]... [--peer-log DIR]
  *                          [--ferry-config KEY=VALUE]... [--trace-latency DIR]
  *
- * The flood cases run in slices by default (slices.ts): for each payload and size, every row's
- * pair of processes stays connected and the rows flood in turns, one window each per round, so
- * that Fast Ferry and its references share each second of the machine's changing speed. With
- * --interleave cases every flood case runs in its own pair of processes, round by round, as the
- * latency cases always do. Either way the order of the rows is reversed every other round, and
- * the report gives medians over rounds and per-round ratios.
+ * The cases run in slices by default (slices.ts): for each payload and size, every row's pair of
+ * processes stays connected and the rows send in turns, one window each per round, so that Fast
+ * Ferry and its references share each second of the machine's changing speed; the latency cases
+ * likewise, their percentiles taken over all rounds' samples together. With --interleave cases
+ * every case runs in its own pair of processes, round by round. Either way the order of the rows
+ * is reversed every other round, and the report gives medians over rounds and per-round ratios.
+ * In slices each window pins the pair's sender and receiver to CPUs 0 and 1, swapped every round
+ * (slices.ts says why); --no-pin leaves them to the scheduler, as a machine with one CPU does.
  *
  * --sizes none runs only the latency cases. --cpu-prof writes a V8 CPU profile of every peer
  * process into DIR (summarize one with `node bench/dist/profile-summary.js FILE`); --node-arg
@@ -25,7 +27,7 @@
  * Exits non-zero only when a case failed to run; timings are never judged here.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,16 +51,18 @@ const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 interface Options {
   smoke: boolean;
-  /** How flood cases share the machine: `slices` (slices.ts) or `cases`, each in its own processes. */
+  /** How the cases share the machine: `slices` (slices.ts) or `cases`, each in its own processes. */
   interleave: 'slices' | 'cases';
   /** Rounds of the flood cases (slices or cases). */
   rounds: number;
-  /** Rounds of the paced (latency) cases, which always run each in its own processes. */
+  /** Rounds of the paced (latency) cases. */
   latencyRounds: number;
   payloads: PayloadKind[];
   latencyPayloads: PayloadKind[];
   warmupMs: number;
   settleMs: number;
+  /** Slices only: pin each pair's two main threads to CPUs 0 and 1 in its windows (slices.ts). */
+  pin: boolean;
   /** The measured window of a flood case (or slice). */
   windowMs: number;
   /** The measured window of a paced (latency) case. */
@@ -94,6 +98,7 @@ function options(): Options {
       settle: { type: 'string' },
       'latency-rounds': { type: 'string' },
       'latency-window': { type: 'string' },
+      'no-pin': { type: 'boolean', default: false },
     },
   });
   const smoke = values.smoke ?? false;
@@ -108,8 +113,11 @@ function options(): Options {
   if (interleave !== 'slices' && interleave !== 'cases') throw new TypeError(`--interleave: expected 'slices' or 'cases', got '${interleave}'`);
   const rounds = wholeNumber('--rounds', values.rounds ?? (smoke ? '1' : interleave === 'slices' ? '10' : '3'));
   if (interleave === 'cases' && values.settle !== undefined) throw new TypeError('--settle: only slices settle between windows; drop it, or leave out --interleave cases');
-  // With --interleave cases the latency cases run in the flood rounds, as they always did, unless --latency-rounds says otherwise.
-  const latencyRounds = values['latency-rounds'] === undefined && interleave === 'cases' ? rounds : wholeNumber('--latency-rounds', values['latency-rounds'] ?? (smoke ? '1' : '3'));
+  if (interleave === 'cases' && values['no-pin'] === true) throw new TypeError('--no-pin: only slices pin their pairs to CPUs; drop it, or leave out --interleave cases');
+  // With --interleave cases the latency cases run in the flood rounds, as they always did, unless
+  // --latency-rounds says otherwise. In slices, 15 windows of 1 s: 75,000 samples a row at 5,000/s.
+  const latencyRounds =
+    values['latency-rounds'] === undefined && interleave === 'cases' ? rounds : wholeNumber('--latency-rounds', values['latency-rounds'] ?? (smoke ? '1' : '15'));
   const sizes = (values.sizes ?? (smoke ? '1024' : '128,1024,16384')).split(',').map(Number).filter((n) => n > 0);
   const tooSmall = payloads.includes('bytes') ? sizes.filter((n) => n < BYTES_MIN_SIZE) : [];
   if (tooSmall.length > 0) throw new TypeError(`--sizes: bytes payloads carry seq and sentAt in ${BYTES_MIN_SIZE} bytes; ${tooSmall.join(', ')} is too small (or leave bytes out of --payloads)`);
@@ -122,9 +130,12 @@ function options(): Options {
     latencyPayloads: LATENCY_PAYLOADS.filter((p) => payloads.includes(p) && (!smoke || p === 'structured')),
     warmupMs: milliseconds('--warmup', values.warmup ?? (smoke ? '300' : '1000')),
     settleMs: milliseconds('--settle', values.settle ?? '300'),
+    // Pinning two peers apart needs two CPUs; with one, the report says they were not pinned.
+    pin: interleave === 'slices' && !(values['no-pin'] ?? false) && availableParallelism() >= 2,
     windowMs: milliseconds('--window', values.window ?? (smoke ? '700' : interleave === 'slices' ? '1000' : '5000'), 'positive'),
-    // A p99 wants many samples: 5 s at 5,000 msgs/s is 25,000, whatever the flood windows are.
-    latencyWindowMs: milliseconds('--latency-window', values['latency-window'] ?? (smoke ? '700' : '5000'), 'positive'),
+    // A case's p99 wants many samples: 5 s at 5,000 msgs/s is 25,000. In slices the p99 is taken
+    // over all rounds' windows together, so a window can be as short as a flood's.
+    latencyWindowMs: milliseconds('--latency-window', values['latency-window'] ?? (smoke ? '700' : interleave === 'slices' ? '1000' : '5000'), 'positive'),
     sizes,
     rows,
     rate: Number(values.rate ?? 5000),
@@ -198,7 +209,8 @@ async function main(): Promise<void> {
       loadMax1m = Math.max(loadMax1m, loadavg()[0] ?? 0);
       process.stderr.write(`${summary(result)}\n`);
     };
-    const slices = { rounds: opts.rounds, warmupMs: opts.warmupMs, settleMs: opts.settleMs, windowMs: opts.windowMs, pair: pairOptions(opts) };
+    const floodSlices = { rounds: opts.rounds, warmupMs: opts.warmupMs, settleMs: opts.settleMs, windowMs: opts.windowMs, pin: opts.pin, pair: pairOptions(opts) };
+    const latencySlices = { ...floodSlices, rounds: opts.latencyRounds, windowMs: opts.latencyWindowMs };
     // One core carries bytes or does not: after the first Fast Ferry bytes case says it
     // does not, the others are skipped without starting processes.
     let ferryBytesUnsupported: string | undefined;
@@ -206,12 +218,14 @@ async function main(): Promise<void> {
       const reason = ferryBytesUnsupported;
       if (reason !== undefined) {
         for (const spec of step.specs.filter(isFerryBytes)) {
+          // Only flood steps carry bytes, so a sliced one runs opts.rounds rounds.
           for (const round of step.sliced ? roundsOf(opts.rounds) : [spec.round]) done({ spec: { ...spec, round }, status: 'unsupported', reason });
         }
       }
       const toRun = reason === undefined ? step.specs : step.specs.filter((spec) => !isFerryBytes(spec));
       if (toRun.length === 0) continue;
-      const stepResults = step.sliced ? await runInSlices(toRun, slices, done) : [await runCase(toRun[0] as CaseSpec, opts)];
+      const sliceOptions = step.specs[0]?.mode === 'paced' ? latencySlices : floodSlices;
+      const stepResults = step.sliced ? await runInSlices(toRun, sliceOptions, done) : [await runCase(toRun[0] as CaseSpec, opts)];
       if (!step.sliced) stepResults.forEach(done);
       const unsupported = stepResults.find((r) => r.status === 'unsupported' && isFerryBytes(r.spec));
       if (unsupported) ferryBytesUnsupported = unsupported.reason ?? 'unsupported';
@@ -230,6 +244,7 @@ async function main(): Promise<void> {
     latencyRounds: opts.latencyRounds,
     warmupMs: opts.warmupMs,
     settleMs: opts.settleMs,
+    pinned: opts.pin,
     windowMs: opts.windowMs,
     latencyWindowMs: opts.latencyWindowMs,
     rate: opts.rate,
@@ -273,10 +288,10 @@ function roundsOf(n: number): number[] {
 type Step = { sliced: false; specs: [CaseSpec] } | { sliced: true; specs: CaseSpec[] };
 
 /**
- * The flood cases, payload by payload and size by size with all rows side by side, then the
- * latency cases round by round. With --interleave cases the floods too run round by round,
- * each case in its own processes, before each round's latency cases. Every other round
- * reverses the rows, so no row always runs right after the same neighbour.
+ * In slices: the flood cases, payload by payload and size by size with all rows side by side,
+ * then the latency cases, payload by payload, likewise. With --interleave cases, round by round:
+ * each flood case in its own processes, then each latency case. Every other round reverses the
+ * rows, so no row always runs right after the same neighbour.
  */
 function plan(opts: Options, pkiDir: string): Step[] {
   const steps: Step[] = [];
@@ -286,17 +301,21 @@ function plan(opts: Options, pkiDir: string): Step[] {
       const payloadRows = rows.filter((row) => carries(row, payload));
       return opts.sizes.map((size) => payloadRows.map((row): CaseSpec => ({ row, payload, size, round, mode: 'flood', rate: 0, pkiDir })));
     });
-  if (opts.interleave === 'slices') for (const specs of floods(1, opts.rows)) steps.push({ sliced: true, specs });
-  const floodCaseRounds = opts.interleave === 'cases' ? opts.rounds : 0;
-  for (let round = 1; round <= Math.max(floodCaseRounds, opts.latencyRounds); round++) {
+  const paced = (round: number, payload: PayloadKind, rows: Row[]): CaseSpec[] =>
+    rows.map((row) => ({ row, payload, size: LATENCY_SIZE, round, mode: 'paced', rate: opts.rate, pkiDir }));
+  if (opts.interleave === 'slices') {
+    for (const specs of floods(1, opts.rows)) steps.push({ sliced: true, specs });
+    if (latencyRows.length > 0) for (const payload of opts.latencyPayloads) steps.push({ sliced: true, specs: paced(1, payload, latencyRows) });
+    return steps;
+  }
+  for (let round = 1; round <= Math.max(opts.rounds, opts.latencyRounds); round++) {
     const reversed = round % 2 === 0;
-    if (round <= floodCaseRounds) {
+    if (round <= opts.rounds) {
       for (const specs of floods(round, reversed ? [...opts.rows].reverse() : opts.rows)) for (const spec of specs) steps.push({ sliced: false, specs: [spec] });
     }
     if (round > opts.latencyRounds) continue;
-    const paced = reversed ? [...latencyRows].reverse() : latencyRows;
     for (const payload of opts.latencyPayloads) {
-      for (const row of paced) steps.push({ sliced: false, specs: [{ row, payload, size: LATENCY_SIZE, round, mode: 'paced', rate: opts.rate, pkiDir }] });
+      for (const spec of paced(round, payload, reversed ? [...latencyRows].reverse() : latencyRows)) steps.push({ sliced: false, specs: [spec] });
     }
   }
   return steps;

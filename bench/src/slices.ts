@@ -8,6 +8,13 @@
  * the paused pair's last messages drain). A round's ratios then compare windows about a second
  * apart. The first window of each pair follows a full warm-up; rows are reversed every other
  * round, as in the per-case order.
+ *
+ * The slow stretches fall on one vCPU at a time, and a pair kept alive keeps its processes where
+ * the scheduler put them: unpinned, one row's receiver sat on a slow vCPU for 14 windows running
+ * while the other row's was mostly on the fast one, and a run's latency ratio came out 0.75×
+ * where runs with fresh processes gave 1.2×. So (`pin`) each window pins the pair's sender and
+ * receiver to CPUs 0 and 1, and every round swaps them: in a round every row meets the same
+ * placement, and over the rounds each side meets both vCPUs alike.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { notRun, Pair, type PairOptions } from './pair.js';
@@ -20,6 +27,8 @@ export interface SliceOptions {
   /** Between one pair's pause and the next pair's window: the paused pair drains meanwhile. */
   settleMs: number;
   windowMs: number;
+  /** Pin each pair's sender and receiver to CPUs 0 and 1 in its windows, swapped every round. */
+  pin: boolean;
   pair: Omit<PairOptions, 'sliced'>;
 }
 
@@ -50,6 +59,7 @@ export async function runInSlices(specs: CaseSpec[], opts: SliceOptions, onResul
           result = notRun(spec, lost.get(spec.row));
         } else {
           try {
+            if (opts.pin) pair.pin(round % 2, 1 - (round % 2));
             pair.resume();
             await sleep(warmed.has(spec.row) ? opts.settleMs : opts.warmupMs);
             warmed.add(spec.row);
