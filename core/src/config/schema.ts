@@ -69,14 +69,19 @@ export const CONFIG_SCHEMA = {
   // A write() flood holds half of it (InitiatorRuntime.write), so a writer that waits on whenSendable()
   // has one message of the largest size in flight at a time.
   'session.outboxLimitBytes': { kind: 'int', min: 64 * 1024, max: 4096 * MIB, default: 8 * MIB, doc: 'Both: most unacknowledged payload held for resend; beyond it senders are pushed back (503); write() returns false, and whenSendable() (the auto-trigger) waits, from half of it. A JSON message counts its text length (UTF-16 units) until it is encoded into a frame, then its exact UTF-8 bytes; a bytes message counts its bytes. Keeps a backlog of large messages under the pod memory limit.' },
-  // 5 ms: at 5,000 msgs/s of 1 KiB structured (bench, paced, tls, 13 alternating pairs of runs
-  // of 2 rounds; --ferry-config session.ackDelayMs=0 for the other) one ACK per 5 ms instead of
-  // one per batch put the p99 at a median 1.46× plain ws's (1.14–1.83×, and one run at 6.1×, a
-  // round with a 12.6 ms p99) against 1.67× (1.38–2.49×), lower in 10 of the 13 pairs. Only
-  // write() messages wait (send() and POST /trigger are acknowledged at once), and 5 ms is far
-  // below any timeout of the bundle. Since then a waiting ACK leaves with the next batch once it
-  // has waited half of this (session.ts says why and what it measured).
-  'session.ackDelayMs': { kind: 'int', min: 0, max: 1000, default: 5, doc: "Both, as receiver: how long the ACK for messages written with write() may wait, so that one ACK covers all that arrive meanwhile (fewer writes and wake-ups on both ends). Messages someone awaits (send(), POST /trigger, replies), any sent while the sender's outbox is past half full, and any stream that brought 64 KiB since the last ACK are acknowledged at once. 0 acknowledges every batch at once." },
+  // 25 ms, QUIC's default max_ack_delay (TCP's delayed ACK waits 40 ms and more). At 5,000
+  // msgs/s of 1 KiB structured (bench, paced, tls, 6 alternating pairs of 15-round slice runs;
+  // --ferry-config session.ackDelayMs=5 for the other) the p99 came out at a median 1.27× plain
+  // ws's (0.69–1.54×) against 1.65× (1.33–2.46×) at 5 ms, lower in all 6 pairs; the p50 1.16×
+  // against 1.18×, sender CPU/msg 1.19× against 1.31×, receiver 1.33× against 1.59× (each lower
+  // in 4 of 6). Each ACK costs both ends a write or a read, a TLS record and a wake-up; at that
+  // rate the 64 KiB rule (session.ts) now sends one about every 13 ms instead of every 2.5.
+  // Before it, 5 ms against 0: p99 1.46× against 1.67×, lower in 10 of 13 pairs. Only write()
+  // messages wait (send() and POST /trigger are acknowledged at once), 25 ms is far below any
+  // timeout of the bundle, and a waiting ACK leaves with the next batch once it has waited half
+  // of this (session.ts says why). What it costs: ferry_delivery_latency_seconds of a slow
+  // write() stream reads up to this much more.
+  'session.ackDelayMs': { kind: 'int', min: 0, max: 1000, default: 25, doc: "Both, as receiver: how long the ACK for messages written with write() may wait, so that one ACK covers all that arrive meanwhile (fewer writes and wake-ups on both ends). Messages someone awaits (send(), POST /trigger, replies), any sent while the sender's outbox is past half full, and any stream that brought 64 KiB since the last ACK are acknowledged at once. 0 acknowledges every batch at once." },
   'session.drainTimeoutMs': { kind: 'int', min: 0, max: MS_DAY, default: 10_000, doc: 'Both: on SIGTERM, how long to wait for in-flight messages to be acknowledged.' },
   'reconnect.intervalMs': { kind: 'int', min: 1, max: MS_DAY, default: 500, doc: 'Initiator: first reconnect delay (full jitter: a random delay up to this).' },
   'reconnect.growth': { kind: 'number', min: 1, max: 10, default: 2, doc: 'Initiator: factor the delay cap grows by after each failed attempt.' },
