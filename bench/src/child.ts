@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage, ParentMessage, PeerArgs } from './protocol.js';
+import { roundsTag, type ChildMessage, type ParentMessage, type PeerArgs } from './protocol.js';
 
 const PEER = fileURLToPath(new URL('./peer.js', import.meta.url));
 
@@ -22,9 +22,7 @@ export class Peer {
   constructor(args: PeerArgs, execArgv: string[] = [], logDir?: string) {
     this.#proc = fork(PEER, [JSON.stringify(args)], { silent: true, execArgv });
     if (logDir) {
-      // A slice run's pair lives through every round: one log for all of them.
-      const rounds = args.sliced ? 'all-rounds' : `r${args.round}`;
-      const log = createWriteStream(join(logDir, `${args.row}-${args.payload}-${args.size}-${args.mode}-${rounds}-${args.role}.log`));
+      const log = createWriteStream(join(logDir, `${args.row}-${args.payload}-${args.size}-${args.mode}-${roundsTag(args)}-${args.role}.log`));
       this.#proc.stdout?.pipe(log);
       this.#proc.stderr?.pipe(log);
     } else {

@@ -15,7 +15,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { hostClockMs } from './message.js';
-import type { PeerArgs } from './protocol.js';
+import { roundsTag, type PeerArgs } from './protocol.js';
 
 /** What one peer process recorded; all times in ms on the host clock (hostClockMs). */
 export interface PeerTrace {
@@ -30,12 +30,9 @@ export interface PeerTrace {
   arrivals: number[];
 }
 
-/**
- * The file a case's peer writes its trace to: the sender's and receiver's pair up by name. A
- * slice run's pair lives through every round: one trace for all of them.
- */
+/** The file a case's peer writes its trace to: the sender's and receiver's pair up by name. */
 export function traceFile(dir: string, args: Pick<PeerArgs, 'row' | 'payload' | 'size' | 'round' | 'role' | 'sliced'>): string {
-  return join(dir, `${args.row}-${args.payload}-${args.size}-${args.sliced ? 'all-rounds' : `r${args.round}`}-${args.role}.trace.json`);
+  return join(dir, `${args.row}-${args.payload}-${args.size}-${roundsTag(args)}-${args.role}.trace.json`);
 }
 
 /** Starts recording in this process; the trace is written when the process exits. */

@@ -212,7 +212,9 @@ export class Sink {
   /** The last window's latency, and every window's together; undefined when the last window recorded none. */
   latency(): (LatencyStats & { pooled: LatencyStats }) | undefined {
     if (this.#samples === this.#windowStart) return undefined;
-    return { ...statsOf(this.#latencies.subarray(this.#windowStart, this.#samples)), pooled: statsOf(this.#latencies.subarray(0, this.#samples)) };
+    const window = statsOf(this.#latencies.subarray(this.#windowStart, this.#samples));
+    // A pair's first window (a case's only one) is all its samples: no second sort for the same.
+    return { ...window, pooled: this.#windowStart === 0 ? window : statsOf(this.#latencies.subarray(0, this.#samples)) };
   }
 }
 

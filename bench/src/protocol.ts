@@ -74,6 +74,14 @@ export interface PeerArgs extends CaseSpec {
 }
 
 /**
+ * The rounds a peer's log or trace file covers, for its name: a slice run's pair lives through
+ * every round, so one file holds all of them.
+ */
+export function roundsTag(args: Pick<PeerArgs, 'sliced' | 'round'>): string {
+  return args.sliced ? 'all-rounds' : `r${args.round}`;
+}
+
+/**
  * Parent → child. `mark`s come in twos: the first opens a measured window, the second closes it
  * and is answered with `stats`; a pair may be measured in many windows. `pause` and `resume`
  * stop and restart a sender's flood between windows.

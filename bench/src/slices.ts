@@ -1,9 +1,9 @@
 /**
- * The flood cases of one payload and size, run in slices. This machine's vCPUs each drop to as
- * little as half speed for stretches of a fraction of a second to tens of seconds; two cases
- * run in their own processes one after the other are 6–7 s apart and often meet different
- * speeds, which is most of the spread of a ratio taken between them. So here every row's pair
- * of processes is started once and kept connected, and the pairs flood in turns: a round gives
+ * The cases of one payload and size, flood or paced, run in slices. This machine's vCPUs each
+ * drop to as little as half speed for stretches of a fraction of a second to tens of seconds;
+ * two cases run in their own processes one after the other are 6–7 s apart and often meet
+ * different speeds, which is most of the spread of a ratio taken between them. So here every row's pair
+ * of processes is started once and kept connected, and the pairs send in turns: a round gives
  * each row one window, right after the one before it, with only a short settle between (while
  * the paused pair's last messages drain). A round's ratios then compare windows about a second
  * apart. The first window of each pair follows a full warm-up; rows are reversed every other
@@ -33,7 +33,7 @@ export interface SliceOptions {
 }
 
 /**
- * `specs`: one flood case per row, all of the same payload and size (their `round` is set here).
+ * `specs`: one case per row, all of the same payload, size and mode (their `round` is set here).
  * `onResult` sees each window's result as it comes, for the progress lines.
  */
 export async function runInSlices(specs: CaseSpec[], opts: SliceOptions, onResult: (r: CaseResult) => void): Promise<CaseResult[]> {
