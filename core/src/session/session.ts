@@ -13,10 +13,10 @@
  * DATA frame the sender marked FLAG_ACK_DELAYABLE is acknowledged within `ackDelayMs`, by one
  * ACK for everything that arrived meanwhile, instead of one ACK per batch. At a steady 5,000
  * messages of 1 KiB a second that is one ACK write and one wake-up of the sender about every
- * 13 ms (the 64 KiB rule below) instead of more than a thousand a second. Any unmarked frame (send(), a reply, a redelivery, an outbox
- * past half full) is acknowledged at once, as is everything before it, and so is a stream that
- * brought ACK_AT_ONCE_BYTES since the last ACK: a flood is acknowledged batch by batch as
- * before, and only a trickle waits.
+ * 13 ms (the 64 KiB rule below) instead of more than a thousand a second. Any unmarked frame
+ * (send(), a reply, a redelivery, an outbox past half full) is acknowledged at once, as is
+ * everything before it, and so is a stream that brought ACK_AT_ONCE_BYTES since the last ACK: a
+ * flood is acknowledged batch by batch as before, and only a trickle waits.
  *
  * A delayed ACK that has waited half of `ackDelayMs` leaves with the next batch that arrives,
  * right after that batch's hooks; the timer writes it only when no batch came in the second
