@@ -12,7 +12,7 @@ export const ROW_LABELS: Record<Row, string> = {
   'ferry-tls': 'Fast Ferry, armor tls',
   ws: 'plain ws, mutual TLS 1.3',
   'raw-tls': 'raw TLS socket, NDJSON',
-  'raw-tls-sealed': 'raw TLS socket + armor seal per message, length-prefixed JSON',
+  'raw-tls-sealed': 'raw TLS socket + armor seal per batch, length-prefixed JSON',
 };
 
 /** What one message is (message.ts): a flat JSON object, a telemetry batch, or bytes. */
@@ -21,9 +21,7 @@ export type PayloadKind = (typeof PAYLOADS)[number];
 
 /**
  * The payloads a row carries, for the rows that do not carry all. The sealed raw TLS socket is
- * the tunnel's floor: for bytes (the target ≥ 0.9× raw TLS at 16 KiB) and for structured JSON
- * at 16 KiB, where sealing each message costs about what Fast Ferry's sealing a batch at a time
- * costs per message (report.ts: SEAL_PER_MESSAGE_FLOOR_BYTES). Flat JSON would say nothing the
+ * the tunnel's floor for the structured and bytes targets; flat JSON would say nothing the
  * structured figures do not.
  */
 const ROW_PAYLOADS: Partial<Record<Row, readonly PayloadKind[]>> = { 'raw-tls-sealed': ['structured', 'bytes'] };
@@ -43,7 +41,7 @@ export function rowLabel(row: Row, payload: PayloadKind): string {
   if (payload !== 'bytes') return ROW_LABELS[row];
   if (row === 'ws') return 'plain ws, binary frames';
   if (row === 'raw-tls') return 'raw TLS socket, length-prefixed';
-  if (row === 'raw-tls-sealed') return 'raw TLS socket + armor seal per message, length-prefixed';
+  if (row === 'raw-tls-sealed') return 'raw TLS socket + armor seal per batch, length-prefixed';
   return ROW_LABELS[row];
 }
 
