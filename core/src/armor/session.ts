@@ -37,6 +37,8 @@ const CIPHER_OPTIONS = { authTagLength: AEAD_TAG_LENGTH } as const;
 const TWO_TO_32 = 2 ** 32;
 const MAX_EPOCH = 0xffff_ffff;
 const MIN_SEALED_LENGTH = SEALED_HEADER_LENGTH + AEAD_TAG_LENGTH;
+/** The most plaintext one update() call seals (see sealInto). */
+const SEAL_PIECE_BYTES = 16 * 1024;
 
 export interface ArmorSessionIdentity {
   /** 16 bytes, hex: names this session in logs on both sides. */
@@ -167,11 +169,18 @@ export class ArmorSession {
     cipher.setAAD(header);
     // node:crypto has no in-place encryption: update() returns a new buffer, copied once into
     // the frame. GCM is a stream mode, so update() returns every byte and final() none: the
-    // frame's size is known before sealing.
-    const ciphertext = cipher.update(plaintext);
-    cipher.final();
+    // frame's size is known before sealing. A large batch goes through in SEAL_PIECE_BYTES
+    // pieces: a 256 KiB output is memory glibc maps afresh and the kernel faults in at every
+    // seal, while 16 KiB ones come from (and go back to) its heap; a piece costs one more
+    // update() call, under 1 µs against about 10 µs to seal the piece.
     header.copy(out, 0);
-    ciphertext.copy(out, SEALED_HEADER_LENGTH);
+    let at = SEALED_HEADER_LENGTH;
+    for (let from = 0; from < plaintext.length; from += SEAL_PIECE_BYTES) {
+      const piece = cipher.update(from === 0 && plaintext.length <= SEAL_PIECE_BYTES ? plaintext : plaintext.subarray(from, from + SEAL_PIECE_BYTES));
+      piece.copy(out, at);
+      at += piece.length;
+    }
+    cipher.final();
     cipher.getAuthTag().copy(out, SEALED_HEADER_LENGTH + plaintext.length);
 
     this.#sendCounter = counter + 1;

@@ -11,6 +11,7 @@ import { ARMOR_EXPORTER_LABEL, ArmorHandshake, ArmorSession, type RekeyPolicy } 
 import { ArmorError, FerryError, isFerryError, messageOf } from '../errors.js';
 import { SlabCarver, SlabPool } from '../wire/slab.js';
 import { BaseChannel } from './channel.js';
+import { DirectFrameSender, frameHeaderLength, writeFrameHeader } from './direct-frames.js';
 
 export interface ArmorOptions {
   role: 'initiator' | 'terminator';
@@ -39,12 +40,17 @@ const sealedFrames = new SlabCarver(new SlabPool(1024 * 1024, 8));
 export class ArmoredChannel extends BaseChannel {
   readonly #armor: ArmorSession;
   readonly #onRekey: (count: number) => void;
+  /** The initiator is the WebSocket client: its frames carry the mask bit. */
+  readonly #masked: boolean;
+  readonly #frames: DirectFrameSender;
   #rekeys = 0;
 
-  constructor(ws: WebSocket, armor: ArmorSession, onRekey: (count: number) => void) {
+  constructor(ws: WebSocket, tlsSocket: TLSSocket, role: ArmorOptions['role'], armor: ArmorSession, onRekey: (count: number) => void) {
     super(ws);
     this.#armor = armor;
     this.#onRekey = onRekey;
+    this.#masked = role === 'initiator';
+    this.#frames = new DirectFrameSender(tlsSocket, () => ws.readyState === ws.OPEN);
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.once('close', () => armor.destroy());
   }
@@ -59,14 +65,23 @@ export class ArmoredChannel extends BaseChannel {
       done?.();
       return;
     }
-    // Sealed into memory of its own: the batch is not needed once the seal returns.
-    const sealed = sealedFrames.carve(batch.length + ArmorSession.SEAL_OVERHEAD);
-    this.#armor.sealInto(batch, sealed.buf);
+    // Sealed into memory of its own, behind the WebSocket frame's header: the batch is not
+    // needed once the seal returns, and the frame goes to the socket as one buffer.
+    const sealedLength = batch.length + ArmorSession.SEAL_OVERHEAD;
+    const headerLength = frameHeaderLength(sealedLength, this.#masked);
+    const frame = sealedFrames.carve(headerLength + sealedLength);
+    writeFrameHeader(frame.buf, sealedLength, this.#masked);
+    this.#armor.sealInto(batch, frame.buf.subarray(headerLength));
     done?.();
-    // ws hands the frame to the socket, which may hold it until written: ws calls back then
-    // (or with an error if the connection closed), and only then is its memory written again.
-    this.ws.send(sealed.buf, { binary: true }, () => sealed.slab.release());
+    // The socket may hold the frame until written; only then is its memory written again.
+    this.#frames.send(frame.buf, () => frame.slab.release());
     this.#countRekeys();
+  }
+
+  override close(code: number, reason: string): void {
+    // Sealed frames still waiting go ahead of the close frame.
+    this.#frames.flushQueued();
+    super.close(code, reason);
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
@@ -149,7 +164,7 @@ export function armorHandshake(options: ArmorOptions): Promise<ArmoredChannel> {
         if (step.session) {
           // The channel's own listener is registered before this one returns, so the
           // next message on this socket (the first sealed frame) already goes to it.
-          finish(null, new ArmoredChannel(ws, step.session, options.onRekey));
+          finish(null, new ArmoredChannel(ws, tlsSocket, role, step.session, options.onRekey));
         }
       } catch (err) {
         finish(isFerryError(err) ? err : new ArmorError('FERRY_ERR_ARMOR_HANDSHAKE', messageOf(err), { cause: err }));
