@@ -7,7 +7,7 @@
  * still busy with one write queues the ones that come meanwhile; Node's TLS socket then copies
  * every buffer of the next write into one fresh allocation, and for the armor's 256 KiB batches
  * glibc maps that memory afresh and the kernel faults it in page by page. The tunnel sender in
- * a 16 KiB bytes flood (3 s under `perf stat`, 12 runs) took 950–88,000 page faults, as glibc's
+ * a 16 KiB bytes flood (3 s under `perf stat`, 14 runs) took 950–88,000 page faults, as glibc's
  * state went, at 25–44 µs of CPU a message; with frames written here and the seal's output in
  * 16 KiB pieces (ArmorSession.sealInto), 740–4,200 in 6 runs, at 26–28 µs. Either change alone
  * only moved the faults to the other allocation.
