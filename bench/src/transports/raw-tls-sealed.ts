@@ -18,11 +18,11 @@
  */
 import { ArmorSession } from '@fast-ferry/core/armor';
 import { CONFIG_SCHEMA } from '@fast-ferry/core/config/schema';
-import { SlabCarver, SlabPool } from '@fast-ferry/core/wire/slab';
+import { type Slab, SlabCarver, SlabPool } from '@fast-ferry/core/wire/slab';
 import type { TLSSocket } from 'node:tls';
 import type { Payload, Sink } from '../message.js';
 import { carries, payloadsOf, type PeerArgs } from '../protocol.js';
-import { dial, hasRoom, listen, onFrames, whenDrained, writeFrame } from './raw-tls.js';
+import { dial, HIGH_WATER, listen, onFrames } from './raw-tls.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
 
 /**
@@ -37,10 +37,11 @@ export const BATCH_BYTES = 256 * 1024;
 const LENGTH_BYTES = 4;
 
 /**
- * Sealed frames are carved from reused 1 MiB slabs and held until the socket wrote them, as
- * the armored channel's are (transport/armored-channel.ts): a fresh 256 KiB buffer per seal
- * page-faults, and this floor would then measure glibc rather than the seal (16 KiB bytes:
- * 0.54× raw TLS with seal()'s fresh buffers in one 5-round run, against Fast Ferry's 0.75×).
+ * Sealed frames are written as the armored channel writes them (core's
+ * transport/direct-frames.ts): carved from reused 1 MiB slabs behind their length prefix, so
+ * that each is one buffer, and handed to the socket one at a time, so that the TLS socket never
+ * joins queued buffers into a fresh allocation (which glibc maps anew, page by page, at 256 KiB).
+ * A floor that paid for that would not be one.
  */
 const sealedFrames = new SlabCarver(new SlabPool(1024 * 1024, 8));
 
@@ -56,13 +57,18 @@ export function armorSession(role: 'sender' | 'receiver'): ArmorSession {
 }
 
 /** Copies length-prefixed messages into a batch and writes it sealed, as described above. */
-export class SealedBatcher {
+class SealedBatcher {
   readonly #socket: TLSSocket;
   readonly #armor: ArmorSession;
   /** Reused for every batch: the seal writes the sealed frame into memory of its own. */
   readonly #batch = Buffer.allocUnsafe(BATCH_BYTES);
   #used = 0;
   #sentThisTurn = false;
+  /** Sealed frames not yet handed to the socket, and their bytes. */
+  #queue: Array<{ buf: Buffer; slab: Slab }> = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #roomWaiters: Array<() => void> = [];
 
   constructor(socket: TLSSocket, armor: ArmorSession) {
     this.#socket = socket;
@@ -78,7 +84,17 @@ export class SealedBatcher {
       setImmediate(() => this.#endTurn());
       this.#flush();
     }
-    return hasRoom(this.#socket);
+    return this.#hasRoom();
+  }
+
+  /** Resolves once add() may go on (what waits to be written is under HIGH_WATER again). */
+  whenRoom(): Promise<void> {
+    if (this.#hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  #hasRoom(): boolean {
+    return this.#queuedBytes + this.#socket.writableLength < HIGH_WATER;
   }
 
   #addBytes(bytes: Buffer): void {
@@ -120,11 +136,30 @@ export class SealedBatcher {
     this.#used = 0;
   }
 
-  /** Seals `plain` into slab memory, released once the socket wrote it; `plain` is free again at once. */
+  /** Seals `plain` into slab memory behind its length prefix; `plain` is free again at once. */
   #write(plain: Buffer): void {
-    const sealed = sealedFrames.carve(plain.length + ArmorSession.SEAL_OVERHEAD);
-    this.#armor.sealInto(plain, sealed.buf);
-    writeFrame(this.#socket, sealed.buf, () => sealed.slab.release());
+    const sealedLength = plain.length + ArmorSession.SEAL_OVERHEAD;
+    const frame = sealedFrames.carve(LENGTH_BYTES + sealedLength);
+    frame.buf.writeUInt32BE(sealedLength, 0);
+    this.#armor.sealInto(plain, frame.buf.subarray(LENGTH_BYTES));
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.buf.length;
+    this.#next();
+  }
+
+  /** Hands the socket the next frame once it wrote the one before; the slab goes back then. */
+  #next(): void {
+    if (this.#writing) return;
+    const frame = this.#queue.shift();
+    if (frame === undefined) return;
+    this.#queuedBytes -= frame.buf.length;
+    this.#writing = true;
+    this.#socket.write(frame.buf, () => {
+      this.#writing = false;
+      frame.slab.release();
+      this.#next();
+      if (this.#hasRoom()) for (const wake of this.#roomWaiters.splice(0)) wake();
+    });
   }
 }
 
@@ -153,7 +188,7 @@ export const rawTlsSealed: Transport = {
     const batcher = new SealedBatcher(socket, armorSession('sender'));
     return {
       send: (payload: Payload): boolean => batcher.add(payload),
-      writable: () => whenDrained(socket),
+      writable: () => batcher.whenRoom(),
     };
   },
 };
