@@ -14,8 +14,7 @@ import type { PeerArgs } from '../protocol.js';
 import { clientTlsOptions, serverTlsOptions } from './tls-files.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
 
-/** The most a sender leaves waiting in the socket before it waits itself. */
-export const HIGH_WATER = 1024 * 1024;
+const HIGH_WATER = 1024 * 1024;
 const NEWLINE = 0x0a;
 const LENGTH_BYTES = 4;
 
@@ -73,14 +72,17 @@ export function onFrames(socket: TLSSocket, onFrame: (frame: Buffer) => void): v
   });
 }
 
-/** Writes one length-prefixed frame; false when the socket wants the sender to wait. */
-export function writeFrame(socket: TLSSocket, frame: Buffer): boolean {
+/**
+ * Writes one length-prefixed frame; false when the socket wants the sender to wait. `written`
+ * is called once the socket no longer needs `frame`.
+ */
+export function writeFrame(socket: TLSSocket, frame: Buffer, written?: () => void): boolean {
   const header = Buffer.allocUnsafe(LENGTH_BYTES);
   header.writeUInt32BE(frame.length, 0);
   // Corked: header and bytes leave in one write, the bytes not copied into a new frame here.
   socket.cork();
   socket.write(header);
-  socket.write(frame);
+  socket.write(frame, written);
   socket.uncork();
   return hasRoom(socket);
 }
