@@ -64,17 +64,12 @@ interface Queued {
   written: () => void;
 }
 
-/**
- * Hands frames to the socket one at a time: the next once the socket holds nothing unwritten.
- * That is at once when a write completed synchronously (the kernel took it all: the socket's
- * writableLength is back to 0 though its callback comes later), else at the write's callback.
- */
+/** Hands frames to the socket one at a time, each once the one before it was written. */
 export class DirectFrameSender {
   readonly #socket: TLSSocket;
   readonly #isOpen: () => boolean;
   #queue: Queued[] = [];
-  /** Frames of ours handed to the socket whose callback has not come yet. */
-  #inFlight = 0;
+  #writing = false;
 
   /** `isOpen`: whether frames may still go (the WebSocket is open: no close frame sent). */
   constructor(socket: TLSSocket, isOpen: () => boolean) {
@@ -99,22 +94,20 @@ export class DirectFrameSender {
   }
 
   #next(): void {
-    // With none of ours in flight it goes even behind a control frame of ws's still in the
-    // socket: there is no callback of ours to wait for then.
-    while (this.#queue.length > 0 && (this.#inFlight === 0 || this.#socket.writableLength === 0)) {
-      const item = this.#queue.shift() as Queued;
-      if (!this.#isOpen()) {
-        item.written();
-        for (const dropped of this.#queue.splice(0)) dropped.written();
-        return;
-      }
-      this.#inFlight += 1;
-      // Called once the socket wrote it, or with an error once the socket is gone.
-      this.#socket.write(item.frame, () => {
-        this.#inFlight -= 1;
-        item.written();
-        this.#next();
-      });
+    if (this.#writing) return;
+    const item = this.#queue.shift();
+    if (item === undefined) return;
+    if (!this.#isOpen()) {
+      item.written();
+      for (const dropped of this.#queue.splice(0)) dropped.written();
+      return;
     }
+    this.#writing = true;
+    // Called once the socket wrote it, or with an error once the socket is gone.
+    this.#socket.write(item.frame, () => {
+      this.#writing = false;
+      item.written();
+      this.#next();
+    });
   }
 }
