@@ -22,7 +22,7 @@ import { SlabCarver, SlabPool } from '@fast-ferry/core/wire/slab';
 import type { TLSSocket } from 'node:tls';
 import type { Payload, Sink } from '../message.js';
 import { carries, payloadsOf, type PeerArgs } from '../protocol.js';
-import { dial, hasRoom, listen, onFrames, whenDrained, writeFrame } from './raw-tls.js';
+import { dial, eachFrame, hasRoom, LENGTH_BYTES, listen, onFrames, whenDrained, writeFrame } from './raw-tls.js';
 import type { Receiver, SenderConnection, Transport } from './types.js';
 
 /**
@@ -34,7 +34,6 @@ const RECEIVER_KEY = 0x7e;
 
 /** The session's batch limit (FLUSH_BYTES in core's session/session.ts). */
 export const BATCH_BYTES = 256 * 1024;
-const LENGTH_BYTES = 4;
 
 /**
  * Sealed frames are carved from reused 1 MiB slabs and held until the socket wrote them, as the
@@ -59,7 +58,7 @@ export function armorSession(role: 'sender' | 'receiver'): ArmorSession {
 }
 
 /** Copies length-prefixed messages into a batch and writes it sealed, as described above. */
-export class SealedBatcher {
+class SealedBatcher {
   readonly #socket: TLSSocket;
   readonly #armor: ArmorSession;
   /** Reused for every batch: the seal writes the sealed frame into memory of its own. */
@@ -133,12 +132,7 @@ export class SealedBatcher {
 
 /** Hands each message of an opened batch to `accept`: bytes as a view of the batch, JSON parsed. */
 export function unbatch(batch: Buffer, json: boolean, accept: (message: unknown) => void): void {
-  let at = 0;
-  while (at < batch.length) {
-    const end = at + LENGTH_BYTES + batch.readUInt32BE(at);
-    accept(json ? JSON.parse(batch.toString('utf8', at + LENGTH_BYTES, end)) : batch.subarray(at + LENGTH_BYTES, end));
-    at = end;
-  }
+  eachFrame(batch, json ? (message) => accept(JSON.parse(message.toString('utf8'))) : accept);
 }
 
 export const rawTlsSealed: Transport = {

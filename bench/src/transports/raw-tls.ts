@@ -16,7 +16,8 @@ import type { Receiver, SenderConnection, Transport } from './types.js';
 
 const HIGH_WATER = 1024 * 1024;
 const NEWLINE = 0x0a;
-const LENGTH_BYTES = 4;
+/** The big-endian length before each frame's bytes. */
+export const LENGTH_BYTES = 4;
 
 function readLines(socket: TLSSocket, sink: Sink): void {
   let rest: Buffer | null = null;
@@ -57,19 +58,28 @@ export function onFrames(socket: TLSSocket, onFrame: (frame: Buffer) => void): v
       pending = [];
       pendingBytes = 0;
     }
-    let start = 0;
-    while (buf.length - start >= LENGTH_BYTES) {
-      const end = start + LENGTH_BYTES + buf.readUInt32BE(start);
-      if (end > buf.length) break;
-      onFrame(buf.subarray(start + LENGTH_BYTES, end));
-      start = end;
-    }
+    const start = eachFrame(buf, onFrame);
     if (start === buf.length) return;
     const rest = buf.subarray(start);
     pending = [rest];
     pendingBytes = rest.length;
     needed = rest.length >= LENGTH_BYTES ? LENGTH_BYTES + rest.readUInt32BE(0) : LENGTH_BYTES;
   });
+}
+
+/**
+ * Calls `onFrame` with each whole length-prefixed frame in `buf`, in order, as a view of it;
+ * returns where the first frame not wholly in `buf` begins (`buf.length` when none is).
+ */
+export function eachFrame(buf: Buffer, onFrame: (frame: Buffer) => void): number {
+  let start = 0;
+  while (buf.length - start >= LENGTH_BYTES) {
+    const end = start + LENGTH_BYTES + buf.readUInt32BE(start);
+    if (end > buf.length) break;
+    onFrame(buf.subarray(start + LENGTH_BYTES, end));
+    start = end;
+  }
+  return start;
 }
 
 /**
