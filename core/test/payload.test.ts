@@ -66,6 +66,8 @@ test('plain JSON passes as JSON.stringify sends it: a Date by its toJSON, a clas
   assert.equal(encodePayload({ at, r: new Reading(3), gone: undefined, empty: {}, list: [] }, 4096), '{"at":"1970-01-01T00:00:00.000Z","r":{"value":3},"empty":{},"list":[]}');
   assert.equal(encodePayload(Object.assign(Object.create(null) as object, { a: 1 }), 4096), '{"a":1}');
   assert.equal(encodePayload([1, 'two', null], 4096), '[1,"two",null]');
+  // Boxed primitives have no fields, yet JSON sends the value inside: no lookalike to refuse.
+  assert.equal(encodePayload({ n: new Number(3), b: new Boolean(false), s: new String('x') }, 4096), '{"n":3,"b":false,"s":"x"}');
 });
 
 test('bytes are sent as they are (the caller\'s own buffer, no copy), size-limited like JSON', () => {

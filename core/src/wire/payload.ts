@@ -128,6 +128,8 @@ function refusedObject(value: object): string | undefined {
     return `${PATH} is ${describeKind(value)} inside a JSON message: JSON would send it as ${Buffer.isBuffer(value) ? '{"type":"Buffer","data":[…]}' : 'an object of numbers'}. Send bytes on their own (write(buffer)), or encode them into a string (base64) yourself`;
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  // new Number(1), new Boolean(true), new String('a'): JSON sends the value inside.
+  if (value instanceof Number || value instanceof Boolean || value instanceof String) return undefined;
   if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet || Object.keys(value).length === 0) {
     return `${PATH} is ${describeKind(value)}, which JSON would send as {}: convert it to a plain object or array first (e.g. Object.fromEntries(map), [...set])`;
   }
