@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FerryError } from '../src/errors.js';
-import { FLAG_BYTES, FLAG_REDELIVERED, FrameType } from '../src/wire/constants.js';
+import { FLAG_BYTES, FLAG_REDELIVERED, FrameType, MAX_SEQ } from '../src/wire/constants.js';
 import { decodeFrames, type FrameVisitor } from '../src/wire/decoder.js';
 import { Slab, SlabCarver, SlabPool } from '../src/wire/slab.js';
 import { FrameWriter, dataPayload, dataPayloadLength, encodeControl } from '../src/wire/encoder.js';
@@ -37,6 +37,19 @@ describe('frame encoding', () => {
     const w = new FrameWriter();
     w.data(0x0102030405, FLAG_REDELIVERED, Buffer.from('{"a":1}'));
     assert.equal(w.take().toString('hex'), `10 01 000102030405 00000007 ${Buffer.from('{"a":1}').toString('hex')}`.replace(/\s/g, ''));
+  });
+
+  test('writes the seq in all 48 bits and the length in all 32, as the decoder reads them back', () => {
+    const w = new FrameWriter();
+    const payload = Buffer.alloc(0x010203, 0x61);
+    w.data(MAX_SEQ, 0, Buffer.from('x'));
+    w.data(2 ** 32 + 0xfe, 0, Buffer.from('y'));
+    w.data(0xa1b2c3d4e5f6, 0, payload);
+    const batch = w.take();
+    assert.equal(batch.subarray(0, 12).toString('hex'), '10' + '00' + 'ffffffffffff' + '00000001');
+    assert.equal(batch.subarray(13, 25).toString('hex'), '10' + '00' + '0001000000fe' + '00000001');
+    assert.equal(batch.subarray(26, 38).toString('hex'), '10' + '00' + 'a1b2c3d4e5f6' + '00010203');
+    assert.deepEqual(collect(batch).map(([kind, seq]) => [kind, seq]), [['data', MAX_SEQ], ['data', 2 ** 32 + 0xfe], ['data', 0xa1b2c3d4e5f6]]);
   });
 
   test('writes a bytes DATA frame with the kind in flags bits 1–2, the bytes copied as they are', () => {

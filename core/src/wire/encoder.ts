@@ -116,8 +116,8 @@ export class FrameWriter {
     const buf = this.#buf;
     buf[at] = FrameType.DATA;
     buf[at + 1] = flags;
-    buf.writeUIntBE(seq, at + 2, 6);
-    buf.writeUInt32BE(length, at + 8);
+    putUint48(buf, at + 2, seq);
+    putUint32(buf, at + 8, length);
     return at;
   }
 
@@ -187,6 +187,26 @@ export class FrameWriter {
     this.#largestBatch = 0;
     old.release();
   }
+}
+
+/**
+ * Big-endian stores without Buffer's range checks, for the header every DATA frame carries:
+ * writeUIntBE(seq, at, 6) and writeUInt32BE took 21 ns a frame, these 7 (a microbenchmark).
+ * The values are in range by construction: a seq is at most MAX_SEQ (constants.ts) and a length
+ * below maxPayloadBytes.
+ */
+function putUint48(buf: Buffer, at: number, value: number): void {
+  const high = Math.floor(value / 2 ** 32);
+  buf[at] = high >>> 8;
+  buf[at + 1] = high;
+  putUint32(buf, at + 2, value >>> 0);
+}
+
+function putUint32(buf: Buffer, at: number, value: number): void {
+  buf[at] = value >>> 24;
+  buf[at + 1] = value >>> 16;
+  buf[at + 2] = value >>> 8;
+  buf[at + 3] = value;
 }
 
 /** One frame on its own (tests, fixtures, handshakes). */
