@@ -171,9 +171,11 @@ export class ArmorSession {
     // the frame. GCM is a stream mode, so update() returns every byte and final() none: the
     // frame's size is known before sealing. A large batch goes through in SEAL_PIECE_BYTES
     // pieces: a 256 KiB output is memory glibc maps afresh and the kernel faults in at every
-    // seal, while 16 KiB ones come from (and go back to) its heap. The extra update() calls
-    // cost less than the faults: 256 KiB sealed in 232–266 µs in pieces, 278–313 µs whole
-    // (a microbenchmark, 3 runs).
+    // seal, while 16 KiB ones come from (and go back to) its heap. Sealing alone, the two
+    // come out close, and the microbenchmarks disagree on which is ahead: 232–266 µs in pieces
+    // against 278–313 whole once (3 runs), medians 107–111 against 102–103 another time (2 runs
+    // of 10 rounds, with few faults). The flood decides it: see direct-frames.ts for the faults
+    // the pieces took away there.
     header.copy(out, 0);
     let at = SEALED_HEADER_LENGTH;
     for (let from = 0; from < plaintext.length; from += SEAL_PIECE_BYTES) {
