@@ -19,6 +19,8 @@ interface FakeState {
   initiatorReady?: () => boolean;
   /** the initiator pod's log as `kubectl logs --timestamps` has it, asked on each timestamped tail */
   initiatorStampedLog?: () => string[];
+  /** called as a pod's log starts to be followed */
+  onFollow?: () => void;
 }
 
 /**
@@ -57,6 +59,7 @@ function fakeCluster(state: FakeState): ClusterView & { calls: string[] } {
     },
     async followLog(namespace, pod, container, onLine, signal) {
       calls.push(`follow ${namespace}/${pod}/${container}`);
+      state.onFollow?.();
       for (const line of state.logLines) {
         if (signal.aborted) return;
         await new Promise((r) => setTimeout(r, state.lineDelayMs ?? 1));
@@ -105,6 +108,24 @@ describe('verify against a fake cluster (a mock of the Kubernetes API: no API se
     assert.match(text, /Back-off restarting failed container/);
     assert.match(text, new RegExp(`last log lines:\\n {6}${starting}\\n {6}connect ECONNREFUSED`));
     assert.match(text, /cannot reach the terminator/, 'the ECONNREFUSED hint');
+  });
+
+  it('reports a timeout, not an ended log, when the wall clock is stepped back while it follows the log (NTP)', async () => {
+    const realNow = Date.now;
+    const cluster = fakeCluster({
+      available: { initiator: 1, terminator: 1 },
+      logLines: [starting],
+      onFollow: () => { Date.now = () => realNow() - 1000; },
+    });
+    const c = capture();
+    try {
+      await assert.rejects(verify({ cluster, messages: 5, timeoutMs: 300, pollMs: 5, ...c.sinks }), VerifyError);
+    } finally {
+      Date.now = realNow;
+    }
+    const text = c.err.join('\n');
+    assert.match(text, /✖ verify: no "Auto-trigger complete — 5\/5 messages sent" line in pod\/initiator-abc after 0\.3 s/);
+    assert.doesNotMatch(text, /ended before/);
   });
 
   it('fails fast on an image that cannot be pulled, without waiting for the timeout', async () => {

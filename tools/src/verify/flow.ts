@@ -79,7 +79,11 @@ type LineOutcome =
 async function followOne(o: Resolved, pod: PodState, deadline: number, stop: AbortSignal): Promise<LineOutcome> {
   const ac = new AbortController();
   let outcome: LineOutcome | undefined;
-  const timer = setTimeout(() => ac.abort(), Math.max(0, deadline - Date.now()));
+  // Which cause ended the follow is recorded when it fires, not re-derived from Date.now():
+  // timers run on a monotonic clock and may fire a millisecond before the wall clock reaches
+  // the deadline, which would report a timeout as an ended log.
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; ac.abort(); }, Math.max(0, deadline - Date.now()));
   const onStop = () => ac.abort();
   stop.addEventListener('abort', onStop, { once: true });
   try {
@@ -98,7 +102,7 @@ async function followOne(o: Resolved, pod: PodState, deadline: number, stop: Abo
     ac.abort();
   }
   if (outcome) return outcome;
-  if (Date.now() >= deadline) return { pod: pod.name, kind: 'timeout' };
+  if (timedOut) return { pod: pod.name, kind: 'timeout' };
   return { pod: pod.name, kind: stop.aborted ? 'stopped' : 'ended' };
 }
 
