@@ -12,8 +12,6 @@ interface FakeState {
   available: { initiator: number; terminator: number };
   containers?: Partial<Record<'initiator' | 'terminator', ContainerState>>;
   logLines: string[];
-  /** ms between streamed log lines */
-  lineDelayMs?: number;
   createdAt?: { initiator: number; terminator: number };
   /** readiness of the initiator pod, asked on each pods() call */
   initiatorReady?: () => boolean;
@@ -36,6 +34,13 @@ function sessionLine(event: 'open' | 'closed', atMs: number, format: 'text' | 'j
   return `${new Date(atMs).toISOString().replace('Z', '000000Z')} ${lines[0] as string}`;
 }
 const stamped = (line: string, atMs: number) => `${new Date(atMs).toISOString().replace('Z', '000000Z')} ${line}`;
+
+/**
+ * A streamed log line comes in a later turn, as from a real stream, but not on a timer: after a
+ * stall a 1 ms timer can fire after verify's deadline timer, and a line that was there in time
+ * would count as missing.
+ */
+const nextLine = () => new Promise<void>((r) => setImmediate(r));
 
 /**
  * A fake ClusterView, i.e. a mock of the Kubernetes API (no API server can run here): Deployments,
@@ -62,7 +67,7 @@ function fakeCluster(state: FakeState): ClusterView & { calls: string[] } {
       state.onFollow?.();
       for (const line of state.logLines) {
         if (signal.aborted) return;
-        await new Promise((r) => setTimeout(r, state.lineDelayMs ?? 1));
+        await nextLine();
         onLine(line);
       }
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
@@ -276,7 +281,7 @@ function fakeScaledCluster(o: { initiators: FakePod[]; terminators: FakePod[]; e
       followed.push(pod);
       for (const line of side(namespace).find((p) => p.name === pod)?.lines ?? []) {
         if (signal.aborted) return;
-        await new Promise((r) => setTimeout(r, 1));
+        await nextLine();
         onLine(line);
       }
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
