@@ -108,10 +108,16 @@ describe('POST /trigger against a live terminator', () => {
   });
 
   test('answers 504 when no acknowledgement comes within session.ackTimeoutMs', async () => {
+    // Armed before the POST: the hook's last line, which comes a second after the 504.
+    const hookDone = terminator.waitForNext(/^DELIVERED /, 10_000);
     const res = await post(trigger, '/trigger', { sleepMs: 2500 });
     assert.equal(res.status, 504);
     assert.equal(res.body['error'], 'FERRY_ERR_ACK_TIMEOUT');
     assert.match(String(res.body['message']), /may still be delivered/);
+    // The hook runs on after the 504 ("may still be delivered"). The terminator hands messages
+    // to it one at a time, so the tests below would queue behind it and spend most of their
+    // own ackTimeoutMs waiting: wait for it here.
+    await hookDone;
   });
 
   test('answers 405 to other methods on /trigger and JSON 404 elsewhere', async () => {
