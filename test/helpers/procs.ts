@@ -22,6 +22,7 @@ export interface Proc {
   waitForNext(pattern: LinePattern, timeoutMs?: number): Promise<string>;
   /** Lines that match, so far. */
   matching(pattern: RegExp): string[];
+  /** Resolves once the process has exited and all of its output is in `lines`. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -81,8 +82,11 @@ export function startProcess(name: string, args: string[], env: Record<string, s
   };
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', onLine);
+  // 'close', not 'exit': 'exit' may come before the last of the child's output has been read
+  // from its pipes, and tests read `lines` as soon as this resolves. (Nothing the apps spawn
+  // holds the pipes open after them.)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
-    child.once('exit', (code, signal) => done({ code, signal }));
+    child.once('close', (code, signal) => done({ code, signal }));
   });
   return {
     name,
