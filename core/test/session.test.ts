@@ -572,7 +572,9 @@ describe('session: delayed acknowledgements (session.ackDelayMs)', () => {
   });
 
   test('write() messages are acknowledged after ackDelayMs by one ACK for all of them, not one per batch', async () => {
-    const { replica, initiator, wire } = await connectedTo(100);
+    // A second: the three batches must come within half of it (an ACK that has waited half
+    // leaves with the next batch), and a GC pause or a busy VM must not make 12 turns take that.
+    const { replica, initiator, wire } = await connectedTo(1000);
     for (let batch = 0; batch < 3; batch += 1) {
       initiator.send(2);
       await ticks(4);
