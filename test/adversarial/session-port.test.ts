@@ -386,7 +386,10 @@ describe('flood', () => {
     const summary = /\d+ more (refused TLS handshakes|connections refused at accept .*) were not logged/;
     await eventually(() => terminator.lines.slice(from).some((l) => summary.test(l)), 15_000, 'a line counting the refusals not logged');
     const lines = terminator.lines.slice(from);
-    const naming = (kind: string) => lines.filter((l) => new RegExp(`${kind}: .*code=FERRY_ERR_[A-Z_]+ .*remote=127\\.0\\.0\\.1:\\d+`).test(l)).length;
+    const naming = (kind: string) => {
+      const pattern = new RegExp(`${kind}: .*code=FERRY_ERR_[A-Z_]+ .*remote=127\\.0\\.0\\.1:\\d+`);
+      return lines.filter((l) => pattern.test(l)).length;
+    };
     const tls = naming('TLS handshake refused');
     const accept = naming('connection refused at accept');
     // Each kind is capped per window, and its window was opened by its first line, which may
